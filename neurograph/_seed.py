@@ -1,0 +1,23 @@
+"""Normalise ``seed`` arguments (house rule 6)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SeedLike = "int | np.random.Generator | None"
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """Return a numpy Generator for ``seed`` (an int, a Generator, or None for fresh entropy)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (int, np.integer)):
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
+
+
+def as_int_seed(seed: int | np.random.Generator | None) -> int:
+    """Return a non-negative 31-bit int seed for libraries that only take ints (igraph, leidenalg)."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return int(seed) % (2**31 - 1)
+    return int(as_generator(seed).integers(0, 2**31 - 1))

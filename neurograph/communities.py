@@ -1,0 +1,431 @@
+"""Communities of a co-activation graph, their modularity, and its significance against a null.
+
+:func:`detect_communities` runs one of several community detection algorithms and always
+scores the result the same way: weighted Newman modularity at resolution ``gamma``,
+
+.. math:: Q = \\frac{1}{2m} \\sum_{ij} \\Big(A_{ij} - \\gamma \\frac{s_i s_j}{2m}\\Big) \\delta(c_i, c_j),
+
+with ``A`` the weighted adjacency, ``s`` the node strengths and ``2m = sum(s)``, so numbers from
+different methods are comparable. Because random graphs reach ``Q ~ 0.3`` too,
+:func:`modularity_significance` compares ``Q`` with graphs rewired to keep degrees and
+(approximately) strengths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import numbers
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._seed import as_generator, as_int_seed
+from .errors import GraphError
+from .graph import ActivationGraph
+
+__all__ = ["METHODS", "ModularitySignificance", "Partition", "detect_communities", "modularity",
+           "modularity_significance"]
+
+logger = logging.getLogger(__name__)
+
+#: Community detection methods known to :func:`detect_communities`.
+METHODS = ("leiden", "louvain", "multilevel", "networkx")
+_OBJECTIVES = ("modularity", "cpm")
+
+
+@dataclass(frozen=True, eq=False)
+class Partition:
+    """A division of a graph's nodes into communities.
+
+    Attributes
+    ----------
+    membership : numpy.ndarray of int64, shape (n_nodes,)
+        Community id of each node; ids are 0..k-1 numbered by decreasing community size
+        (ties: the community holding the smaller node index first).
+    modularity : float
+        Weighted Newman modularity of ``membership`` at ``resolution`` (at resolution 1 when
+        ``objective == "cpm"``, whose resolution is a density, not a modularity parameter);
+        NaN for a graph without edges.
+    method : str
+        Algorithm that found it (one of :data:`METHODS`).
+    resolution : float
+        Resolution parameter given to the algorithm.
+    objective : str
+        ``"modularity"`` or ``"cpm"`` (constant Potts model, leiden only).
+    """
+
+    membership: np.ndarray
+    modularity: float
+    method: str
+    resolution: float
+    objective: str = "modularity"
+
+    def __repr__(self) -> str:
+        return (f"Partition(method={self.method!r}, n_communities={self.n_communities}, "
+                f"modularity={self.modularity:.4f}, resolution={self.resolution}, objective={self.objective!r})")
+
+    @property
+    def n_communities(self) -> int:
+        """Number of communities ``k``."""
+        return int(self.membership.max()) + 1 if self.membership.size else 0
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Number of nodes in each community, shape (k,), non-increasing."""
+        return np.bincount(self.membership, minlength=self.n_communities)
+
+    def communities(self) -> list[np.ndarray]:
+        """Node indices of each community, largest first."""
+        order = np.argsort(self.membership, kind="stable")
+        return np.split(order, np.cumsum(self.sizes)[:-1]) if self.membership.size else []
+
+
+@dataclass(frozen=True, eq=False)
+class ModularitySignificance:
+    """Modularity of a partition compared with degree- and strength-preserving null graphs.
+
+    Attributes
+    ----------
+    modularity : float
+        Modularity ``Q`` of the partition on the real graph.
+    null_mean, null_sd : float
+        Mean and sample standard deviation (ddof=1) of the best modularity found on the nulls.
+    z : float
+        ``(Q - null_mean) / null_sd`` (NaN if ``null_sd == 0``).
+    p_value : float
+        ``(1 + #{Q_null >= Q}) / (1 + n_null)``.
+    null_values : numpy.ndarray of float64, shape (n_null,)
+        Modularity found on each null graph.
+    n_null : int
+        Number of null graphs.
+    method : str
+        Detection method run on the null graphs.
+    """
+
+    modularity: float
+    null_mean: float
+    null_sd: float
+    z: float
+    p_value: float
+    null_values: np.ndarray
+    n_null: int
+    method: str
+
+
+def detect_communities(graph, method: str = "leiden", resolution: float = 1.0,
+                       seed: int | np.random.Generator | None = 0, *,
+                       objective: str = "modularity") -> Partition:
+    """Find communities of ``graph`` and score them by weighted modularity.
+
+    Parameters
+    ----------
+    graph : ActivationGraph, igraph.Graph or networkx.Graph
+        Undirected; edge attribute ``weight`` (1 where missing), non-negative. For a
+        networkx graph, node ``k`` of the result is the ``k``-th node of ``list(graph)``.
+    method : str
+        ``"leiden"`` (leidenalg), ``"multilevel"`` (igraph's Louvain), ``"louvain"``
+        (python-louvain) or ``"networkx"`` (``networkx.community.louvain_communities``).
+    resolution : float
+        Resolution ``gamma >= 0`` (larger gives more, smaller communities).
+    seed : int, numpy Generator or None
+        Randomness of the algorithm; a fixed int gives the same partition every time.
+    objective : str
+        ``"modularity"`` or ``"cpm"`` (constant Potts model; only with ``method="leiden"``).
+
+    Returns
+    -------
+    Partition
+        Membership relabelled by decreasing community size; ``modularity`` recomputed
+        with igraph's ``Graph.modularity`` whatever the method (leidenalg's
+        ``quality()`` is not modularity). A graph without edges gives every node its own
+        community and modularity NaN.
+
+    Raises
+    ------
+    GraphError
+        Unknown method or objective, bad resolution, directed graph or negative weights.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.barbell_graph(4, 0)   # two 4-cliques joined by one edge
+    >>> p = detect_communities(g, "leiden", seed=0)
+    >>> p.membership.tolist(), round(p.modularity, 4)
+    ([0, 0, 0, 0, 1, 1, 1, 1], 0.4231)
+    """
+    method, resolution, objective = _check_options(method, resolution, objective)
+    g, w = _as_igraph(graph)
+    return _detect(g, w, method, resolution, as_int_seed(seed), objective)
+
+
+def modularity(graph, membership, *, resolution: float = 1.0) -> float:
+    """Weighted Newman modularity of ``membership`` on ``graph`` at ``resolution``.
+
+    Parameters
+    ----------
+    graph : ActivationGraph, igraph.Graph or networkx.Graph
+        As for :func:`detect_communities`.
+    membership : array-like of int, shape (n_nodes,)
+        Community id of each node (any non-negative ints).
+    resolution : float
+        Resolution ``gamma >= 0``.
+
+    Returns
+    -------
+    float
+        ``Q`` in [-1/2, 1]; NaN for a graph without edges (or zero total weight).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> round(modularity(nx.barbell_graph(4, 0), [0, 0, 0, 0, 1, 1, 1, 1]), 4)
+    0.4231
+    """
+    _, resolution, _ = _check_options("leiden", resolution, "modularity")
+    g, w = _as_igraph(graph)
+    return _modularity(g, w, _check_membership(membership, g.vcount()), resolution)
+
+
+def modularity_significance(graph, partition=None, *, method: str = "leiden", resolution: float = 1.0,
+                            n_null: int = 20, seed: int | np.random.Generator | None = 0,
+                            progress: bool = False) -> ModularitySignificance:
+    """Is the modularity of ``partition`` higher than on comparable random graphs?
+
+    Each null graph keeps every node's degree exactly (``igraph.Graph.rewire``, ``10 m``
+    edge-swap trials, no self-loops nor multi-edges) and its strength approximately: the
+    original weights are given back to the rewired edges in the rank order of their expected
+    weight ``s_i s_j`` (Rubinov & Sporns 2011), in 50 vectorised rounds over random ranks with
+    the expectation updated from the residual strengths. The same ``method`` is run on every
+    null and the best modularity it finds is compared with ``Q``.
+
+    Cost: ``n_null`` rewirings and ``n_null`` community detections (plus one if
+    ``partition`` is None).
+
+    Read ``z`` with care: ``p_value`` cannot go below ``1 / (n_null + 1)``, and on graphs of
+    independent neurons ``z`` is not centred exactly at 0 (npmi graphs of 40 independent
+    neurons gave z = +0.8 +- 1 for top-k graphs, about +2 for dense ones: finite-sample
+    correlations and strength-preserving nulls both make the nulls a little less modular),
+    so treat only clearly large ``z`` as evidence of community structure.
+
+    Parameters
+    ----------
+    graph : ActivationGraph, igraph.Graph or networkx.Graph
+        As for :func:`detect_communities`.
+    partition : Partition, array-like of int (n_nodes,), or None
+        The partition to test; None detects it first with ``method``, ``resolution`` and ``seed``.
+    method : str
+        Detection method run on the null graphs (and on ``graph`` if ``partition`` is None).
+    resolution : float
+        Resolution ``gamma`` of modularity and detection.
+    n_null : int
+        Number of null graphs, ``>= 2``.
+    seed : int, numpy Generator or None
+        Randomness of rewiring and detection.
+    progress : bool
+        Show a tqdm progress bar over the null graphs.
+
+    Returns
+    -------
+    ModularitySignificance
+        All fields NaN (and ``null_values`` NaN) for a graph without edges.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> r = modularity_significance(nx.barbell_graph(5, 0), n_null=5, seed=0)
+    >>> round(r.modularity, 3), r.n_null, r.p_value
+    (0.452, 5, 0.16666666666666666)
+    """
+    method, resolution, _ = _check_options(method, resolution, "modularity")
+    if isinstance(n_null, bool) or not isinstance(n_null, numbers.Integral) or n_null < 2:
+        raise GraphError(f"n_null must be an int >= 2, got {n_null!r}")
+    g, w = _as_igraph(graph)
+    if partition is None:
+        membership = _detect(g, w, method, resolution, as_int_seed(seed), "modularity").membership
+    elif isinstance(partition, Partition):
+        membership = _check_membership(partition.membership, g.vcount())
+    else:
+        membership = _check_membership(partition, g.vcount())
+    q = _modularity(g, w, membership, resolution)
+    if not np.isfinite(q):
+        nan = float("nan")
+        return ModularitySignificance(nan, nan, nan, nan, nan, np.full(n_null, np.nan), int(n_null), method)
+
+    rng = as_generator(seed)
+    edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    strength = _strengths(edges, w, g.vcount())
+    null_values = np.empty(n_null)
+    it = range(n_null)
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="null graphs")
+    for t in it:
+        rewire_seed, detect_seed = (int(x) for x in rng.integers(0, 2**31 - 1, size=2))
+        null_g, null_w = _null_graph(g, w, strength, rewire_seed)
+        null_values[t] = _detect(null_g, null_w, method, resolution, detect_seed, "modularity").modularity
+    mean, sd = float(null_values.mean()), float(null_values.std(ddof=1))
+    z = (q - mean) / sd if sd > 0 else float("nan")
+    p = (1 + int(np.sum(null_values >= q))) / (1 + n_null)
+    logger.debug("modularity_significance(%s): Q=%.4f null %.4f +- %.4f, z=%.2f", method, q, mean, sd, z)
+    return ModularitySignificance(float(q), mean, sd, float(z), float(p), null_values, int(n_null), method)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _check_options(method, resolution, objective) -> tuple[str, float, str]:
+    if method not in METHODS:
+        raise GraphError(f"method must be one of {list(METHODS)}, got {method!r}")
+    if objective not in _OBJECTIVES:
+        raise GraphError(f"objective must be one of {list(_OBJECTIVES)}, got {objective!r}")
+    if objective == "cpm" and method != "leiden":
+        raise GraphError(f"objective='cpm' needs method='leiden', got method={method!r}")
+    if (isinstance(resolution, bool) or not isinstance(resolution, numbers.Real)
+            or not np.isfinite(resolution) or resolution < 0):
+        raise GraphError(f"resolution must be a finite number >= 0, got {resolution!r}")
+    return method, float(resolution), objective
+
+
+def _as_igraph(graph):
+    """Return ``(igraph.Graph without attributes, weights (m,) float64)`` for any accepted graph."""
+    import igraph as ig
+    import networkx as nx
+
+    if isinstance(graph, ActivationGraph):
+        return ig.Graph(n=graph.n_nodes, edges=graph.edges.tolist()), np.asarray(graph.weights, np.float64)
+    if isinstance(graph, ig.Graph):
+        if graph.is_directed():
+            raise GraphError("graph must be undirected, got a directed igraph.Graph")
+        if "weight" in graph.es.attributes():
+            w = np.array([1.0 if x is None else x for x in graph.es["weight"]], dtype=np.float64)
+        else:
+            w = np.ones(graph.ecount())
+        g = ig.Graph(n=graph.vcount(), edges=graph.get_edgelist())
+    elif isinstance(graph, nx.Graph):
+        if graph.is_directed() or graph.is_multigraph():
+            raise GraphError(f"graph must be an undirected simple networkx.Graph, got {type(graph).__name__}")
+        index = {v: k for k, v in enumerate(graph)}
+        g = ig.Graph(n=len(index), edges=[(index[u], index[v]) for u, v in graph.edges()])
+        w = np.array([d.get("weight", 1.0) for _, _, d in graph.edges(data=True)], dtype=np.float64)
+    else:
+        raise GraphError(f"graph must be an ActivationGraph, igraph.Graph or networkx.Graph, "
+                         f"got {type(graph).__name__}")
+    if w.size and (not np.all(np.isfinite(w)) or w.min() < 0):
+        raise GraphError("graph edge attribute 'weight' must be finite and non-negative")
+    return g, w
+
+
+def _check_membership(membership, n: int) -> np.ndarray:
+    m = np.asarray(membership)
+    if m.shape != (n,) or (m.size and (not np.issubdtype(m.dtype, np.integer) or m.min() < 0)):
+        raise GraphError(f"membership must be {n} non-negative ints (one per node), "
+                         f"got shape {m.shape} dtype {m.dtype}")
+    return m.astype(np.int64)
+
+
+def _modularity(g, w: np.ndarray, membership: np.ndarray, resolution: float) -> float:
+    if g.ecount() == 0 or w.sum() == 0:
+        return float("nan")
+    return float(g.modularity(membership.tolist(), weights=w.tolist(), resolution=resolution, directed=False))
+
+
+def _relabel(membership: np.ndarray) -> np.ndarray:
+    """Ids 0..k-1 by decreasing size, ties by smallest node index."""
+    if membership.size == 0:
+        return membership.astype(np.int64)
+    _, first, inverse, counts = np.unique(membership, return_index=True, return_inverse=True, return_counts=True)
+    order = np.lexsort((first, -counts))
+    new = np.empty_like(order)
+    new[order] = np.arange(order.size)
+    return new[inverse.reshape(-1)].astype(np.int64)
+
+
+@contextlib.contextmanager
+def _igraph_seeded(seed: int) -> Iterator[None]:
+    """Make igraph's random numbers come from ``random.Random(seed)``; restore the default after."""
+    import igraph as ig
+
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        yield
+    finally:
+        ig.set_random_number_generator(random)
+
+
+def _detect(g, w: np.ndarray, method: str, resolution: float, seed: int, objective: str) -> Partition:
+    n = g.vcount()
+    if g.ecount() == 0 or w.sum() == 0:
+        return Partition(np.arange(n, dtype=np.int64), float("nan"), method, resolution, objective)
+    if method == "leiden":
+        import leidenalg as la
+
+        kind = la.CPMVertexPartition if objective == "cpm" else la.RBConfigurationVertexPartition
+        part = la.find_partition(g, kind, weights=w.tolist(), n_iterations=-1, seed=seed,
+                                 resolution_parameter=resolution)
+        membership = np.asarray(part.membership)
+    elif method == "multilevel":
+        with _igraph_seeded(seed):
+            membership = np.asarray(g.community_multilevel(weights=w.tolist(), resolution=resolution).membership)
+    else:
+        import networkx as nx
+
+        nxg = nx.Graph()
+        nxg.add_nodes_from(range(n))
+        nxg.add_weighted_edges_from((u, v, x) for (u, v), x in zip(g.get_edgelist(), w.tolist()))
+        if method == "louvain":
+            import community as community_louvain
+
+            best = community_louvain.best_partition(nxg, weight="weight", resolution=resolution,
+                                                    random_state=seed)
+            membership = np.fromiter((best[k] for k in range(n)), np.int64, n)
+        else:
+            membership = np.empty(n, np.int64)
+            for c, nodes in enumerate(nx.community.louvain_communities(nxg, weight="weight",
+                                                                       resolution=resolution, seed=seed)):
+                membership[list(nodes)] = c
+    membership = _relabel(membership)
+    q_resolution = 1.0 if objective == "cpm" else resolution
+    return Partition(membership, _modularity(g, w, membership, q_resolution), method, resolution, objective)
+
+
+def _strengths(edges: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
+    return (np.bincount(edges[:, 0], weights=w, minlength=n)
+            + np.bincount(edges[:, 1], weights=w, minlength=n))
+
+
+def _null_graph(g, w: np.ndarray, strength: np.ndarray, seed: int, *, n_batches: int = 50):
+    """Degree-preserving rewiring of ``g``, with the weights ``w`` reassigned to keep strengths close.
+
+    Weights go back in ``n_batches`` vectorised rounds of the Rubinov & Sporns (2011) scheme:
+    each round picks random ranks ``r`` and gives the ``r``-th smallest unused weight to the
+    unweighted edge with the ``r``-th smallest expected weight ``s_i s_j``, computed from the
+    *residual* strengths (strength minus the weights already placed at the node). A single
+    deterministic rank-order pass would tie every weight to its endpoints' strengths and make
+    the nulls far less modular than random graphs are (inflating z); the random rounds keep
+    the nulls random while keeping strengths close.
+    """
+    null = g.copy()
+    with _igraph_seeded(seed):
+        null.rewire(n=10 * null.ecount(), allowed_edge_types="simple")
+    edges = np.asarray(null.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    rng = np.random.default_rng(seed)
+    n, m = null.vcount(), w.shape[0]
+    out = np.empty(m)
+    rem_e, rem_w = np.arange(m), np.sort(w)
+    resid = strength.astype(np.float64).copy()
+    n_batches = max(1, min(n_batches, m))
+    for b in range(n_batches):
+        k = -(-rem_e.size // (n_batches - b))
+        expected = resid[edges[rem_e, 0]] * resid[edges[rem_e, 1]]
+        order = np.argsort(expected, kind="stable")
+        ranks = rng.choice(rem_e.size, size=k, replace=False)
+        chosen = order[ranks]
+        out[rem_e[chosen]] = rem_w[ranks]
+        resid = np.maximum(resid - _strengths(edges[rem_e[chosen]], rem_w[ranks], n), 0.0)
+        keep_e = np.ones(rem_e.size, dtype=bool)
+        keep_e[chosen] = False
+        keep_w = np.ones(rem_w.size, dtype=bool)
+        keep_w[ranks] = False
+        rem_e, rem_w = rem_e[keep_e], rem_w[keep_w]
+    return null, out

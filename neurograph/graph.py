@@ -1,0 +1,394 @@
+"""Co-activation graphs: neurons are nodes, the association of their firing weighs the edges.
+
+:func:`activation_graph` turns the counts of a :class:`~neurograph.stats.CoactivationStats`
+into an :class:`ActivationGraph` (a node table plus edge arrays), sparsified by a weight
+threshold, a per-node top-k rule and/or a significance test against independent firing.
+Everything is computed from counts with vectorised numpy over blocks of rows of the
+upper triangle, so the work is ``O(d^2)`` array operations and memory beyond the stats
+themselves is one block plus the kept edges.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats as sps
+
+from .errors import DataError, GraphError
+from .stats import CoactivationStats
+
+__all__ = ["ActivationGraph", "WEIGHTS", "activation_graph", "edge_weights"]
+
+logger = logging.getLogger(__name__)
+
+#: Names of the association weights :func:`activation_graph` and :func:`edge_weights` know.
+WEIGHTS = ("count", "jaccard", "npmi", "phi")
+
+_BLOCK_ELEMENTS = 1 << 21  # pairs handled per vectorised block (bounds temporary memory)
+
+
+@dataclass(frozen=True, eq=False)
+class ActivationGraph:
+    """An undirected weighted co-activation graph over neurons.
+
+    Attributes
+    ----------
+    nodes : pandas.DataFrame, shape (n_nodes, 4)
+        One row per node: ``neuron`` (int, row index into ``stats.neurons``), ``layer``,
+        ``unit`` and ``fire_prob`` (firing probability in [0, 1]).
+    edges : numpy.ndarray of int64, shape (n_edges, 2)
+        Node indices (rows of ``nodes``) of each edge, ``i < j``, no duplicates,
+        sorted lexicographically.
+    weights : numpy.ndarray of float64, shape (n_edges,)
+        Edge weights, all ``> 0``.
+    weight : str
+        Which association the weights are (one of :data:`WEIGHTS`).
+    n_samples : int
+        Number of samples the counts were made on.
+    excluded : pandas.DataFrame
+        Neurons left out of the graph: ``neuron``, ``layer``, ``unit``, ``fire_prob``
+        and ``reason`` (``"dead"`` or ``"always_on"``).
+    params : dict
+        How the graph was built (``threshold``, ``top_k``, ``alpha``, ``drop_inactive``,
+        ``n_pairs``: number of neuron pairs considered).
+    """
+
+    nodes: pd.DataFrame
+    edges: np.ndarray
+    weights: np.ndarray
+    weight: str
+    n_samples: int
+    excluded: pd.DataFrame
+    params: dict
+
+    def __post_init__(self) -> None:
+        e, w, n = self.edges, self.weights, len(self.nodes)
+        if e.ndim != 2 or e.shape[1] != 2 or w.shape != (e.shape[0],):
+            raise GraphError(f"ActivationGraph edges must have shape (m, 2) and weights (m,), "
+                             f"got {e.shape} and {w.shape}")
+        if e.size and (e.min() < 0 or e.max() >= n or np.any(e[:, 0] >= e[:, 1])):
+            raise GraphError(f"ActivationGraph edges must be node pairs i < j within 0..{n - 1}")
+
+    def __repr__(self) -> str:
+        return (f"ActivationGraph(weight={self.weight!r}, n_nodes={self.n_nodes}, n_edges={self.n_edges}, "
+                f"n_dead={self.n_dead}, n_always_on={self.n_always_on})")
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(len(self.nodes))
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges."""
+        return int(self.edges.shape[0])
+
+    @property
+    def n_dead(self) -> int:
+        """Neurons that never fired (excluded, or kept as isolated nodes)."""
+        return int((self.excluded["reason"] == "dead").sum() + (self.nodes["fire_prob"] == 0.0).sum())
+
+    @property
+    def n_always_on(self) -> int:
+        """Neurons that fired on every sample (excluded, or kept as isolated nodes)."""
+        return int((self.excluded["reason"] == "always_on").sum() + (self.nodes["fire_prob"] == 1.0).sum())
+
+    def adjacency(self) -> sp.csr_matrix:
+        """Symmetric weighted adjacency matrix, ``scipy.sparse.csr_matrix`` (n_nodes, n_nodes), float64."""
+        i, j = self.edges[:, 0], self.edges[:, 1]
+        n = self.n_nodes
+        return sp.csr_matrix((np.concatenate([self.weights, self.weights]),
+                              (np.concatenate([i, j]), np.concatenate([j, i]))), shape=(n, n), dtype=np.float64)
+
+    def to_igraph(self):
+        """The graph as an ``igraph.Graph`` (vertex attrs neuron, layer, unit, fire_prob; edge attr weight)."""
+        import igraph as ig
+
+        g = ig.Graph(n=self.n_nodes, edges=self.edges.tolist(), directed=False)
+        for col in ("neuron", "layer", "unit", "fire_prob"):
+            g.vs[col] = self.nodes[col].tolist()
+        g.es["weight"] = self.weights.tolist()
+        return g
+
+    def to_networkx(self):
+        """The graph as a ``networkx.Graph``: nodes 0..n-1 with the node attrs, edge attr weight."""
+        import networkx as nx
+
+        g = nx.Graph(weight=self.weight, n_samples=int(self.n_samples))
+        cols = ("neuron", "layer", "unit", "fire_prob")
+        values = [self.nodes[c].tolist() for c in cols]
+        g.add_nodes_from((k, dict(zip(cols, row))) for k, row in enumerate(zip(*values)))
+        g.add_weighted_edges_from(zip(self.edges[:, 0].tolist(), self.edges[:, 1].tolist(),
+                                      self.weights.tolist()))
+        return g
+
+
+def activation_graph(stats: CoactivationStats, weight: str = "npmi", *, threshold: float = 0.0,
+                     top_k: int | None = None, alpha: float | None = None,
+                     drop_inactive: bool = True) -> ActivationGraph:
+    r"""Build the co-activation graph of the neurons counted in ``stats``.
+
+    For a pair of neurons with ``n = n_samples``, fire counts ``n1``, ``n2`` and co-fire
+    count ``n11`` (``p = count / n``), the edge weight is one of
+
+    - ``"count"``:   :math:`n_{11}`
+    - ``"jaccard"``: :math:`n_{11} / (n_1 + n_2 - n_{11})`
+    - ``"npmi"``:    :math:`\log\frac{p_{11}}{p_1 p_2} / (-\log p_{11})`, in [-1, 1],
+      with the convention npmi = -1 when :math:`n_{11} = 0`
+    - ``"phi"``:     :math:`(n n_{11} - n_1 n_2) / \sqrt{n_1 (n - n_1) n_2 (n - n_2)}`, in [-1, 1]
+
+    Dead neurons (never fire) and always-on neurons (fire on every sample) carry no
+    information about co-activation (npmi and phi are undefined for them), so for every
+    weight they get no edges: with ``drop_inactive=True`` (default) they are left out and
+    listed in ``excluded``; with ``drop_inactive=False`` they stay as isolated nodes.
+    Either way :attr:`ActivationGraph.n_dead` and ``n_always_on`` count them.
+
+    Filters (all given ones apply):
+
+    1. ``threshold``: keep pairs with weight ``> max(threshold, 0)``. Edge weights must be
+       positive (modularity needs non-negative weights), so negative associations of npmi
+       and phi and never co-firing pairs are always dropped.
+    2. ``alpha``: keep pairs whose co-firing is significantly above independence: the
+       one-sided hypergeometric p-value :math:`P(X \ge n_{11})`, :math:`X \sim`
+       Hypergeom(n, n1, n2), Benjamini-Hochberg controlled at false discovery rate ``alpha``
+       over the family of all pairs of active neurons (whatever the threshold).
+    3. ``top_k``: among the pairs passing 1 and 2, each node keeps its ``k`` strongest
+       edges (ties broken towards the lower node index); an edge stays if it is among the
+       top ``k`` of *either* endpoint, so a node can end with more than ``k`` edges.
+
+    Parameters
+    ----------
+    stats : CoactivationStats
+        Counts over ``d`` neurons and ``n_samples > 0`` samples.
+    weight : str
+        One of :data:`WEIGHTS`.
+    threshold : float
+        Minimum weight (exclusive); values below 0 act as 0.
+    top_k : int or None
+        Strongest edges kept per node (``>= 0``); None keeps all.
+    alpha : float or None
+        False discovery rate in (0, 1) for the independence test; None skips the test.
+    drop_inactive : bool
+        Leave dead and always-on neurons out (True) or keep them as isolated nodes.
+
+    Returns
+    -------
+    ActivationGraph
+
+    Raises
+    ------
+    DataError
+        If ``stats`` is not a CoactivationStats or has no samples.
+    GraphError
+        If ``weight``, ``threshold``, ``top_k`` or ``alpha`` is invalid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurograph.stats import CoactivationStats
+    >>> fired = np.array([[1, 1, 0, 1], [1, 1, 0, 1], [0, 0, 1, 1], [0, 1, 1, 1]])
+    >>> g = activation_graph(CoactivationStats.from_binary(fired), "jaccard")
+    >>> g.edges.tolist(), g.weights.round(3).tolist(), g.n_always_on
+    ([[0, 1], [1, 2]], [0.667, 0.25], 1)
+    """
+    _check_stats(stats)
+    _check_weight(weight)
+    thr = _check_threshold(threshold)
+    if top_k is not None:
+        if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0:
+            raise GraphError(f"top_k must be a non-negative int or None, got {top_k!r}")
+        top_k = int(top_k)
+    if alpha is not None:
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < float(alpha) < 1.0:
+            raise GraphError(f"alpha must be a float in (0, 1) or None, got {alpha!r}")
+        alpha = float(alpha)
+
+    n = int(stats.n_samples)
+    f = np.asarray(stats.fire_counts, dtype=np.int64)
+    dead, always = f == 0, f == n
+    active = np.flatnonzero(~(dead | always))
+    i, j, w, n_pairs = _filtered_pairs(stats, active, weight, thr, alpha)
+    if top_k is not None:
+        keep = _top_k_mask(i, j, w, top_k)
+        i, j, w = i[keep], j[keep], w[keep]
+
+    neurons = stats.neurons.reset_index(drop=True)
+    fire_prob = f / float(n)
+
+    def table(idx: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({"neuron": idx.astype(np.int64),
+                             "layer": neurons["layer"].to_numpy()[idx],
+                             "unit": neurons["unit"].to_numpy()[idx],
+                             "fire_prob": fire_prob[idx]})
+
+    if drop_inactive:
+        node_idx = active
+        inactive = np.flatnonzero(dead | always)
+        excluded = table(inactive)
+        excluded["reason"] = np.where(dead[inactive], "dead", "always_on")
+    else:
+        node_idx = np.arange(f.shape[0])
+        i, j = active[i], active[j]
+        excluded = table(np.zeros(0, np.int64))
+        excluded["reason"] = pd.Series([], dtype=object)
+    edges = np.stack([i, j], axis=1).astype(np.int64).reshape(-1, 2)
+    params = {"threshold": float(threshold), "top_k": top_k, "alpha": alpha,
+              "drop_inactive": bool(drop_inactive), "n_pairs": n_pairs}
+    logger.debug("activation_graph(%s): %d nodes, %d edges, %d dead, %d always on",
+                 weight, len(node_idx), len(w), int(dead.sum()), int(always.sum()))
+    return ActivationGraph(nodes=table(node_idx), edges=edges, weights=w.astype(np.float64), weight=weight,
+                           n_samples=n, excluded=excluded, params=params)
+
+
+def edge_weights(stats: CoactivationStats, weight: str = "npmi") -> np.ndarray:
+    """Dense matrix of the association ``weight`` between every pair of neurons.
+
+    Same formulas as :func:`activation_graph`, with no filtering (negative npmi / phi kept).
+
+    Parameters
+    ----------
+    stats : CoactivationStats
+        Counts over ``d`` neurons, ``n_samples > 0``.
+    weight : str
+        One of :data:`WEIGHTS`.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (d, d)
+        Symmetric, diagonal 0, NaN in the rows and columns of dead and always-on
+        neurons (association undefined; they get no edges in the graph).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurograph.stats import CoactivationStats
+    >>> s = CoactivationStats.from_binary(np.array([[1, 1, 0], [0, 0, 0], [1, 0, 0]]))
+    >>> edge_weights(s, "phi").round(2).tolist()
+    [[0.0, 0.5, nan], [0.5, 0.0, nan], [nan, nan, 0.0]]
+    """
+    _check_stats(stats)
+    _check_weight(weight)
+    n = int(stats.n_samples)
+    f = np.asarray(stats.fire_counts, dtype=np.float64)
+    w = _association(weight, n, f[:, None], f[None, :], np.asarray(stats.cofire_counts, dtype=np.float64))
+    inactive = (f == 0) | (f == n)
+    w[inactive, :] = np.nan
+    w[:, inactive] = np.nan
+    np.fill_diagonal(w, 0.0)
+    return w
+
+
+# ---------------------------------------------------------------------------- helpers
+def _check_stats(stats) -> None:
+    if not isinstance(stats, CoactivationStats):
+        raise DataError(f"stats must be a CoactivationStats, got {type(stats).__name__}")
+    if stats.n_samples <= 0:
+        raise DataError("stats has zero samples: no association between neurons can be computed")
+
+
+def _check_weight(weight) -> None:
+    if weight not in WEIGHTS:
+        raise GraphError(f"weight must be one of {list(WEIGHTS)}, got {weight!r}")
+
+
+def _check_threshold(threshold) -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not np.isfinite(threshold):
+        raise GraphError(f"threshold must be a finite number, got {threshold!r}")
+    return max(float(threshold), 0.0)
+
+
+def _association(weight: str, n: int, n1, n2, n11) -> np.ndarray:
+    """Element-wise association of broadcastable float count arrays (see activation_graph)."""
+    n11 = np.asarray(n11, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if weight == "count":
+            return n11.copy()
+        if weight == "jaccard":
+            return n11 / (n1 + n2 - n11)
+        if weight == "npmi":
+            out = np.log(n * n11 / (n1 * n2)) / (np.log(n) - np.log(n11))
+            out = np.where(n11 > 0, out, -1.0)
+        else:  # phi
+            out = (n * n11 - n1 * n2) / np.sqrt(n1 * (n - n1) * n2 * (n - n2))
+    return np.clip(out, -1.0, 1.0)
+
+
+def _filtered_pairs(stats: CoactivationStats, active: np.ndarray, weight: str, thr: float,
+                    alpha: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Pairs (i < j, positions in ``active``) passing the threshold and the FDR test, in row-major order."""
+    n = int(stats.n_samples)
+    da = active.shape[0]
+    fa = np.asarray(stats.fire_counts, dtype=np.float64)[active]
+    cof = stats.cofire_counts
+    n_pairs = da * (da - 1) // 2
+    rows_per_block = max(1, _BLOCK_ELEMENTS // max(da, 1))
+    out_i, out_j, out_w, out_p, small_p = [], [], [], [], []
+    for start in range(0, da, rows_per_block):
+        stop = min(start + rows_per_block, da)
+        n11 = np.asarray(cof[np.ix_(active[start:stop], active[start:])], dtype=np.float64)
+        rows = np.arange(start, stop)[:, None]
+        cols = np.arange(start, da)[None, :]
+        upper = cols > rows
+        f1, f2 = fa[start:stop, None], fa[None, start:]
+        w = _association(weight, n, f1, f2, n11)
+        keep = upper & (w > thr)
+        if alpha is not None:
+            # Pairs never co-firing have p = 1. P(X >= floor(E[X])) >= 1/2 for the hypergeometric
+            # (its median is floor or ceil of its mean), so for alpha < 1/2 pairs at or below
+            # expectation cannot be significant and are not computed (they still count in the family).
+            floor_mean = np.floor(f1 * f2 / n) if alpha < 0.5 else np.zeros_like(n11)
+            tested = upper & (n11 > 0) & (n11 > floor_mean)
+            p = np.ones(n11.shape)
+            p[tested] = sps.hypergeom.sf(n11[tested] - 1, n, np.broadcast_to(f1, n11.shape)[tested],
+                                         np.broadcast_to(f2, n11.shape)[tested])
+            small_p.append(p[upper & (p <= alpha)])
+            keep &= p <= alpha
+            out_p.append(p[keep])
+        r, c = np.nonzero(keep)
+        out_i.append(r + start)
+        out_j.append(c + start)
+        out_w.append(w[keep])
+    i = np.concatenate(out_i) if out_i else np.zeros(0, np.int64)
+    j = np.concatenate(out_j) if out_j else np.zeros(0, np.int64)
+    w = np.concatenate(out_w) if out_w else np.zeros(0)
+    if alpha is not None and i.size:
+        cutoff = _bh_cutoff(np.concatenate(small_p), n_pairs, alpha)
+        sig = np.concatenate(out_p) <= cutoff
+        i, j, w = i[sig], j[sig], w[sig]
+    return i.astype(np.int64), j.astype(np.int64), w, n_pairs
+
+
+def _bh_cutoff(small_p: np.ndarray, n_tests: int, alpha: float) -> float:
+    """Largest p-value rejected by Benjamini-Hochberg at level ``alpha`` among ``n_tests`` tests.
+
+    Only the p-values ``<= alpha`` are needed (no larger one can be rejected). BH-adjusted
+    values over the full family equal ``n_tests / len(small_p)`` times those of
+    ``scipy.stats.false_discovery_control(small_p)`` wherever they are ``<= alpha``, so a
+    p-value is rejected iff that scaled value is ``<= alpha``. Returns -inf if none is.
+    """
+    if small_p.size == 0:
+        return -np.inf
+    adjusted = sps.false_discovery_control(small_p, method="bh") * (n_tests / small_p.size)
+    rejected = small_p[adjusted <= alpha]
+    return float(rejected.max()) if rejected.size else -np.inf
+
+
+def _top_k_mask(i: np.ndarray, j: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """Edges among the ``k`` strongest of at least one endpoint (ties: lower other endpoint first)."""
+    m = w.shape[0]
+    keep = np.zeros(m, dtype=bool)
+    if k == 0 or m == 0:
+        return keep
+    end = np.concatenate([i, j])
+    other = np.concatenate([j, i])
+    eid = np.concatenate([np.arange(m), np.arange(m)])
+    order = np.lexsort((other, -np.concatenate([w, w]), end))
+    end_sorted = end[order]
+    rank = np.arange(2 * m) - np.searchsorted(end_sorted, end_sorted, side="left")
+    keep[eid[order][rank < k]] = True
+    return keep

@@ -1,0 +1,8 @@
+"""Reference models whose hidden activations are named modules, ready to be recorded."""
+
+from .cnn import *  # noqa: F401,F403
+from .cnn import __all__ as _cnn_all
+from .mlp import *  # noqa: F401,F403
+from .mlp import __all__ as _mlp_all
+
+__all__ = sorted([*_cnn_all, *_mlp_all])
