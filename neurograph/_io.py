@@ -30,3 +30,11 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def write_csv(table, path: str | os.PathLike) -> Path:
+    """Write a pandas DataFrame as CSV (no index), whole or not at all; returns the path."""
+    path = Path(path)
+    with atomic_path(path, suffix=".csv") as tmp:
+        table.to_csv(tmp, index=False)
+    return path

@@ -64,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("open the .gexf files in Gephi (File > Open); colours are communities.")
             return 0
         if args.command == "graph":
-            from .pipeline import analyze, write_analysis, write_csv
+            from ._io import write_csv
+            from .pipeline import analyze, write_analysis
             from .stats import CoactivationStats
             stats = CoactivationStats.load(args.stats)
             name = args.name or Path(args.stats).stem

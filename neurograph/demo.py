@@ -18,7 +18,8 @@ import torch
 
 from .datasets import load_digits
 from .models import MLP, SmallCNN
-from .pipeline import analyze, write_analysis, write_csv
+from ._io import write_csv
+from .pipeline import analyze, write_analysis
 from .record import record
 from .train import accuracy, train_classifier
 

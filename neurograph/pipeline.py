@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path
+from ._io import write_csv
 from .communities import ModularitySignificance, Partition, detect_communities, modularity_significance
 from .entropy import layer_entropy, neuron_entropy
 from .export import export_gexf, export_graphml
@@ -23,7 +23,7 @@ from .graph import ActivationGraph, activation_graph, edge_weights
 from .plots import plot_coactivation, plot_entropy, save_figure
 from .stats import CoactivationStats
 
-__all__ = ["Analysis", "analyze", "write_analysis", "write_csv"]
+__all__ = ["Analysis", "analyze", "write_analysis"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,14 +109,6 @@ def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float 
     table["community"] = community
     return Analysis(stats=stats, graph=graph, partition=partition, significance=sig, neurons=table,
                     layers=layer_entropy(stats))
-
-
-def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a DataFrame as CSV (no index), whole or not at all; returns the path."""
-    path = Path(path)
-    with atomic_path(path, suffix=".csv") as tmp:
-        table.to_csv(tmp, index=False)
-    return path
 
 
 def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str = "model",

@@ -29,8 +29,8 @@ def _brute_weight(x: np.ndarray, y: np.ndarray, weight: str) -> float:
     if weight == "npmi":
         if n11 == 0:
             return -1.0
-        p11, p1, p2 = n11 / n, n1 / n, n2 / n
-        return math.log(p11 / (p1 * p2)) / -math.log(p11)
+        # p11 / (p1 p2) as a ratio of integers, so exact independence gives exactly 0
+        return math.log((n * n11) / (n1 * n2)) / -math.log(n11 / n)
     return (n * n11 - n1 * n2) / math.sqrt(n1 * (n - n1) * n2 * (n - n2))
 
 
