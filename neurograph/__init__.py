@@ -11,16 +11,28 @@ Data flow (each arrow a plain function, see README)::
 from __future__ import annotations
 
 from .communities import (ModularitySignificance, Partition, detect_communities, modularity,
-                          modularity_significance)
+                          modularity_significance, resolution_profile)
 from .entropy import layer_entropy, neuron_entropy
-from .errors import (DataError, GraphError, IncompatibleStatsError, LayerError, ModelError, NeurographError,
+from .errors import (ConfigError, DataError, GraphError, IncompatibleStatsError, LayerError, ModelError, NeurographError,
                      StatsFileError)
 from .export import export_gexf, export_graphml
+from .fsa import FSA
+from .fsa_extract import cluster_states, extract_fsa
+from .fsa_structure import fsa_graph, fsa_scores, fsa_state_table, state_words
+from .checkpoints import (CustomSpec, ZooResult, load_checkpoint, load_data_file, load_factory, parse_custom_spec,
+                          score_checkpoints)
+from .correlation import Ranking, composite_score, correlate, label_free_ranking
 from .graph import ActivationGraph, activation_graph, edge_weights
 from .pipeline import Analysis, analyze, write_analysis
-from .plots import plot_coactivation, plot_entropy, save_figure
+from .plots import (figure_png, plot_coactivation, plot_entropy, plot_ranking, plot_score_grid,
+                    plot_score_vs_accuracy, plot_training_curves, save_figure)
 from .record import calibrate, list_layers, record
+from .report import ReportResult, correlation_table, render_report, write_report
+from .scores import LABEL_FREE_SCORES, SCORE_DEFINITIONS, ModelScores, score_model, score_stats
+from .states import StateTrace, record_states
 from .stats import CoactivationStats
+from .timeline import export_dynamic_gexf, snapshot_intervals
+from .zoo import RunSpec, ZooConfig, load_zoo_config, noisy_labels, parse_zoo_config, run_zoo, train_run
 
 __version__ = "0.1.0"
 
@@ -28,30 +40,75 @@ __all__ = [
     "ActivationGraph",
     "Analysis",
     "CoactivationStats",
+    "ConfigError",
+    "CustomSpec",
     "DataError",
+    "FSA",
     "GraphError",
     "IncompatibleStatsError",
+    "LABEL_FREE_SCORES",
     "LayerError",
     "ModelError",
+    "ModelScores",
     "ModularitySignificance",
     "NeurographError",
     "Partition",
+    "Ranking",
+    "ReportResult",
+    "RunSpec",
+    "SCORE_DEFINITIONS",
+    "StateTrace",
     "StatsFileError",
+    "ZooConfig",
+    "ZooResult",
     "activation_graph",
     "analyze",
     "calibrate",
+    "cluster_states",
+    "composite_score",
+    "correlate",
+    "correlation_table",
     "detect_communities",
     "edge_weights",
+    "export_dynamic_gexf",
     "export_gexf",
     "export_graphml",
+    "extract_fsa",
+    "figure_png",
+    "fsa_graph",
+    "fsa_scores",
+    "fsa_state_table",
+    "label_free_ranking",
     "layer_entropy",
     "list_layers",
+    "load_checkpoint",
+    "load_data_file",
+    "load_factory",
+    "load_zoo_config",
     "modularity",
     "modularity_significance",
     "neuron_entropy",
+    "noisy_labels",
+    "parse_custom_spec",
+    "parse_zoo_config",
     "plot_coactivation",
     "plot_entropy",
+    "plot_ranking",
+    "plot_score_grid",
+    "plot_score_vs_accuracy",
+    "plot_training_curves",
     "record",
+    "record_states",
+    "render_report",
+    "resolution_profile",
+    "run_zoo",
     "save_figure",
+    "score_checkpoints",
+    "score_model",
+    "score_stats",
+    "snapshot_intervals",
+    "state_words",
+    "train_run",
     "write_analysis",
+    "write_report",
 ]

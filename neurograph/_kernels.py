@@ -1,31 +1,46 @@
-"""Exact count kernels: ``B^T B`` for a binary batch ``B``.
+"""Exact count kernels: ``B^T B`` for binary batches ``B``, one product or accumulated over batches.
 
-Counts must be exact integers; the fastest exact kernel is chosen per call:
+Counts must be exact integers. Measured on the 2-core CPU dev machine for B of 4,096 rows x 4,096
+neurons (``experiments/benchmarks/bench_kernels.py``): int8 ``torch._int_mm`` (int32 output) is
+the fastest exact dense kernel, about 7x numpy's float32 ``syrk`` and 10x torch's float32 product;
+a scipy sparse product beats it only when firing is rare (mean firing probability below about 1%).
 
-* ``int8`` matrix product with ``int32`` output (``torch._int_mm``, a private
-  PyTorch API, present on CPU in recent releases): exact while a batch has fewer
-  than 2^31 rows. Measured fastest on CPU (about 2x numpy's float32 ``syrk`` and
-  4-8x torch's float32 product for 20,000 x 4,096 at p = 0.3).
-* ``float32`` product (the fallback when ``_int_mm`` is missing or refuses the
-  shape/device): exact while every partial sum stays below 2^24, so batches are
-  split into chunks of at most 2^24 - 1 rows.
+Kernels, and when each is exact:
 
-``torch._int_mm`` is private and is wrapped defensively: on torch 2.13's CPU
-build it returns uninitialised memory when the output is 1 x 1 (d = 1, n >= 2;
-found by the property test in tests/test_kernels.py), so the int8 kernel is used
-only for d >= 16, where the float32 product costs nothing anyway.
+* ``"int8"``: ``torch._int_mm`` (a private PyTorch API, wrapped defensively). Products of 0/1 int8
+  are exact in int32 while a product has fewer than 2^31 rows. On torch 2.13's CPU build it returns
+  uninitialised memory when the output is 1 x 1 (found by tests/test_kernels.py), so it never gets
+  an output block narrower than 16 (narrow problems go to float32, where they cost nothing).
+* ``"float32"``: numpy float32 ``X.T @ X`` (BLAS ``syrk``) on CPU, torch's product elsewhere: exact
+  while every partial sum stays below 2^24, so rows are taken at most 2^24 - 1 at a time. The
+  fallback when ``_int_mm`` is missing or refuses the device.
+* ``"sparse"``: scipy CSR product (CPU only), exact in int64; cost grows with the sum over rows of
+  (neurons firing on that row)^2, not with d^2.
 
 bf16/fp16 products are never used: they round counts above 256/2048.
-Results are returned as int64; callers accumulate across batches in int64.
+
+:class:`GramAccumulator` is what :func:`neurograph.record.record` uses: it copies each batch into
+an int8 buffer of a few MiB (so the per-product overhead is paid once per buffer, not per batch),
+computes only the upper-triangle blocks of the product (about half the work for large d), adds them
+into an int32 accumulator that is flushed into int64 before any entry could reach 2^31, and chooses
+per buffer between the sparse and the dense kernel from the buffer's actual firing.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 _F32_EXACT_ROWS = 2**24 - 1
 _I32_EXACT_ROWS = 2**31 - 1
 _INT8_MIN_D = 16
+_BLOCK = 1024  # width of the upper-triangle blocks of the dense int8 product
+_BUFFER_BYTES = 64 << 20  # int8 rows buffered before one product
+_MAX_BUFFER_ROWS = 1 << 16
+_MIN_BUFFER_ROWS = 256
+# sparse when sum_r nnz_r^2 < _SPARSE_RATIO * rows * d^2 (measured crossover about 1e-4: p ~ 1%)
+_SPARSE_RATIO = 5e-5
+KERNELS = ("auto", "int8", "float32", "sparse")
 
 
 def int_mm_available(device: torch.device | str = "cpu") -> bool:
@@ -46,15 +61,19 @@ def gram_counts(fired: torch.Tensor, *, kernel: str = "auto") -> torch.Tensor:
     ----------
     fired : torch.Tensor, shape (n, d), bool or 0/1
         Firing matrix of one batch, on any device.
-    kernel : {"auto", "int8", "float32"}
+    kernel : {"auto", "int8", "float32", "sparse"}
         ``"auto"`` tries the int8 kernel and falls back to float32.
 
     Returns
     -------
     torch.Tensor of int64, shape (d, d), on the same device.
     """
-    if kernel not in ("auto", "int8", "float32"):
-        raise ValueError(f"kernel must be 'auto', 'int8' or 'float32', got {kernel!r}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    if kernel == "sparse":
+        out = np.zeros((fired.shape[1],) * 2, np.int64)
+        _add_sparse(out, fired.T.to(torch.int8).cpu())
+        return torch.from_numpy(out).to(fired.device)
     if kernel == "int8" or (kernel == "auto" and fired.shape[1] >= _INT8_MIN_D and hasattr(torch, "_int_mm")):
         try:
             return _gram_int8(fired)
@@ -62,6 +81,236 @@ def gram_counts(fired: torch.Tensor, *, kernel: str = "auto") -> torch.Tensor:
             if kernel == "int8":
                 raise
     return _gram_float32(fired)
+
+
+class GramAccumulator:
+    """Exact running ``B^T B`` over batches of a 0/1 matrix with ``d`` columns (its diagonal: column sums).
+
+    Parameters
+    ----------
+    d : int
+        Number of columns (neurons).
+    device : torch.device
+        Where the buffer and accumulator live (the model's device); :meth:`result` stays there.
+    kernel : {"auto", "int8", "float32", "sparse"}
+        ``"auto"`` picks, per buffer, sparse (CPU, rare firing) or int8 (else float32).
+    buffer_bytes : int
+        Size of the int8 row buffer; memory is ``O(buffer_bytes + d^2)``.
+
+    Memory: the int32 accumulator (4 d^2 bytes), the int8 buffer, and at :meth:`result` the
+    int64 counts (8 d^2 bytes); about 12 d^2 bytes at the peak.
+    """
+
+    def __init__(self, d: int, *, device: torch.device | str = "cpu", kernel: str = "auto",
+                 buffer_bytes: int = _BUFFER_BYTES, _dense: bool = True) -> None:
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+        self.d = int(d)
+        self.device = torch.device(device)
+        self.cpu = self.device.type == "cpu"
+        if kernel == "sparse" and not self.cpu:
+            raise ValueError(f"kernel 'sparse' runs on the CPU only, the model is on {self.device}")
+        self.kernel = kernel
+        self.int8 = (kernel in ("auto", "int8") and self.d >= _INT8_MIN_D and int_mm_available(self.device))
+        if kernel == "int8" and not self.int8:
+            raise ValueError(f"kernel 'int8' is not available here (torch._int_mm on {self.device}, d={self.d})")
+        rows = buffer_bytes // max(self.d, 1)
+        self.capacity = int(min(max(rows, _MIN_BUFFER_ROWS), _MAX_BUFFER_ROWS, _F32_EXACT_ROWS))
+        self.buf = torch.empty((self.d, self.capacity), dtype=torch.int8, device=self.device)
+        self.rows = 0  # rows buffered
+        self.acc32 = torch.zeros((self.d, self.d) if _dense else (0, 0), dtype=torch.int32, device=self.device)
+        self.rows32 = 0  # rows accumulated in acc32 since its last flush
+        self.acc64: torch.Tensor | None = None
+        self.n = 0
+        self.kernel_rows = {"int8": 0, "float32": 0, "sparse": 0}
+        self.bounds = _block_bounds(self.d)
+        self.row_class = torch.full((self.capacity,), -1, dtype=torch.int64, device=self.device)
+        self.class_fire = torch.zeros((0, self.d), dtype=torch.int64, device=self.device)
+
+    def add(self, fired: torch.Tensor, class_rows: torch.Tensor | None = None) -> None:
+        """Count a batch ``fired`` of shape (n, d) (bool or 0/1, on ``device``).
+
+        ``class_rows`` (n,) int64, optional: a class index 0..c-1 per row, for :attr:`class_fire`
+        (per-class firing counts, shape (c, d)); -1 or None counts the row in no class.
+        """
+        n = int(fired.shape[0])
+        start = 0
+        while start < n:
+            take = min(n - start, self.capacity - self.rows)
+            self.buf[:, self.rows:self.rows + take].copy_(fired[start:start + take].T)
+            if class_rows is None:
+                self.row_class[self.rows:self.rows + take] = -1
+            else:
+                self.row_class[self.rows:self.rows + take] = class_rows[start:start + take]
+            self.rows += take
+            start += take
+            if self.rows == self.capacity:
+                self._flush()
+        self.n += n
+
+    def result(self) -> torch.Tensor:
+        """The exact int64 counts, shape (d, d), symmetric, on ``device``. Ends the accumulation."""
+        self._flush()
+        out = self.acc32.to(torch.int64)
+        self.acc32 = None
+        if self.acc64 is not None:
+            out += self.acc64
+            self.acc64 = None
+        # only the upper-triangle blocks are computed (diagonal blocks whole): mirror them
+        b = self.bounds
+        for bi in range(len(b) - 1):
+            for bj in range(bi + 1, len(b) - 1):
+                out[b[bj]:b[bj + 1], b[bi]:b[bi + 1]] = out[b[bi]:b[bi + 1], b[bj]:b[bj + 1]].T
+        return out
+
+    # ------------------------------------------------------------------ internals
+    def _flush(self) -> None:
+        r = self.rows
+        if r == 0:
+            return
+        if self.rows32 + r > _I32_EXACT_ROWS:
+            self.acc64 = self.acc32.to(torch.int64) if self.acc64 is None else self.acc64 + self.acc32
+            self.acc32.zero_()
+            self.rows32 = 0
+        bt = self.buf[:, :r]
+        self._add_classes(bt, self.row_class[:r])
+        kind = self._choose(bt)
+        self.kernel_rows[kind] += r
+        if kind == "sparse":
+            _add_sparse(self.acc32.numpy(), bt)
+        elif not self.cpu:  # GPUs: one whole (zero-padded) product; the accelerator's kernels like big shapes
+            self.acc32 += gram_counts(bt.T, kernel="int8" if self.int8 else "float32").to(torch.int32)
+        elif kind == "int8":
+            b = self.bounds
+            for bi in range(len(b) - 1):
+                rows_i = bt[b[bi]:b[bi + 1]]
+                for bj in range(bi, len(b) - 1):
+                    cols = bt[b[bj]:b[bj + 1]]
+                    self.acc32[b[bi]:b[bi + 1], b[bj]:b[bj + 1]] += torch._int_mm(rows_i, cols.T)
+        else:
+            x = bt.numpy().astype(np.float32)
+            np.add(self.acc32.numpy(), x @ x.T, out=self.acc32.numpy(), casting="unsafe")
+        self.rows32 += r
+        self.rows = 0
+
+    def _add_classes(self, bt: torch.Tensor, rows: torch.Tensor) -> None:
+        c = int(rows.max()) + 1
+        if c <= 0:
+            return
+        if c > self.class_fire.shape[0]:
+            grow = torch.zeros((c - self.class_fire.shape[0], self.d), dtype=torch.int64, device=self.device)
+            self.class_fire = torch.cat([self.class_fire, grow])
+        labelled = rows >= 0
+        if self.int8 and self.cpu:
+            onehot = torch.zeros((c, bt.shape[1]), dtype=torch.int8, device=self.device)
+            cols = torch.arange(bt.shape[1], device=self.device)
+            onehot[rows[labelled], cols[labelled]] = 1
+            self.class_fire[:c] += torch._int_mm(onehot, bt.T).to(torch.int64)
+            return
+        for start in range(0, bt.shape[1], 1024):  # bounded int64 temporaries
+            part = rows[start:start + 1024]
+            keep = part >= 0
+            self.class_fire.index_add_(0, part[keep], bt[:, start:start + 1024].T[keep].to(torch.int64))
+
+    def _choose(self, bt: torch.Tensor) -> str:
+        if self.kernel != "auto":
+            return "float32" if (self.kernel == "int8" and not self.int8) else self.kernel
+        if self.cpu and self.d >= _INT8_MIN_D:
+            # cost of the sparse product ~ sum over rows of nnz^2: estimated on <= 256 rows
+            step = max(1, bt.shape[1] // 256)
+            per_row = bt[:, ::step].sum(dim=0, dtype=torch.int32).to(torch.float64)
+            if float((per_row * per_row).mean()) < _SPARSE_RATIO * float(self.d) ** 2:
+                return "sparse"
+        return "int8" if self.int8 else "float32"
+
+
+class TileAccumulator(GramAccumulator):
+    """Exact ``B[:, r0:r1]^T B[:, c0:c1]`` for a list of tiles, accumulated over batches.
+
+    For recordings where a whole ``d x d`` matrix does not fit: only the tiles asked for are
+    kept (int32 partial sums flushed into int64, like :class:`GramAccumulator`), and the
+    same buffered rows serve every tile. Memory: 12 bytes per tile entry at the peak, plus
+    the buffer.
+    """
+
+    def __init__(self, d: int, tiles: list[tuple[int, int, int, int]], *, device: torch.device | str = "cpu",
+                 kernel: str = "auto", buffer_bytes: int = _BUFFER_BYTES) -> None:
+        self.tiles = [tuple(int(x) for x in t) for t in tiles]
+        for r0, r1, c0, c1 in self.tiles:
+            if not (0 <= r0 <= r1 <= d and 0 <= c0 <= c1 <= d):
+                raise ValueError(f"tile {(r0, r1, c0, c1)} is outside 0..{d}")
+        super().__init__(d, device=device, kernel=kernel, buffer_bytes=buffer_bytes, _dense=False)
+        self.tile32 = [torch.zeros((r1 - r0, c1 - c0), dtype=torch.int32, device=self.device)
+                       for r0, r1, c0, c1 in self.tiles]
+        self.tile64: list[torch.Tensor] | None = None
+
+    def result(self) -> list[torch.Tensor]:  # type: ignore[override]
+        """The exact int64 counts of each tile, in the order given. Ends the accumulation."""
+        self._flush()
+        out = [t.to(torch.int64) for t in self.tile32]
+        if self.tile64 is not None:
+            out = [a + b for a, b in zip(out, self.tile64)]
+        self.tile32 = self.tile64 = None
+        return out
+
+    def _flush(self) -> None:
+        r = self.rows
+        if r == 0:
+            return
+        if self.rows32 + r > _I32_EXACT_ROWS:
+            wide = [t.to(torch.int64) for t in self.tile32]
+            self.tile64 = wide if self.tile64 is None else [a + b for a, b in zip(self.tile64, wide)]
+            for t in self.tile32:
+                t.zero_()
+            self.rows32 = 0
+        bt = self.buf[:, :r]
+        self._add_classes(bt, self.row_class[:r])
+        kind = self._choose(bt)
+        self.kernel_rows[kind] += r
+        csr = _csr(bt) if kind == "sparse" else None
+        for (r0, r1, c0, c1), acc in zip(self.tiles, self.tile32):
+            for s0 in range(c0, c1, _BLOCK):  # column strips bound the temporaries
+                s1 = min(s0 + _BLOCK, c1)
+                if r1 == r0 or s1 == s0:
+                    continue
+                if csr is not None:
+                    prod = (csr[r0:r1] @ csr[s0:s1].T).tocoo()
+                    acc[prod.row, prod.col + (s0 - c0)] += torch.from_numpy(prod.data.astype(np.int32))
+                elif self.int8 and self.cpu and r1 - r0 >= _INT8_MIN_D and s1 - s0 >= _INT8_MIN_D:
+                    acc[:, s0 - c0:s1 - c0] += torch._int_mm(bt[r0:r1], bt[s0:s1].T)
+                else:
+                    x = bt.to(torch.float32)
+                    acc[:, s0 - c0:s1 - c0] += (x[r0:r1] @ x[s0:s1].T).round_().to(torch.int32)
+        self.rows32 += r
+        self.rows = 0
+
+
+def _csr(bt: torch.Tensor):
+    """scipy CSR (int64 data) of a 0/1 int8 (d, r) CPU tensor."""
+    import scipy.sparse as sp
+
+    d, r = bt.shape
+    nz = torch.nonzero(bt).numpy()  # row-major: sorted by neuron
+    indptr = np.zeros(d + 1, np.int64)
+    np.cumsum(np.bincount(nz[:, 0], minlength=d), out=indptr[1:])
+    return sp.csr_matrix((np.ones(nz.shape[0], np.int64), nz[:, 1], indptr), shape=(d, r))
+
+
+def _block_bounds(d: int) -> list[int]:
+    """Boundaries of near-equal blocks of about ``_BLOCK`` columns, each at least ``_INT8_MIN_D`` wide."""
+    nb = max(1, round(d / _BLOCK))
+    return [int(x) for x in np.linspace(0, d, nb + 1).round().astype(np.int64)]
+
+
+def _add_sparse(acc: np.ndarray, bt: torch.Tensor) -> None:
+    """Add ``bt @ bt.T`` of a 0/1 int8 (d, r) CPU tensor into ``acc`` (numpy (d, d)), via scipy CSR."""
+    d = bt.shape[0]
+    s = _csr(bt)
+    prod = (s @ s.T.tocsr()).tocsr()
+    rows = np.repeat(np.arange(d, dtype=np.int64), np.diff(prod.indptr))
+    flat = acc.reshape(-1)
+    idx = rows * d + prod.indices
+    flat[idx] += prod.data.astype(acc.dtype)
 
 
 def _gram_int8(fired: torch.Tensor) -> torch.Tensor:

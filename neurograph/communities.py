@@ -8,26 +8,33 @@ scores the result the same way: weighted Newman modularity at resolution ``gamma
 with ``A`` the weighted adjacency, ``s`` the node strengths and ``2m = sum(s)``, so numbers from
 different methods are comparable. Because random graphs reach ``Q ~ 0.3`` too,
 :func:`modularity_significance` compares ``Q`` with graphs rewired to keep degrees and
-(approximately) strengths.
+(approximately) strengths, and :func:`resolution_profile` sweeps the resolution.
+
+Large graphs (10k-50k nodes, millions of edges) stay in igraph from end to end: the
+ActivationGraph's edge arrays go to igraph as numpy buffers, leiden/multilevel and the
+modularity run in C, and the null graphs are rewired in C. Only ``method="louvain"`` and
+``"networkx"`` build a networkx graph (they are networkx algorithms). Measured costs are in
+the README (``experiments/benchmarks/bench_communities.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import numbers
-import random
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from ._nulls import _igraph_seeded, _null_graph, _strengths  # noqa: F401 (re-exported for tests)
+from ._parallel import run_pool
 from ._seed import as_generator, as_int_seed
 from .errors import GraphError
 from .graph import ActivationGraph
 
 __all__ = ["METHODS", "ModularitySignificance", "Partition", "detect_communities", "modularity",
-           "modularity_significance"]
+           "modularity_significance", "resolution_profile"]
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +198,7 @@ def modularity(graph, membership, *, resolution: float = 1.0) -> float:
 
 def modularity_significance(graph, partition=None, *, method: str = "leiden", resolution: float = 1.0,
                             n_null: int = 20, seed: int | np.random.Generator | None = 0,
-                            progress: bool = False) -> ModularitySignificance:
+                            progress: bool = False, n_jobs: int = 1) -> ModularitySignificance:
     """Is the modularity of ``partition`` higher than on comparable random graphs?
 
     Each null graph keeps every node's degree exactly (``igraph.Graph.rewire``, ``10 m``
@@ -202,7 +209,12 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
     null and the best modularity it finds is compared with ``Q``.
 
     Cost: ``n_null`` rewirings and ``n_null`` community detections (plus one if
-    ``partition`` is None).
+    ``partition`` is None), all in igraph's C code; each null costs about as much as one
+    detection plus one rewiring of ``10 m`` swaps. ``n_jobs > 1`` spreads the nulls over
+    that many worker processes (forked on Linux, spawned elsewhere, where each pays a few
+    seconds to import neurograph, so there it helps only once one null takes seconds). The
+    seeds of the nulls are drawn before they are shared out, so the result does not
+    depend on ``n_jobs``.
 
     Read ``z`` with care: ``p_value`` cannot go below ``1 / (n_null + 1)``, and on graphs of
     independent neurons ``z`` is not centred exactly at 0 (npmi graphs of 40 independent
@@ -226,6 +238,8 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
         Randomness of rewiring and detection.
     progress : bool
         Show a tqdm progress bar over the null graphs.
+    n_jobs : int
+        Worker processes for the null graphs (1: in this process).
 
     Returns
     -------
@@ -254,18 +268,13 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
         nan = float("nan")
         return ModularitySignificance(nan, nan, nan, nan, nan, np.full(n_null, np.nan), int(n_null), method)
 
+    n_jobs = _check_n_jobs(n_jobs)
     rng = as_generator(seed)
     edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
-    strength = _strengths(edges, w, g.vcount())
-    null_values = np.empty(n_null)
-    it = range(n_null)
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc="null graphs")
-    for t in it:
-        rewire_seed, detect_seed = (int(x) for x in rng.integers(0, 2**31 - 1, size=2))
-        null_g, null_w = _null_graph(g, w, strength, rewire_seed)
-        null_values[t] = _detect(null_g, null_w, method, resolution, detect_seed, "modularity").modularity
+    seeds = [tuple(int(x) for x in rng.integers(0, 2**31 - 1, size=2)) for _ in range(n_null)]
+    tasks = [(rewire_seed, detect_seed, method, resolution) for rewire_seed, detect_seed in seeds]
+    null_values = np.asarray(_map(_null_task, tasks, n_jobs, (g.vcount(), edges, w), progress, "null graphs"),
+                             dtype=np.float64)
     mean, sd = float(null_values.mean()), float(null_values.std(ddof=1))
     z = (q - mean) / sd if sd > 0 else float("nan")
     p = (1 + int(np.sum(null_values >= q))) / (1 + n_null)
@@ -273,7 +282,112 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
     return ModularitySignificance(float(q), mean, sd, float(z), float(p), null_values, int(n_null), method)
 
 
+def resolution_profile(graph, resolutions: Sequence[float], method: str = "leiden", *,
+                       seed: int | np.random.Generator | None = 0, objective: str = "modularity",
+                       n_jobs: int = 1, progress: bool = False) -> pd.DataFrame:
+    """Communities found at each resolution: how many, and how modular.
+
+    Parameters
+    ----------
+    graph : ActivationGraph, igraph.Graph or networkx.Graph
+        As for :func:`detect_communities`; converted to igraph once for the whole sweep.
+    resolutions : sequence of float
+        Resolutions ``gamma >= 0`` to try, in the order given (e.g. ``np.geomspace(0.1, 10, 9)``).
+    method : str
+        Detection method (one of :data:`METHODS`).
+    seed : int, numpy Generator or None
+        The same integer seed is used at every resolution.
+    objective : str
+        ``"modularity"`` or ``"cpm"`` (leiden only).
+    n_jobs : int
+        Worker processes (resolutions are shared out; see :func:`modularity_significance`
+        for when that pays).
+    progress : bool
+        Show a tqdm progress bar over the resolutions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per resolution: ``resolution``, ``n_communities``, ``modularity`` (at that
+        resolution, as :attr:`Partition.modularity`), ``modularity_1`` (standard modularity,
+        gamma = 1, comparable across rows) and ``largest`` (size of the largest community).
+        Cost: one detection per resolution.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> table = resolution_profile(nx.barbell_graph(4, 0), [0.5, 1.0, 4.0])
+    >>> table["n_communities"].tolist()
+    [2, 2, 8]
+    """
+    method, _, objective = _check_options(method, 1.0, objective)
+    checked = [_check_options(method, r, objective)[1] for r in np.atleast_1d(np.asarray(resolutions, dtype=float))]
+    if not checked:
+        raise GraphError("resolutions must hold at least one value")
+    n_jobs = _check_n_jobs(n_jobs)
+    g, w = _as_igraph(graph)
+    edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    int_seed = as_int_seed(seed)
+    tasks = [(r, method, int_seed, objective) for r in checked]
+    rows = _map(_profile_task, tasks, n_jobs, (g.vcount(), edges, w), progress, "resolutions")
+    return pd.DataFrame(rows, columns=["resolution", "n_communities", "modularity", "modularity_1", "largest"])
+
+
 # ---------------------------------------------------------------------------- helpers
+_WORKER_GRAPH: tuple | None = None  # (igraph.Graph, weights, strengths) of the graph the tasks work on
+
+
+def _set_worker_graph(n: int, edges: np.ndarray, w: np.ndarray) -> None:
+    global _WORKER_GRAPH
+    import igraph as ig
+
+    g = ig.Graph(n=n, edges=edges)
+    _WORKER_GRAPH = (g, w, _strengths(edges, w, n))
+
+
+def _map(fn: Callable, tasks: list, n_jobs: int, graph_args: tuple, progress: bool, desc: str) -> list:
+    """``[fn(t) for t in tasks]`` with the graph installed here, or in ``n_jobs`` spawned workers."""
+    global _WORKER_GRAPH
+    if n_jobs == 1 or len(tasks) <= 1:
+        saved = _WORKER_GRAPH
+        _set_worker_graph(*graph_args)
+        try:
+            return [fn(t) for t in _progress(tasks, progress, desc, len(tasks))]
+        finally:
+            _WORKER_GRAPH = saved
+    return run_pool(fn, tasks, n_jobs, init=_set_worker_graph, initargs=graph_args,
+                    wrap=lambda it: _progress(it, progress, desc, len(tasks)))
+
+
+def _progress(it, on: bool, desc: str, total: int):
+    if not on:
+        return it
+    from tqdm.auto import tqdm
+    return tqdm(it, total=total, desc=desc)
+
+
+def _null_task(task) -> float:
+    rewire_seed, detect_seed, method, resolution = task
+    g, w, strength = _WORKER_GRAPH
+    null_g, null_w = _null_graph(g, w, strength, rewire_seed)
+    return _detect(null_g, null_w, method, resolution, detect_seed, "modularity").modularity
+
+
+def _profile_task(task) -> tuple:
+    resolution, method, seed, objective = task
+    g, w, _ = _WORKER_GRAPH
+    part = _detect(g, w, method, resolution, seed, objective)
+    q1 = _modularity(g, w, part.membership, 1.0)
+    largest = int(part.sizes.max()) if part.membership.size else 0
+    return (resolution, part.n_communities, part.modularity, q1, largest)
+
+
+def _check_n_jobs(n_jobs) -> int:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs < 1:
+        raise GraphError(f"n_jobs must be an int >= 1, got {n_jobs!r}")
+    return int(n_jobs)
+
+
 def _check_options(method, resolution, objective) -> tuple[str, float, str]:
     if method not in METHODS:
         raise GraphError(f"method must be one of {list(METHODS)}, got {method!r}")
@@ -293,7 +407,7 @@ def _as_igraph(graph):
     import networkx as nx
 
     if isinstance(graph, ActivationGraph):
-        return ig.Graph(n=graph.n_nodes, edges=graph.edges.tolist()), np.asarray(graph.weights, np.float64)
+        return ig.Graph(n=graph.n_nodes, edges=graph.edges), np.asarray(graph.weights, np.float64)
     if isinstance(graph, ig.Graph):
         if graph.is_directed():
             raise GraphError("graph must be undirected, got a directed igraph.Graph")
@@ -341,18 +455,6 @@ def _relabel(membership: np.ndarray) -> np.ndarray:
     return new[inverse.reshape(-1)].astype(np.int64)
 
 
-@contextlib.contextmanager
-def _igraph_seeded(seed: int) -> Iterator[None]:
-    """Make igraph's random numbers come from ``random.Random(seed)``; restore the default after."""
-    import igraph as ig
-
-    ig.set_random_number_generator(random.Random(seed))
-    try:
-        yield
-    finally:
-        ig.set_random_number_generator(random)
-
-
 def _detect(g, w: np.ndarray, method: str, resolution: float, seed: int, objective: str) -> Partition:
     n = g.vcount()
     if g.ecount() == 0 or w.sum() == 0:
@@ -387,45 +489,3 @@ def _detect(g, w: np.ndarray, method: str, resolution: float, seed: int, objecti
     membership = _relabel(membership)
     q_resolution = 1.0 if objective == "cpm" else resolution
     return Partition(membership, _modularity(g, w, membership, q_resolution), method, resolution, objective)
-
-
-def _strengths(edges: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
-    return (np.bincount(edges[:, 0], weights=w, minlength=n)
-            + np.bincount(edges[:, 1], weights=w, minlength=n))
-
-
-def _null_graph(g, w: np.ndarray, strength: np.ndarray, seed: int, *, n_batches: int = 50):
-    """Degree-preserving rewiring of ``g``, with the weights ``w`` reassigned to keep strengths close.
-
-    Weights go back in ``n_batches`` vectorised rounds of the Rubinov & Sporns (2011) scheme:
-    each round picks random ranks ``r`` and gives the ``r``-th smallest unused weight to the
-    unweighted edge with the ``r``-th smallest expected weight ``s_i s_j``, computed from the
-    *residual* strengths (strength minus the weights already placed at the node). A single
-    deterministic rank-order pass would tie every weight to its endpoints' strengths and make
-    the nulls far less modular than random graphs are (inflating z); the random rounds keep
-    the nulls random while keeping strengths close.
-    """
-    null = g.copy()
-    with _igraph_seeded(seed):
-        null.rewire(n=10 * null.ecount(), allowed_edge_types="simple")
-    edges = np.asarray(null.get_edgelist(), dtype=np.int64).reshape(-1, 2)
-    rng = np.random.default_rng(seed)
-    n, m = null.vcount(), w.shape[0]
-    out = np.empty(m)
-    rem_e, rem_w = np.arange(m), np.sort(w)
-    resid = strength.astype(np.float64).copy()
-    n_batches = max(1, min(n_batches, m))
-    for b in range(n_batches):
-        k = -(-rem_e.size // (n_batches - b))
-        expected = resid[edges[rem_e, 0]] * resid[edges[rem_e, 1]]
-        order = np.argsort(expected, kind="stable")
-        ranks = rng.choice(rem_e.size, size=k, replace=False)
-        chosen = order[ranks]
-        out[rem_e[chosen]] = rem_w[ranks]
-        resid = np.maximum(resid - _strengths(edges[rem_e[chosen]], rem_w[ranks], n), 0.0)
-        keep_e = np.ones(rem_e.size, dtype=bool)
-        keep_e[chosen] = False
-        keep_w = np.ones(rem_w.size, dtype=bool)
-        keep_w[ranks] = False
-        rem_e, rem_w = rem_e[keep_e], rem_w[keep_w]
-    return null, out

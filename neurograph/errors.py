@@ -9,9 +9,10 @@ and names the thing at fault (the layer, the argument, the file)::
      ├── ModelError            the model's forward pass failed on a batch
      ├── StatsFileError        a statistics file is missing, corrupt or of another format version
      ├── IncompatibleStatsError  merging statistics over different neurons
-     └── GraphError            a graph or partition that cannot be used as given
+     ├── GraphError            a graph or partition that cannot be used as given
+     └── ConfigError           a zoo configuration or model factory string that cannot be used
 
-``LayerError``, ``DataError``, ``StatsFileError``, ``IncompatibleStatsError`` and
+``ConfigError``, ``LayerError``, ``DataError``, ``StatsFileError``, ``IncompatibleStatsError`` and
 ``GraphError`` are also ``ValueError``; ``StatsFileError`` is also ``OSError``
 so callers that catch the built-in kinds keep working.
 """
@@ -19,6 +20,7 @@ so callers that catch the built-in kinds keep working.
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "DataError",
     "GraphError",
     "IncompatibleStatsError",
@@ -55,3 +57,7 @@ class IncompatibleStatsError(NeurographError, ValueError):
 
 class GraphError(NeurographError, ValueError):
     """A graph or partition that cannot be used as given."""
+
+
+class ConfigError(NeurographError, ValueError):
+    """A zoo configuration (TOML) or a model factory string that cannot be used."""

@@ -5,7 +5,10 @@ into an :class:`ActivationGraph` (a node table plus edge arrays), sparsified by 
 threshold, a per-node top-k rule and/or a significance test against independent firing.
 Everything is computed from counts with vectorised numpy over blocks of rows of the
 upper triangle, so the work is ``O(d^2)`` array operations and memory beyond the stats
-themselves is one block plus the kept edges.
+themselves is one block plus the kept edges. With ``top_k`` (and no ``alpha``) each block
+of rows is reduced to its rows' ``k`` strongest partners at once, so memory is ``O(d k)``
+even when millions of pairs pass the threshold. Hypergeometric p-values are computed
+(with scipy) only for pairs that a cheap lower bound on the p-value cannot rule out.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy import special as spf
 from scipy import stats as sps
 
 from .errors import DataError, GraphError
@@ -109,7 +113,7 @@ class ActivationGraph:
         """The graph as an ``igraph.Graph`` (vertex attrs neuron, layer, unit, fire_prob; edge attr weight)."""
         import igraph as ig
 
-        g = ig.Graph(n=self.n_nodes, edges=self.edges.tolist(), directed=False)
+        g = ig.Graph(n=self.n_nodes, edges=self.edges, directed=False)
         for col in ("neuron", "layer", "unit", "fire_prob"):
             g.vs[col] = self.nodes[col].tolist()
         g.es["weight"] = self.weights.tolist()
@@ -212,10 +216,13 @@ def activation_graph(stats: CoactivationStats, weight: str = "npmi", *, threshol
     f = np.asarray(stats.fire_counts, dtype=np.int64)
     dead, always = f == 0, f == n
     active = np.flatnonzero(~(dead | always))
-    i, j, w, n_pairs = _filtered_pairs(stats, active, weight, thr, alpha)
-    if top_k is not None:
-        keep = _top_k_mask(i, j, w, top_k)
-        i, j, w = i[keep], j[keep], w[keep]
+    if top_k is not None and alpha is None:
+        i, j, w, n_pairs = _top_k_rows(stats, active, weight, thr, top_k)
+    else:
+        i, j, w, n_pairs = _filtered_pairs(stats, active, weight, thr, alpha)
+        if top_k is not None:
+            keep = _top_k_mask(i, j, w, top_k)
+            i, j, w = i[keep], j[keep], w[keep]
 
     neurons = stats.neurons.reset_index(drop=True)
     fire_prob = f / float(n)
@@ -344,8 +351,14 @@ def _filtered_pairs(stats: CoactivationStats, active: np.ndarray, weight: str, t
             floor_mean = np.floor(f1 * f2 / n) if alpha < 0.5 else np.zeros_like(n11)
             tested = upper & (n11 > 0) & (n11 > floor_mean)
             p = np.ones(n11.shape)
-            p[tested] = sps.hypergeom.sf(n11[tested] - 1, n, np.broadcast_to(f1, n11.shape)[tested],
-                                         np.broadcast_to(f2, n11.shape)[tested])
+            t_n11 = n11[tested]
+            t_f1 = np.broadcast_to(f1, n11.shape)[tested]
+            t_f2 = np.broadcast_to(f2, n11.shape)[tested]
+            # exact p only where a lower bound of it does not already exceed alpha (then p > alpha anyway)
+            maybe = _tail_lower_bound(t_n11, n, t_f1, t_f2) <= alpha
+            t_p = np.ones(t_n11.shape)
+            t_p[maybe] = sps.hypergeom.sf(t_n11[maybe] - 1, n, t_f1[maybe], t_f2[maybe])
+            p[tested] = t_p
             small_p.append(p[upper & (p <= alpha)])
             keep &= p <= alpha
             out_p.append(p[keep])
@@ -361,6 +374,95 @@ def _filtered_pairs(stats: CoactivationStats, active: np.ndarray, weight: str, t
         sig = np.concatenate(out_p) <= cutoff
         i, j, w = i[sig], j[sig], w[sig]
     return i.astype(np.int64), j.astype(np.int64), w, n_pairs
+
+
+def _tail_lower_bound(x: np.ndarray, n: int, n1: np.ndarray, n2: np.ndarray, *, terms: int = 48) -> np.ndarray:
+    """A lower bound of ``P(X >= x)``, ``X ~ Hypergeom(n, n1, n2)``: the sum of its first ``terms`` terms.
+
+    ``pmf(x)`` from log-gamma functions, the next terms by the ratio recurrence
+    ``pmf(j+1)/pmf(j) = (n1-j)(n2-j) / ((j+1)(n-n1-n2+j+1))``. Shrunk by 1e-9 relative to
+    cover rounding, so it never exceeds the true tail. Vectorised over the arrays.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    lg = spf.gammaln
+    logpmf = (lg(n1 + 1) - lg(x + 1) - lg(n1 - x + 1) + lg(n - n1 + 1) - lg(n2 - x + 1) - lg(n - n1 - n2 + x + 1)
+              - lg(n + 1) + lg(n2 + 1) + lg(n - n2 + 1))
+    term = np.exp(logpmf)
+    total = term.copy()
+    live = np.flatnonzero(term > 0)
+    j, t, a, b = x[live], term[live], n1[live], n2[live]
+    for step in range(1, terms):
+        ratio = np.clip((a - j) * (b - j), 0.0, None) / ((j + 1) * (n - a - b + j + 1))
+        t = t * ratio
+        j = j + 1
+        total[live] += t
+        if step % 8 == 0:  # drop the converged ones
+            keep = t > 1e-12 * total[live]
+            live, j, t, a, b = live[keep], j[keep], t[keep], a[keep], b[keep]
+            if live.size == 0:
+                break
+    return total * (1.0 - 1e-9)
+
+
+def _top_k_rows(stats: CoactivationStats, active: np.ndarray, weight: str, thr: float,
+                k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Pairs (i < j, positions in ``active``) among the ``k`` strongest (``> thr``) of either endpoint.
+
+    Same result as :func:`_filtered_pairs` followed by :func:`_top_k_mask`, computed on whole
+    rows of the association matrix, block by block, keeping only each row's ``k`` strongest
+    (ties: lower partner index first), so memory is one block plus ``O(d k)``.
+    """
+    da = active.shape[0]
+    fa = np.asarray(stats.fire_counts, dtype=np.float64)[active]
+    cof = stats.cofire_counts
+    i, j, w = _top_k_row_block(int(stats.n_samples), fa, lambda a, b: cof[np.ix_(active[a:b], active)],
+                               0, da, weight, thr, k)
+    return (*_unique_pairs(i, j, w, da), da * (da - 1) // 2)
+
+
+def _top_k_row_block(n: int, fa: np.ndarray, get_rows, first: int, last: int, weight: str, thr: float,
+                     k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's ``k`` strongest partners for rows ``first..last-1`` (positions among the active neurons).
+
+    ``fa``: fire counts of the ``da`` active neurons; ``get_rows(a, b)``: their co-firing counts
+    with all active neurons, shape (b - a, da). Weights are computed with the lower-index neuron
+    first, so both endpoints of a pair see bitwise the same value. Returns (row, col, weight)
+    of the kept entries, with both orientations of a pair possibly present.
+    """
+    da = fa.shape[0]
+    empty = np.zeros(0, np.int64)
+    if k == 0 or da < 2 or last <= first:
+        return empty, empty, np.zeros(0)
+    cols = np.arange(da)
+    rows_per_block = max(1, _BLOCK_ELEMENTS // da)
+    out_i, out_j, out_w = [], [], []
+    for start in range(first, last, rows_per_block):
+        stop = min(start + rows_per_block, last)
+        n11 = np.asarray(get_rows(start, stop), dtype=np.float64)
+        rows = np.arange(start, stop)[:, None]
+        upper = cols[None, :] > rows
+        f_row, f_col = fa[start:stop, None], fa[None, :]
+        w = _association(weight, n, np.where(upper, f_row, f_col), np.where(upper, f_col, f_row), n11)
+        valid = (w > thr) & (cols[None, :] != rows)
+        if k < da - 1:
+            ws = np.where(valid, w, -np.inf)
+            kth = -np.partition(-ws, k - 1, axis=1)[:, k - 1:k]
+            greater = valid & (ws > kth)
+            equal = valid & (ws == kth)
+            need = k - greater.sum(axis=1, keepdims=True)
+            valid = greater | (equal & (np.cumsum(equal, axis=1) <= need))
+        r, c = np.nonzero(valid)
+        out_i.append(r + start)
+        out_j.append(c)
+        out_w.append(w[r, c])
+    return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_w)
+
+
+def _unique_pairs(i: np.ndarray, j: np.ndarray, w: np.ndarray, da: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs as (lower, higher), each once, sorted lexicographically."""
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    _, first = np.unique(lo * da + hi, return_index=True)
+    return lo[first].astype(np.int64), hi[first].astype(np.int64), w[first]
 
 
 def _bh_cutoff(small_p: np.ndarray, n_tests: int, alpha: float) -> float:

@@ -3,15 +3,22 @@
 One pass over the data; per batch the hooked layer outputs are reduced to one
 value per neuron (unit, or channel for conv outputs), turned into a 0/1 firing
 matrix ``B`` (samples × neurons) by a firing rule, and added into
-:class:`~neurograph.stats.CoactivationStats` with one matrix product ``B^T B``.
-Raw activations are never kept.
+:class:`~neurograph.stats.CoactivationStats` by the exact count kernels of
+``neurograph._kernels``: rows are buffered (a few MiB) and counted with int8
+``torch._int_mm`` over the upper-triangle blocks of ``B^T B`` (a scipy sparse
+product when firing is rare; float32 where ``_int_mm`` is missing), into int32
+partial sums flushed into int64. Everything stays on the model's device until
+the end. Raw activations are never kept.
+
+Cost: one forward pass plus about ``N d^2 / 2`` int8 multiply-adds; memory
+``12 d^2`` bytes at the peak (int32 accumulator + int64 result) plus the
+buffers, independent of ``N`` (``+ 8 d^2`` with ``moments=True``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -21,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import _kernels
+from ._accumulate import Accumulator
 from ._data import call_model, first_tensor, is_reiterable, iter_batches, to_device
 from ._hooks import SPATIAL_MODES, TIME_MODES, capture, layer_values, resolve_layers
 from .errors import DataError, LayerError, ModelError, NeurographError
@@ -57,7 +65,8 @@ def list_layers(model: nn.Module) -> pd.DataFrame:
 def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "positive", *,
            threshold: float | np.ndarray = 0.0, quantile: float = 0.9, z: float = 1.0,
            batch_size: int = 256, spatial: str = "mean", time: str = "all", patterns: bool = False,
-           calibration_samples: int = 10_000, progress: bool = False) -> CoactivationStats:
+           calibration_samples: int = 10_000, progress: bool = False, moments: bool = False,
+           kernel: str = "auto", distributed: bool = False, group=None) -> CoactivationStats:
     """Record exact co-firing statistics of the neurons in ``layers``.
 
     Parameters
@@ -95,6 +104,22 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
         Also count each layer's whole binary firing pattern (for pattern entropy).
     progress : bool
         Show a tqdm progress bar over batches.
+    moments : bool
+        Also keep Pearson statistics of the raw per-neuron values the rule sees (the spatial
+        mean or max; the mean for ``spatial="any"``): means and centred cross-products in
+        float64, see :class:`~neurograph.moments.ActivationMoments`. Costs a float64
+        ``d x d`` product per few MiB of rows (several times the int8 counts).
+    kernel : {"auto", "int8", "float32", "sparse"}
+        Count kernel (all exact); ``"auto"`` picks per buffer of rows: sparse on CPU when
+        firing is rare, else int8 ``torch._int_mm``, else float32.
+    distributed : bool
+        ``data`` is this rank's shard of the data set; the statistics of all ranks of the
+        initialised ``torch.distributed`` process ``group`` are summed and every rank gets
+        the whole (see :mod:`neurograph.distributed`). Calibrated rules calibrate over all
+        ranks: ``"zscore"`` exactly, ``"quantile"`` on rank 0's first ``calibration_samples``
+        rows (broadcast to all). A failure on one rank is raised on every rank.
+    group : torch.distributed.ProcessGroup or None
+        Group for ``distributed=True`` (None: the default group).
 
     Returns
     -------
@@ -122,39 +147,65 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
     >>> stats.n_samples, stats.cofire_counts.shape
     (100, (8, 8))
     """
+    if kernel not in _kernels.KERNELS:
+        raise DataError(f"kernel must be one of {_kernels.KERNELS}, got {kernel!r}")
+    if distributed:
+        from .distributed import _require_dist
+        _require_dist()
     rule_fn, rule_name, thresholds = _make_rule(model, data, layers, rule, threshold=threshold, quantile=quantile,
                                                 z=z, batch_size=batch_size, spatial=spatial, time=time,
-                                                calibration_samples=calibration_samples, progress=progress)
-    modules = resolve_layers(model, layers)
-    acc = _Accumulator(patterns=patterns)
-    neurons: list[pd.DataFrame] = []
+                                                calibration_samples=calibration_samples, progress=progress,
+                                                distributed=distributed, group=group)
+    error = stats = None
+    try:
+        modules = resolve_layers(model, layers)
+        acc = Accumulator(patterns=patterns, moments=moments, kernel=kernel)
+        neurons: list[pd.DataFrame] = []
 
-    def on_batch(values: list[torch.Tensor], labels: torch.Tensor | None) -> None:
-        if not neurons:
-            for (name, _), v in zip(modules, values):
-                neurons.append(pd.DataFrame({"layer": name, "unit": np.arange(v.shape[1], dtype=np.int64)}))
-            acc.layer_sizes = [v.shape[1] for v in values]
-        fired = torch.cat([rule_fn(i, v) for i, v in enumerate(values)], dim=1)
-        acc.add(fired, labels)
+        def on_batch(values: list[torch.Tensor], labels: torch.Tensor | None) -> None:
+            if not neurons:
+                for (name, _), v in zip(modules, values):
+                    neurons.append(pd.DataFrame({"layer": name, "unit": np.arange(v.shape[1], dtype=np.int64)}))
+                acc.layer_sizes = [v.shape[1] for v in values]
+            fired = torch.cat([rule_fn(i, v) for i, v in enumerate(values)], dim=1)
+            raw = None
+            if moments:
+                raw = torch.cat([_reduce(v, "mean" if spatial == "any" else spatial) for v in values], dim=1)
+            acc.add(fired, labels, raw)
 
-    _run(model, data, modules, batch_size=batch_size, time=time, progress=progress, on_batch=on_batch,
-         desc="record")
-    table = pd.concat(neurons, ignore_index=True)
-    meta = {"spatial": spatial, "time": time}
-    if thresholds is not None:
-        meta["thresholds"] = [float(t) for t in thresholds]
-    return acc.result(table, rule_name, [name for name, _ in modules], meta)
+        _run(model, data, modules, batch_size=batch_size, time=time, progress=progress, on_batch=on_batch,
+             desc="record")
+        table = pd.concat(neurons, ignore_index=True)
+        meta = {"spatial": spatial, "time": time}
+        if thresholds is not None:
+            meta["thresholds"] = [float(t) for t in thresholds]
+        stats = acc.result(table, rule_name, [name for name, _ in modules], meta)
+    except Exception as exc:  # noqa: BLE001 - re-raised below (on every rank when distributed)
+        if not distributed:
+            raise
+        error = exc
+    if distributed:
+        from .distributed import _agree, all_reduce_stats
+        _agree(error, group=group, what="record")
+        stats = all_reduce_stats(stats, group=group)
+    return stats
 
 
 def calibrate(model: nn.Module, data, layers: str | Sequence[str], rule: str = "quantile", *,
               quantile: float = 0.9, z: float = 1.0, batch_size: int = 256, spatial: str = "mean",
-              time: str = "all", calibration_samples: int = 10_000, progress: bool = False) -> np.ndarray:
+              time: str = "all", calibration_samples: int = 10_000, progress: bool = False,
+              distributed: bool = False, group=None) -> np.ndarray:
     """Per-neuron thresholds of the ``"quantile"`` or ``"zscore"`` rule, shape (d,).
 
     Passing them as ``record(..., rule="threshold", threshold=thresholds)`` gives the
     same counts as ``record(..., rule=rule)``; this is how shards recorded by
     separate processes share one rule (their counts can then be added exactly).
     For ``spatial="any"`` the values are taken per position.
+
+    With ``distributed=True`` (a collective over the ``torch.distributed`` ``group``; each
+    rank passes its shard) every rank gets the same thresholds: the z-score mean and sd of
+    all ranks' values (merged exactly in float64), or the quantiles of rank 0's first
+    ``calibration_samples`` rows.
     """
     _check_modes(spatial, time)
     if rule not in ("quantile", "zscore"):
@@ -183,14 +234,39 @@ def calibrate(model: nn.Module, data, layers: str | Sequence[str], rule: str = "
         if state["rows"] >= calibration_samples:
             raise _Enough
 
+    error = None
     try:
         _run(model, data, modules, batch_size=batch_size, time=time, progress=progress, on_batch=on_batch,
              desc="calibrate")
     except _Enough:
         pass
+    except Exception as exc:  # noqa: BLE001 - re-raised below (on every rank when distributed)
+        if not distributed:
+            raise
+        error = exc
+    if distributed:
+        return _calibrate_distributed(error, rule, moments, kept, quantile, z, group)
     if rule == "zscore":
         return moments.mean + z * moments.sd
     return np.quantile(np.concatenate(kept, axis=0), quantile, axis=0)
+
+
+def _calibrate_distributed(error, rule, moments, kept, quantile, z, group) -> np.ndarray:
+    import torch.distributed as dist
+
+    from .distributed import _agree
+
+    _agree(error, group=group, what="calibrate")
+    if rule == "zscore":
+        parts: list = [None] * dist.get_world_size(group)
+        dist.all_gather_object(parts, (moments.n, moments.mean, moments.m2), group=group)
+        total = _Moments()
+        for n, mean, m2 in parts:
+            total.merge(n, mean, m2)
+        return total.mean + z * total.sd
+    box = [np.quantile(np.concatenate(kept, axis=0), quantile, axis=0) if dist.get_rank(group) == 0 else None]
+    dist.broadcast_object_list(box, src=0, group=group)
+    return box[0]
 
 
 # ---------------------------------------------------------------------------- internals
@@ -216,7 +292,7 @@ def _reduce(values: torch.Tensor, spatial: str) -> torch.Tensor:
 
 
 def _make_rule(model, data, layers, rule, *, threshold, quantile, z, batch_size, spatial, time,
-               calibration_samples, progress):
+               calibration_samples, progress, distributed=False, group=None):
     """Return (fn(layer_index, values) -> bool (rows, units), rule description, thresholds or None)."""
     _check_modes(spatial, time)
     if rule not in RULES:
@@ -238,7 +314,8 @@ def _make_rule(model, data, layers, rule, *, threshold, quantile, z, batch_size,
             cut = cuts
     else:
         cut = calibrate(model, data, layers, rule, quantile=quantile, z=z, batch_size=batch_size,
-                        spatial=spatial, time=time, calibration_samples=calibration_samples, progress=progress)
+                        spatial=spatial, time=time, calibration_samples=calibration_samples, progress=progress,
+                        distributed=distributed, group=group)
         name = f"quantile({quantile!r})" if rule == "quantile" else f"zscore({z!r})"
         name += f"[sha1={hashlib.sha1(np.asarray(cut).tobytes()).hexdigest()[:12]}]"
         cuts = cut
@@ -316,7 +393,8 @@ def _run(model: nn.Module, data, modules, *, batch_size: int, time: str, progres
                 values, row_labels, rows_of = [], None, None
                 for name, module in modules:
                     v, steps = layer_values(name, module, outputs[name], time=time)
-                    if not torch.isfinite(v).all():
+                    # one cheap pass (a sum); the full check only if the sum is not finite
+                    if not torch.isfinite(v.sum()) and not torch.isfinite(v).all():
                         raise DataError(f"layer {name!r} produced non-finite activations (NaN or inf) "
                                         f"on batch {k}")
                     if rows_of is not None and v.shape[0] != rows_of[1]:
@@ -347,9 +425,12 @@ class _Moments:
 
     def add(self, x: torch.Tensor) -> None:
         x = x.numpy()
-        nb = x.shape[0]
         mb = x.mean(axis=0)
-        m2b = ((x - mb) ** 2).sum(axis=0)
+        self.merge(x.shape[0], mb, ((x - mb) ** 2).sum(axis=0))
+
+    def merge(self, nb: int, mb: np.ndarray, m2b: np.ndarray) -> None:
+        if nb == 0:
+            return
         if self.n == 0:
             self.n, self.mean, self.m2 = nb, mb, m2b
             return
@@ -362,74 +443,3 @@ class _Moments:
     @property
     def sd(self) -> np.ndarray:
         return np.sqrt(self.m2 / self.n)
-
-
-class _Accumulator:
-    """Running int64 counts on the batches' device; moved to numpy at the end."""
-
-    def __init__(self, *, patterns: bool) -> None:
-        self.n = 0
-        self.fire = None
-        self.cofire = None
-        self.class_index: dict[int, int] = {}
-        self.class_counts: torch.Tensor | None = None
-        self.class_fire: torch.Tensor | None = None
-        self.patterns: list[Counter] | None = [] if patterns else None
-        self.layer_sizes: list[int] = []
-
-    def add(self, fired: torch.Tensor, labels: torch.Tensor | None) -> None:
-        n, d = fired.shape
-        dev = fired.device
-        if self.fire is None:
-            self.fire = torch.zeros(d, dtype=torch.int64, device=dev)
-            self.cofire = torch.zeros((d, d), dtype=torch.int64, device=dev)
-            self.class_counts = torch.zeros(0, dtype=torch.int64, device=dev)
-            self.class_fire = torch.zeros((0, d), dtype=torch.int64, device=dev)
-        self.n += n
-        self.fire += fired.sum(dim=0, dtype=torch.int64)
-        self.cofire += _kernels.gram_counts(fired)
-        if labels is not None:
-            labels = labels.to(dev)
-            uniq = torch.unique(labels).tolist()
-            new = [c for c in uniq if c not in self.class_index]
-            if new:
-                for c in new:
-                    self.class_index[c] = len(self.class_index)
-                grow = len(new)
-                self.class_counts = torch.cat([self.class_counts, torch.zeros(grow, dtype=torch.int64, device=dev)])
-                self.class_fire = torch.cat([self.class_fire, torch.zeros((grow, d), dtype=torch.int64, device=dev)])
-            lut = torch.tensor([self.class_index[c] for c in uniq], dtype=torch.int64, device=dev)
-            rows = lut[torch.searchsorted(torch.tensor(uniq, device=dev), labels)]
-            self.class_counts += torch.bincount(rows, minlength=len(self.class_index))
-            self.class_fire += _kernels.class_fire_counts(fired, rows, len(self.class_index))
-        if self.patterns is not None:
-            self._add_patterns(fired)
-
-    def _add_patterns(self, fired: torch.Tensor) -> None:
-        bits = fired.cpu().numpy()
-        start = 0
-        for i, width in enumerate(self.layer_sizes):
-            if len(self.patterns) <= i:
-                self.patterns.append(Counter())
-            packed = np.packbits(bits[:, start:start + width], axis=1)
-            start += width
-            rows = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1])))[:, 0]
-            uniq, counts = np.unique(rows, return_counts=True)
-            counter = self.patterns[i]
-            for u, c in zip(uniq, counts):
-                key = int.from_bytes(hashlib.blake2b(u.tobytes(), digest_size=8).digest(), "little")
-                counter[key] += int(c)
-
-    def result(self, neurons: pd.DataFrame, rule: str, layer_names: list[str], meta: dict) -> CoactivationStats:
-        order = sorted(self.class_index, key=lambda c: c)
-        perm = [self.class_index[c] for c in order]
-        patterns = None
-        if self.patterns is not None:
-            patterns = {name: dict(c) for name, c in zip(layer_names, self.patterns)}
-        return CoactivationStats(
-            neurons=neurons, n_samples=int(self.n), fire_counts=self.fire.cpu().numpy(),
-            cofire_counts=self.cofire.cpu().numpy(), classes=np.asarray(order, dtype=np.int64),
-            class_counts=self.class_counts[perm].cpu().numpy() if perm else np.zeros(0, np.int64),
-            class_fire_counts=(self.class_fire[perm].cpu().numpy() if perm
-                               else np.zeros((0, self.fire.shape[0]), np.int64)),
-            pattern_counts=patterns, rule=rule, meta=meta)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ._io import atomic_path
 from .errors import IncompatibleStatsError, StatsFileError
+from .moments import ActivationMoments
 
 __all__ = ["CoactivationStats"]
 
@@ -54,6 +55,13 @@ class CoactivationStats:
         64-bit hash of the pattern); ``None`` unless recorded with ``patterns=True``.
     rule : str
         Description of the firing rule the counts were made with (merging requires equal rules).
+    meta : dict
+        How the counts were made (spatial and time modes, thresholds); not compared by ``==``.
+    moments : ActivationMoments or None
+        Means and centred cross-products of the raw activations (Pearson statistics), kept
+        when recorded with ``moments=True``; merged in float64 by ``+`` and :meth:`all_reduce`.
+        ``==`` compares counts exactly and moments up to float64 rounding
+        (:meth:`ActivationMoments.isclose`).
 
     Examples
     --------
@@ -76,6 +84,7 @@ class CoactivationStats:
     pattern_counts: dict | None = None
     rule: str = "positive"
     meta: dict = field(default_factory=dict)
+    moments: ActivationMoments | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -164,11 +173,15 @@ class CoactivationStats:
                 c = Counter(self.pattern_counts.get(layer, {}))
                 c.update(other.pattern_counts.get(layer, {}))
                 patterns[layer] = dict(c)
+        moments = None
+        if self.moments is not None and other.moments is not None:
+            moments = self.moments + other.moments
         return CoactivationStats(neurons=self.neurons, n_samples=self.n_samples + other.n_samples,
                                  fire_counts=self.fire_counts + other.fire_counts,
                                  cofire_counts=self.cofire_counts + other.cofire_counts,
                                  classes=classes, class_counts=cc, class_fire_counts=cf,
-                                 pattern_counts=patterns, rule=self.rule, meta=dict(self.meta))
+                                 pattern_counts=patterns, rule=self.rule, meta=dict(self.meta),
+                                 moments=moments)
 
     def __radd__(self, other):
         if other == 0:  # lets sum([...]) work
@@ -188,9 +201,22 @@ class CoactivationStats:
                 and np.array_equal(self.classes, other.classes)
                 and np.array_equal(self.class_counts, other.class_counts)
                 and np.array_equal(self.class_fire_counts, other.class_fire_counts)
-                and self.pattern_counts == other.pattern_counts)
+                and self.pattern_counts == other.pattern_counts
+                and (self.moments is None) == (other.moments is None)
+                and (self.moments is None or self.moments.isclose(other.moments)))
 
     __hash__ = None
+
+    def all_reduce(self, *, group=None) -> CoactivationStats:
+        """Sum these statistics over every rank of a ``torch.distributed`` process group.
+
+        Each rank passes the statistics of its own shard of the data; every rank gets back
+        the statistics of the whole (counts exact; moments merged in float64). A collective:
+        every rank of ``group`` must call it. See :func:`neurograph.distributed.all_reduce_stats`.
+        """
+        from .distributed import all_reduce_stats
+
+        return all_reduce_stats(self, group=group)
 
     def select(self, layers: str | list[str]) -> CoactivationStats:
         """Statistics restricted to the neurons of ``layers`` (a name or a list of names)."""
@@ -210,7 +236,8 @@ class CoactivationStats:
                                  cofire_counts=self.cofire_counts[np.ix_(idx, idx)],
                                  classes=self.classes, class_counts=self.class_counts,
                                  class_fire_counts=self.class_fire_counts[:, idx],
-                                 pattern_counts=patterns, rule=self.rule, meta=dict(self.meta))
+                                 pattern_counts=patterns, rule=self.rule, meta=dict(self.meta),
+                                 moments=None if self.moments is None else self.moments.select(idx))
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> Path:
@@ -235,6 +262,10 @@ class CoactivationStats:
                 items = self.pattern_counts[layer]
                 arrays[f"pattern_keys_{i}"] = np.fromiter(items.keys(), np.uint64, len(items))
                 arrays[f"pattern_vals_{i}"] = np.fromiter(items.values(), np.int64, len(items))
+        if self.moments is not None:
+            arrays["moments_n"] = np.array(int(self.moments.n_samples), np.int64)
+            arrays["moments_mean"] = self.moments.mean
+            arrays["moments_comoment"] = self.moments.comoment
         with atomic_path(path, suffix=".npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **arrays)
@@ -277,6 +308,10 @@ class CoactivationStats:
                 for i, layer in enumerate(header["pattern_layers"]):
                     keys, vals = data[f"pattern_keys_{i}"], data[f"pattern_vals_{i}"]
                     patterns[layer] = dict(zip(keys.tolist(), vals.tolist()))
+            moments = None
+            if "moments_mean" in data:
+                moments = ActivationMoments(int(data["moments_n"]), data["moments_mean"].astype(np.float64),
+                                            data["moments_comoment"].astype(np.float64))
             stats = cls(neurons=neurons, n_samples=int(header["n_samples"]),
                         fire_counts=data["fire_counts"].astype(np.int64),
                         cofire_counts=data["cofire_counts"].astype(np.int64),
@@ -284,11 +319,14 @@ class CoactivationStats:
                         class_counts=data["class_counts"].astype(np.int64),
                         class_fire_counts=data["class_fire_counts"].astype(np.int64),
                         pattern_counts=patterns, rule=str(header.get("rule", "positive")),
-                        meta=dict(header.get("meta") or {}))
+                        meta=dict(header.get("meta") or {}), moments=moments)
         except KeyError as exc:
             raise StatsFileError(f"statistics file {str(path)!r} is incomplete: missing {exc}") from exc
         d = stats.n_neurons
-        if stats.cofire_counts.shape != (d, d) or stats.class_fire_counts.shape != (stats.n_classes, d):
+        bad_moments = stats.moments is not None and (stats.moments.mean.shape != (d,)
+                                                     or stats.moments.comoment.shape != (d, d))
+        if stats.cofire_counts.shape != (d, d) or stats.class_fire_counts.shape != (stats.n_classes, d) \
+                or bad_moments:
             raise StatsFileError(f"statistics file {str(path)!r} is inconsistent: shapes "
                                  f"{stats.cofire_counts.shape} and {stats.class_fire_counts.shape} for {d} neurons")
         return stats

@@ -68,26 +68,126 @@ def test_cli_graph_and_errors(tmp_path, capsys):
         main(["graph", str(path), "--out", str(tmp_path), "--method", "magic"])
 
 
+TINY_ZOO = """
+name = "cli zoo"
+[score]
+n_null = 2
+[blobs]
+n_samples = 120
+n_features = 5
+n_classes = 3
+[[family]]
+task = "blobs"
+hidden = [[4], [8]]
+label_noise = [0.0, 0.5]
+epochs = 2
+checkpoints = [1]
+lr = 0.02
+"""
+
+
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--epochs", "4", "--n-null", "2", "--quiet"]) == 0
-    out = capsys.readouterr().out
-    assert str(tmp_path) in out
-    summary = pd.read_csv(tmp_path / "summary.csv")
+    (tmp_path / "zoo.toml").write_text(TINY_ZOO)
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out), "--epochs", "4", "--n-null", "2", "--quiet",
+                 "--zoo", str(tmp_path / "zoo.toml"), "--n-boot", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "report: " in printed and "spearman" in printed
+    summary = pd.read_csv(out / "summary.csv")
     assert summary["model"].tolist() == ["mlp", "cnn"]
     assert (summary["test_accuracy"] > 0.5).all()
     for name in ("mlp", "cnn"):
         for suffix in (".gexf", ".graphml", "_neurons.csv", "_layers.csv", "_stats.npz", "_coactivation.png",
                        "_entropy.png"):
-            assert (tmp_path / f"{name}{suffix}").stat().st_size > 0
-        assert nx.read_gexf(tmp_path / f"{name}.gexf").number_of_nodes() > 0
+            assert (out / f"{name}{suffix}").stat().st_size > 0
+        assert nx.read_gexf(out / f"{name}.gexf").number_of_nodes() > 0
+    assert len(pd.read_csv(out / "scores.csv")) == 8
+    assert nx.read_gexf(out / "timeline.gexf").graph["mode"] == "dynamic"
+    page = (out / "report.html").read_text()
+    assert 'id="correlation"' in page and "Reference models" in page and "mlp_coactivation" in page
+    assert (out / "correlations.csv").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_cli_zoo_correlate_report_and_score(tmp_path, capsys):
+    cfg = tmp_path / "zoo.toml"
+    cfg.write_text(TINY_ZOO)
+    out = tmp_path / "zoo"
+    assert main(["zoo", str(cfg), "--out", str(out), "--quiet", "--n-boot", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "report: " in printed and "modularity" in printed
+    assert (out / "report.html").is_file() and len(pd.read_csv(out / "scores.csv")) == 8
+    # correlate a CSV, with a covariate and grouped bootstrap
+    assert main(["correlate", str(out / "scores.csv"), "--metrics", "modularity", "mean_entropy",
+                 "--covariate", "n_params", "--groups", "run", "--n-boot", "50",
+                 "--out", str(tmp_path / "c.csv")]) == 0
+    c = pd.read_csv(tmp_path / "c.csv")
+    assert set(c["metric"]) == {"modularity", "mean_entropy"} and len(c) == 6 and "partial_r" in c
+    assert "partial spearman | n_params" in capsys.readouterr().out
+    # the report command rewrites the page
+    (out / "report.html").unlink()
+    assert main(["report", str(out), "--n-boot", "20", "--title", "again"]) == 0
+    assert "<title>again</title>" in (out / "report.html").read_text()
+    # score the zoo's own checkpoints as if they were the user's
+    row = pd.read_csv(out / "scores.csv").iloc[0]
+    (tmp_path / "ufac_cli_test.py").write_text(
+        "from neurograph.models import MLP\n"
+        f"def build():\n    return MLP(5, hidden=({row['hidden']},), n_classes=3)\n")
+    from neurograph.datasets import make_blobs_task
+    data = make_blobs_task(n_samples=120, n_features=5, n_classes=3, seed=0)
+    np.savez(tmp_path / "test.npz", X=data.X_test.numpy(), y=data.y_test.numpy())
+    import sys
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert main(["score", "--factory", "ufac_cli_test:build", "--checkpoint", str(out / row["checkpoint"]),
+                     "--data", str(tmp_path / "test.npz"), "--layers", "layers.1", "--n-null", "2",
+                     "--out", str(tmp_path / "mine" / "scores.csv")]) == 0
+    finally:
+        sys.path.remove(str(tmp_path))
+    mine = pd.read_csv(tmp_path / "mine" / "scores.csv")
+    assert mine.loc[0, "test_accuracy"] == pytest.approx(row["test_accuracy"])
+    assert mine.loc[0, "modularity"] == pytest.approx(row["modularity"], nan_ok=True)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["zoo", "{tmp}/missing.toml", "--out", "{tmp}/o"], "missing.toml"),
+    (["zoo", "{tmp}/bad.toml", "--out", "{tmp}/o"], "unknown key"),
+    (["correlate", "{tmp}/missing.csv"], "missing.csv"),
+    (["correlate", "{tmp}/t.csv", "--metrics", "nope"], "'nope'"),
+    (["report", "{tmp}/nodir"], "nodir"),
+    (["report", "{tmp}"], "scores.csv"),
+    (["score", "--factory", "nocolon", "--checkpoint", "x.pt", "--data", "d.npz", "--layers", "l"],
+     "package.module:function"),
+    (["score", "--factory", "neurograph.models:MLP", "--kwargs", "[1", "--checkpoint", "x.pt", "--data", "d.npz",
+      "--layers", "l"], "JSON"),
+    (["score", "--factory", "neurograph.models:MLP", "--checkpoint", "x.pt", "--data", "{tmp}/none.npz",
+      "--layers", "l"], "none.npz"),
+])
+def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, argv, match):
+    (tmp_path / "bad.toml").write_text("[[family]]\ncolour = 1\n")
+    pd.DataFrame({"test_accuracy": [0.1, 0.2, 0.3], "m": [1, 2, 3]}).to_csv(tmp_path / "t.csv", index=False)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"neurograph {argv[0]}: error:") and match in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["demo", "graph", "score", "zoo", "correlate", "report"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert f"usage: neurograph {command}" in capsys.readouterr().out
 
 
 def test_public_names_are_exported_and_sorted():
     assert neurograph.__all__ == sorted(neurograph.__all__)
     for name in neurograph.__all__:
         assert getattr(neurograph, name) is not None
-    for mod in ("communities", "entropy", "errors", "export", "graph", "pipeline", "plots", "record", "stats"):
+    for mod in ("checkpoints", "communities", "correlation", "entropy", "errors", "export", "fsa", "fsa_structure",
+                "graph", "pipeline", "plots", "report", "scores", "timeline", "zoo",
+                "record", "states", "stats"):
         module = importlib.import_module(f"neurograph.{mod}")
         assert module.__all__ == sorted(module.__all__), mod
         for name in module.__all__:

@@ -243,3 +243,50 @@ def test_errors_name_the_culprit():
         record(net, (X, y), "1", rule="sometimes")
     with pytest.raises(DataError, match="spatial"):
         record(net, (X, y), "1", spatial="median")
+
+
+# ---------------------------------------------------------------------------- kernels, moments, distributed
+@pytest.mark.parametrize("kernel", ["auto", "float32", "sparse", "int8"])
+def test_every_kernel_gives_the_same_counts(kernel):
+    from neurograph import _kernels
+    if kernel == "int8" and not _kernels.int_mm_available():
+        pytest.skip("torch._int_mm not available")
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Linear(5, 40), nn.ReLU(), nn.Linear(40, 3))
+    X, y = _data(n=300)
+    want = record(net, (X, y), "1", kernel="float32", batch_size=300)
+    got = record(net, (X, y), "1", kernel=kernel, batch_size=37)
+    assert got == want
+    with torch.no_grad():
+        fired = (net[:2](X) > 0).numpy()
+    assert got == CoactivationStats.from_binary(fired, y.numpy(), neurons=got.neurons)
+
+
+def test_moments_equal_two_pass_reference_and_merge():
+    from neurograph.moments import ActivationMoments
+    net, (X, y) = _mlp(), _data(n=90)
+    X = X * 3 + 50.0  # large activations: float64 chunks + pairwise merges keep them exact
+    s = record(net, (X, y), ["1", "3"], moments=True, batch_size=13)
+    with torch.no_grad():  # same batches as record: bitwise the same float32 activations
+        vals = torch.cat([torch.cat([net[:2](X[i:i + 13]), net[:4](X[i:i + 13])], 1)
+                          for i in range(0, 90, 13)]).double().numpy()
+    assert s.moments.isclose(ActivationMoments.from_values(vals), rtol=1e-10)
+    a = record(net, (X[:39], y[:39]), ["1", "3"], moments=True, batch_size=13)   # the same batches
+    b = record(net, (X[39:], y[39:]), ["1", "3"], moments=True, batch_size=13)
+    assert a + b == s
+    conv = _Conv()
+    Xc = torch.randn(20, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+    sc = record(conv, (Xc, None), "conv", spatial="any", moments=True)
+    with torch.no_grad():
+        means = conv.conv(Xc).mean((2, 3)).double().numpy()
+    assert np.allclose(sc.moments.mean, means.mean(0))
+
+
+def test_distributed_needs_a_process_group_and_bad_kernel_is_named():
+    from neurograph.errors import NeurographError
+    net, (X, y) = _mlp(), _data()
+    with pytest.raises(NeurographError, match="init_process_group"):
+        record(net, (X, y), "1", distributed=True)
+    with pytest.raises(DataError, match="kernel"):
+        record(net, (X, y), "1", kernel="bf16")
+    assert _no_hooks(net)

@@ -117,3 +117,52 @@ def test_save_failure_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         s.save(tmp_path / "x.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- moments (Pearson statistics)
+from neurograph.moments import ActivationMoments  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 40), k=st.data(), offset=st.sampled_from([0.0, 1e4, -3e7]), seed=st.integers(0, 999))
+def test_moments_merge_of_any_split_equals_two_pass(n, k, offset, seed):
+    rng = np.random.default_rng(seed)
+    x = offset + rng.normal(size=(n, 3)) * np.array([1.0, 0.01, 5.0])
+    split = k.draw(st.integers(0, n))
+    merged = ActivationMoments.from_values(x[:split]) + ActivationMoments.from_values(x[split:])
+    whole = ActivationMoments.from_values(x)
+    assert merged.isclose(whole, rtol=1e-9)
+    assert np.allclose(merged.correlation(), np.corrcoef(x.T), atol=1e-8)
+    assert np.allclose(merged.covariance(), np.cov(x.T), rtol=1e-7, atol=1e-12 * offset**2)
+
+
+def test_moments_stay_accurate_where_float32_sums_fail():
+    rng = np.random.default_rng(0)
+    x = 1e4 + rng.normal(size=(4000, 2))          # large mean, unit spread
+    parts = [ActivationMoments.from_values(x[i:i + 100]) for i in range(0, 4000, 100)]
+    m = sum(parts[1:], parts[0])
+    assert np.allclose(np.diag(m.covariance()), x.var(0, ddof=1), rtol=1e-9)
+    x32 = x.astype(np.float32)
+    naive = (x32**2).sum(0) / 4000 - (x32.sum(0) / 4000) ** 2     # the raw-sum way, in float32
+    assert np.all(np.abs(naive - x.var(0)) > 0.1)                  # loses the variance entirely
+
+
+def test_stats_carry_moments_through_merge_select_save(tmp_path):
+    fired, y = _random(n=30, d=4)
+    vals = np.random.default_rng(1).normal(size=(30, 4))
+    import pandas as pd
+    neurons = pd.DataFrame({"layer": ["a", "a", "b", "b"], "unit": [0, 1, 0, 1]})
+
+    def make(rows):
+        s = CoactivationStats.from_binary(fired[rows], y[rows], neurons=neurons)
+        return CoactivationStats(**{**s.__dict__, "moments": ActivationMoments.from_values(vals[rows])})
+
+    whole, a, b = make(slice(0, 30)), make(slice(0, 11)), make(slice(11, 30))
+    assert a + b == whole and (a + b).moments.n_samples == 30
+    sel = whole.select("b")
+    assert np.allclose(sel.moments.mean, vals[:, 2:].mean(0))
+    back = CoactivationStats.load(whole.save(tmp_path / "m.npz"))
+    assert back == whole and np.array_equal(back.moments.comoment, whole.moments.comoment)
+    plain = CoactivationStats.from_binary(fired, y, neurons=neurons)
+    assert plain != whole                       # moments present on one side only
+    assert (plain + whole).moments is None      # merged like pattern counts: kept only if both have them

@@ -1,6 +1,10 @@
-"""Built-in data sets that need no download."""
+"""Built-in data sets that need no download, and loaders for data that installs offline."""
 
 from .digits import *  # noqa: F401,F403
 from .digits import __all__ as _digits_all
+from .text import *  # noqa: F401,F403
+from .text import __all__ as _text_all
+from .tomita import *  # noqa: F401,F403
+from .tomita import __all__ as _tomita_all
 
-__all__ = sorted(_digits_all)
+__all__ = sorted([*_digits_all, *_text_all, *_tomita_all])

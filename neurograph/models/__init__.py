@@ -4,5 +4,7 @@ from .cnn import *  # noqa: F401,F403
 from .cnn import __all__ as _cnn_all
 from .mlp import *  # noqa: F401,F403
 from .mlp import __all__ as _mlp_all
+from .recurrent import *  # noqa: F401,F403
+from .recurrent import __all__ as _recurrent_all
 
-__all__ = sorted([*_cnn_all, *_mlp_all])
+__all__ = sorted([*_cnn_all, *_mlp_all, *_recurrent_all])
