@@ -10,11 +10,13 @@ For N = 2..5, GRU and LSTM, unordered and ordered synthetic tasks
 ``RecurrentClassifier`` and reports
 
 - test accuracy;
-- the dimension found: PCA (95% variance) of the final hidden states of test sequences,
-  and of the fixed points at zero input (``find_fixed_points`` from visited states plus
-  N(0, 0.4^2) noise, points with q <= 1e-6 kept, merged within 0.02), their number, share
-  stable, and the median number of slow modes (time constant >= 40 steps, the sequence
-  length);
+- the dimension found: PCA of the final hidden states of test sequences, as the number of
+  components before the largest drop in variance (``gap_components``; the 95%-variance
+  count and the share of variance in the top expected components are given too);
+- points of the zero-input dynamics (``find_fixed_points`` from 512 visited states plus
+  N(0, 0.4^2) noise, outliers beyond 1.5x the spread dropped, merged within 0.02): the
+  number of fixed points (q <= 1e-8) and the share stable, the number of slow points
+  (q <= 1e-3) and the dimension (gap) of the set they form;
 - the dimension expected (N - 1 unordered; 1 ordered: one running sum decides it) and the
   one predicted from word counts alone (``predict_dimension``);
 
@@ -48,10 +50,11 @@ from neurograph.plots import save_figure
 from neurograph.states import record_states
 from neurograph.train import accuracy, train_classifier
 
-SLOW_TAU = 40.0          # steps: a mode slower than the sequence length integrates
-MAX_Q = 1e-6
+FIXED_Q = 1e-8           # q below this: a fixed point
+SLOW_Q = 1e-3            # q below this: a slow point (on an approximate attractor manifold)
 UNIQUE_TOL = 0.02
 NOISE_SD = 0.4
+OUTLIER = 1.5
 
 
 def flat_states(model: RecurrentClassifier, tokens: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
@@ -69,29 +72,36 @@ def flat_states(model: RecurrentClassifier, tokens: torch.Tensor, lengths: torch
     return seq[mask]
 
 
-def analyse(model, tokens, lengths, labels, n_classes, name, out: Path, seed: int, n_fp: int) -> dict:
+def analyse(model, tokens, lengths, labels, n_classes, expected, name, out: Path, seed: int, n_fp: int) -> dict:
     trace = record_states(model, tokens, lengths, labels=labels)
     final = trace.final_states.astype(np.float64)
     dim_final = attractor_dimension(final)
     pool = flat_states(model, tokens, lengths)
     init = sample_initial_states(pool, n_fp, noise_sd=NOISE_SD, seed=seed)
     x0 = torch.zeros(model.rnn.input_size)
-    fps = find_fixed_points(model.rnn.step, x0, init, max_q=MAX_Q, unique_tol=UNIQUE_TOL, max_iters=1500, seed=seed)
-    row = {"dim_final": dim_final.n_components, "pr_final": round(dim_final.participation_ratio, 2),
-           "n_fp": len(fps), "stable": round(float(fps.is_stable.mean()), 2) if len(fps) else float("nan"),
-           "dim_fp": attractor_dimension(fps).n_components if len(fps) >= 2 else 0,
-           "slow_modes": float(np.median(fps.n_slow_modes(SLOW_TAU))) if len(fps) else float("nan")}
+    found = find_fixed_points(model.rnn.step, x0, init, max_q=SLOW_Q, unique_tol=None, outlier_distance=OUTLIER,
+                              max_iters=1500, seed=seed)
+    fixed = found[found.q <= FIXED_Q].unique(UNIQUE_TOL)
+    slow = found.unique(UNIQUE_TOL)
+    row = {"dim_final": dim_final.gap_components, "n95_final": dim_final.n_components,
+           "var_top": round(float(dim_final.explained_variance_ratio[:expected].sum()), 2),
+           "n_fixed": len(fixed), "stable": round(float(fixed.is_stable.mean()), 2) if len(fixed) else float("nan"),
+           "n_slow": len(slow), "dim_slow": attractor_dimension(slow).gap_components if len(slow) >= 3 else 0}
     fig = Figure(figsize=(5.0, 4.4), layout="constrained")
     ax = fig.add_subplot()
     pts = dim_final.project(final, 2)
     for c in range(n_classes):
         sel = trace.labels == c
         ax.scatter(pts[sel, 0], pts[sel, 1], s=4, alpha=0.5, label=f"class {c}")
-    if len(fps):
-        fp2 = dim_final.project(fps.states[:, : model.rnn.hidden_size], 2)
-        st = fps.is_stable
-        ax.scatter(fp2[st, 0], fp2[st, 1], s=18, c="k", marker="o", label=f"stable fp ({int(st.sum())})")
-        ax.scatter(fp2[~st, 0], fp2[~st, 1], s=18, c="r", marker="x", label=f"unstable fp ({int((~st).sum())})")
+    H = model.rnn.hidden_size
+    if len(slow):
+        sp = dim_final.project(slow.states[:, :H], 2)
+        ax.scatter(sp[:, 0], sp[:, 1], s=10, c="0.4", marker=".", label=f"slow points ({len(slow)})")
+    if len(fixed):
+        fp2 = dim_final.project(fixed.states[:, :H], 2)
+        st = fixed.is_stable
+        ax.scatter(fp2[st, 0], fp2[st, 1], s=24, c="k", marker="o", label=f"stable fp ({int(st.sum())})")
+        ax.scatter(fp2[~st, 0], fp2[~st, 1], s=24, c="r", marker="x", label=f"unstable fp ({int((~st).sum())})")
     ax.set_xlabel(f"PC1 ({100 * dim_final.explained_variance_ratio[0]:.0f}%)")
     ax.set_ylabel(f"PC2 ({100 * dim_final.explained_variance_ratio[1]:.0f}%)")
     ax.set_title(name, fontsize=9)
@@ -121,8 +131,8 @@ def synthetic_rows(args, out: Path) -> list[dict]:
                 name = f"{cell}_{'ordered' if ordered else 'unordered'}_N{n}"
                 row = {"data": "ordered" if ordered else "unordered", "cell": cell, "N": n, "acc": round(acc, 3),
                        "expected": 1 if ordered else n - 1, "predicted": pred.n_components}
-                row.update(analyse(model, task.tokens_test, task.lengths_test, task.y_test, n, name, out,
-                                   args.seed, args.n_fp))
+                row.update(analyse(model, task.tokens_test, task.lengths_test, task.y_test, n, row["expected"], name,
+                                   out, args.seed, args.n_fp))
                 row["seconds"] = round(time.perf_counter() - t0, 1)
                 rows.append(row)
                 print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
@@ -157,7 +167,7 @@ def text_rows(args, out: Path) -> list[dict]:
         row = {"data": name, "cell": "gru", "N": n, "acc": round(acc, 3), "expected": n - 1,
                "predicted": pred.n_components}
         row.update(analyse(model, task.tokens_test[te][: args.n_test], task.lengths_test[te][: args.n_test],
-                           task.y_test[te][: args.n_test], n, f"text_{name}", out, args.seed, args.n_fp))
+                           task.y_test[te][: args.n_test], n, n - 1, f"text_{name}", out, args.seed, args.n_fp))
         row["seconds"] = round(time.perf_counter() - t0, 1)
         rows.append(row)
         print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
@@ -173,7 +183,7 @@ def main(argv=None) -> int:
     p.add_argument("--n-test", type=int, default=500)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--n-fp", type=int, default=256, help="initial states of the fixed-point search")
+    p.add_argument("--n-fp", type=int, default=512, help="initial states of the fixed-point search")
     p.add_argument("--text-train", type=int, default=6000)
     p.add_argument("--text-epochs", type=int, default=4)
     p.add_argument("--no-text", action="store_true")
@@ -191,14 +201,14 @@ def main(argv=None) -> int:
         rows += text_rows(args, args.out)
     table = pd.DataFrame(rows)
     write_csv(table, args.out / "integration.csv")
-    print("\nAttractor dimension: found (PCA 95% of final states; of fixed points) vs expected and predicted "
+    print("\nAttractor dimension: found (PCA gap of final states; of slow points) vs expected and predicted "
           "from word counts")
     print(table.to_string(index=False))
     syn = table[table["data"].isin(["unordered", "ordered"])]
     if len(syn):
         print(f"\nfinal-state dimension == expected: {int((syn.dim_final == syn.expected).sum())}/{len(syn)}; "
               f"predicted == expected: {int((syn.predicted == syn.expected).sum())}/{len(syn)}; "
-              f"fixed-point dimension == expected: {int((syn.dim_fp == syn.expected).sum())}/{len(syn)}")
+              f"slow-point dimension == expected: {int((syn.dim_slow == syn.expected).sum())}/{len(syn)}")
     print(f"total {time.perf_counter() - start:.0f} s; figures and integration.csv in {args.out}")
     return 0
 

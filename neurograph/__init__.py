@@ -23,6 +23,7 @@ from .checkpoints import (CustomSpec, ZooResult, load_checkpoint, load_data_file
                           score_checkpoints)
 from .correlation import Ranking, composite_score, correlate, label_free_ranking
 from .graph import ActivationGraph, activation_graph, edge_weights
+from .npk import gate_layers, gate_patterns, neural_path_kernel, path_kernel, record_gates
 from .pipeline import Analysis, analyze, write_analysis
 from .plots import (figure_png, plot_coactivation, plot_entropy, plot_ranking, plot_score_grid,
                     plot_score_vs_accuracy, plot_training_curves, save_figure)
@@ -78,6 +79,8 @@ __all__ = [
     "fsa_graph",
     "fsa_scores",
     "fsa_state_table",
+    "gate_layers",
+    "gate_patterns",
     "label_free_ranking",
     "layer_entropy",
     "list_layers",
@@ -87,10 +90,12 @@ __all__ = [
     "load_zoo_config",
     "modularity",
     "modularity_significance",
+    "neural_path_kernel",
     "neuron_entropy",
     "noisy_labels",
     "parse_custom_spec",
     "parse_zoo_config",
+    "path_kernel",
     "plot_coactivation",
     "plot_entropy",
     "plot_ranking",
@@ -98,6 +103,7 @@ __all__ = [
     "plot_score_vs_accuracy",
     "plot_training_curves",
     "record",
+    "record_gates",
     "record_states",
     "render_report",
     "resolution_profile",

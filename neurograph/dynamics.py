@@ -373,7 +373,8 @@ class AttractorDimension:
     Attributes
     ----------
     n_components : int
-        Fewest principal components explaining at least ``variance`` of the variance.
+        Fewest principal components explaining at least ``variance`` of the variance
+        (see also :attr:`gap_components`).
     explained_variance_ratio : numpy.ndarray, shape (r,)
         Share of variance of every component, decreasing (r = min(n, D)).
     participation_ratio : float
@@ -392,8 +393,8 @@ class AttractorDimension:
     >>> import numpy as np
     >>> pts = np.random.default_rng(0).normal(size=(200, 3)) * [3.0, 1.0, 0.0]
     >>> dim = attractor_dimension(pts, variance=0.99)
-    >>> dim.n_components, dim.project(pts, 2).shape
-    (2, (200, 2))
+    >>> dim.n_components, dim.gap_components, dim.project(pts, 2).shape
+    (2, 1, (200, 2))
     """
 
     n_components: int
@@ -403,6 +404,16 @@ class AttractorDimension:
     mean: np.ndarray
     components: np.ndarray
     n_samples: int
+
+    @property
+    def gap_components(self) -> int:
+        """Components before the largest drop in variance (largest ratio of consecutive
+        explained variances, among components holding at least 1% of the variance): an
+        elbow estimate of the dimension that ignores a tail of small noise directions."""
+        ev = self.explained_variance_ratio[self.explained_variance_ratio >= 0.01]
+        if ev.size < 2:
+            return int(ev.size)
+        return int(np.argmax(ev[:-1] / ev[1:]) + 1)
 
     def project(self, states, n_components: int | None = None) -> np.ndarray:
         """Coordinates (n, k) of ``states`` (n, D) on the first k = ``n_components`` axes (default: all)."""

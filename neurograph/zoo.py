@@ -20,7 +20,8 @@ A zoo is described by a TOML file (read with :mod:`tomllib`)::
 
     [[family]]                  # every combination of the lists below is one training run
     task = "digits"             # "digits" or "blobs"
-    arch = "mlp"                # "mlp" (hidden = widths) or "cnn" (digits only; hidden = two channel counts)
+    arch = "mlp"                # "mlp" (hidden = widths), "cnn" (digits only; hidden = two channel counts),
+                                # or the gated networks "dnn", "dgn", "dlgn" (hidden = widths; gates recorded)
     hidden = [[16], [64, 32]]   # one architecture, or a list of them
     dropout = [0.0, 0.5]
     label_noise = [0.0, 0.3]    # fraction of training labels replaced by another class
@@ -79,15 +80,19 @@ from .checkpoints import (ConfigError, CustomSpec, ZooResult, _neuron_rows, load
 from .datasets import load_digits, make_blobs_task
 from .timeline import export_dynamic_gexf
 from .models import MLP, SmallCNN
+from .models.gated import gated_model
 from .pipeline import write_analysis
 from .scores import score_model
 from .train import train_classifier
 
-__all__ = ["RunSpec", "ZooConfig", "load_zoo_config", "noisy_labels", "parse_zoo_config", "run_zoo",
+__all__ = ["ARCHS", "RunSpec", "ZooConfig", "load_zoo_config", "noisy_labels", "parse_zoo_config", "run_zoo",
            "train_run"]
 
 logger = logging.getLogger(__name__)
 
+#: Architectures a zoo family can train: MLP, SmallCNN, and the gated networks of
+#: :mod:`neurograph.models.gated` (their gate pre-activations are recorded, rule "positive").
+ARCHS = ("cnn", "dgn", "dlgn", "dnn", "mlp")
 _FAMILY_KEYS = {"task", "arch", "hidden", "dropout", "label_noise", "seeds", "epochs", "checkpoints", "lr",
                 "batch_size", "weight_decay"}
 _SCORE_KEYS = {"n_null", "weight", "method", "per_layer", "seed"}
@@ -309,8 +314,8 @@ def _expand_family(fam, where: str) -> list[RunSpec]:
     arch = fam.get("arch", "mlp")
     if task not in ("digits", "blobs"):
         raise ConfigError(f"{where}: task must be 'digits' or 'blobs', got {task!r}")
-    if arch not in ("mlp", "cnn"):
-        raise ConfigError(f"{where}: arch must be 'mlp' or 'cnn', got {arch!r}")
+    if arch not in ARCHS:
+        raise ConfigError(f"{where}: arch must be one of {ARCHS}, got {arch!r}")
     if arch == "cnn" and task != "digits":
         raise ConfigError(f"{where}: arch 'cnn' needs image inputs (task 'digits'), got task {task!r}")
     hidden = fam.get("hidden", [64, 32] if arch == "mlp" else [16, 32])
@@ -324,8 +329,8 @@ def _expand_family(fam, where: str) -> list[RunSpec]:
     if arch == "cnn" and any(len(h) != 2 for h in hidden):
         raise ConfigError(f"{where}: a cnn needs exactly two channel counts per entry of hidden, got {hidden!r}")
     dropouts = _num_list(fam.get("dropout", 0.0), "dropout", where, 0.0, 1.0)
-    if arch == "cnn" and any(dropouts):
-        raise ConfigError(f"{where}: arch 'cnn' has no dropout; remove dropout or use arch 'mlp'")
+    if arch != "mlp" and any(dropouts):
+        raise ConfigError(f"{where}: arch {arch!r} has no dropout; remove dropout or use arch 'mlp'")
     noises = _num_list(fam.get("label_noise", 0.0), "label_noise", where, 0.0, 1.0)
     seeds = fam.get("seeds", [0])
     seeds = seeds if isinstance(seeds, list) else [seeds]
@@ -374,6 +379,9 @@ def _task_data(spec: RunSpec, config: ZooConfig, cache: dict):
 
 
 def _build(spec: RunSpec, data) -> nn.Module:
+    if spec.arch in ("dnn", "dgn", "dlgn"):
+        return gated_model(spec.arch, in_features=int(np.prod(data.input_shape)), hidden=spec.hidden,
+                           n_classes=data.n_classes)
     if spec.arch == "cnn":
         return SmallCNN(data.input_shape[0], n_classes=data.n_classes, channels=spec.hidden,
                         image_size=data.input_shape[-1])

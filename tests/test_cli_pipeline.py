@@ -186,7 +186,7 @@ def test_public_names_are_exported_and_sorted():
     for name in neurograph.__all__:
         assert getattr(neurograph, name) is not None
     for mod in ("checkpoints", "communities", "correlation", "entropy", "errors", "export", "fsa", "fsa_structure",
-                "graph", "pipeline", "plots", "report", "scores", "timeline", "zoo",
+                "graph", "npk", "pipeline", "plots", "report", "scores", "timeline", "zoo",
                 "record", "states", "stats"):
         module = importlib.import_module(f"neurograph.{mod}")
         assert module.__all__ == sorted(module.__all__), mod

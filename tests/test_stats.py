@@ -166,3 +166,13 @@ def test_stats_carry_moments_through_merge_select_save(tmp_path):
     plain = CoactivationStats.from_binary(fired, y, neurons=neurons)
     assert plain != whole                       # moments present on one side only
     assert (plain + whole).moments is None      # merged like pattern counts: kept only if both have them
+
+
+def test_saved_files_get_umask_permissions_not_0600(tmp_path):
+    import os
+    import stat
+    fired, y = _random()
+    path = CoactivationStats.from_binary(fired, y).save(tmp_path / "p.npz")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

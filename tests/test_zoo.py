@@ -139,3 +139,23 @@ def test_run_zoo_writes_a_timeline_matching_the_scores(tiny_zoo):
             values = G.nodes[f"{r['layer']}:{r['unit']}"]["community"]
             assert [v for v, a, b in values if a <= epoch <= b] == [r["community"]]
     assert (out / "timeline" / f"{run}_coactivation.png").stat().st_size > 0
+
+
+def test_zoo_trains_and_scores_gated_networks(tmp_path):
+    from neurograph.models.gated import gated_model
+
+    cfg = parse_zoo_config({"data_seed": 1, "blobs": {"n_samples": 160, "n_features": 6, "n_classes": 3},
+                            "score": {"n_null": 2},
+                            "family": [{"task": "blobs", "arch": arch, "hidden": [[8, 8]], "epochs": 2}
+                                       for arch in ("dnn", "dgn", "dlgn")]})
+    res = run_zoo(cfg, tmp_path)
+    table = res.table
+    assert table["arch"].tolist() == ["dnn", "dgn", "dlgn"]
+    data = make_blobs_task(n_samples=160, n_features=6, n_classes=3, seed=1)
+    for _, row in table.iterrows():
+        model = load_checkpoint(gated_model(row["arch"], in_features=6, hidden=(8, 8), n_classes=3),
+                                tmp_path / row["checkpoint"])
+        assert row["test_accuracy"] == pytest.approx(accuracy(model, data.X_test, data.y_test))
+        assert np.isfinite(row["mean_entropy"]) and "mean_entropy@gates.1" in table.columns
+    with pytest.raises(ConfigError, match="no dropout"):
+        parse_zoo_config({"family": [{"arch": "dlgn", "dropout": 0.5}]})

@@ -6,5 +6,7 @@ from .text import *  # noqa: F401,F403
 from .text import __all__ as _text_all
 from .tomita import *  # noqa: F401,F403
 from .tomita import __all__ as _tomita_all
+from .fashion import *  # noqa: F401,F403
+from .fashion import __all__ as _fashion_all
 
-__all__ = sorted([*_digits_all, *_text_all, *_tomita_all])
+__all__ = sorted([*_digits_all, *_text_all, *_tomita_all, *_fashion_all])

@@ -6,5 +6,7 @@ from .mlp import *  # noqa: F401,F403
 from .mlp import __all__ as _mlp_all
 from .recurrent import *  # noqa: F401,F403
 from .recurrent import __all__ as _recurrent_all
+from .gated import *  # noqa: F401,F403
+from .gated import __all__ as _gated_all
 
-__all__ = sorted([*_cnn_all, *_mlp_all, *_recurrent_all])
+__all__ = sorted([*_cnn_all, *_mlp_all, *_recurrent_all, *_gated_all])
