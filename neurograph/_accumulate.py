@@ -48,7 +48,7 @@ class Accumulator:
             self.moments.add(values)
         rows = None
         if labels is not None:
-            labels = labels.to(dev)
+            labels = labels.to(dev).contiguous()
             uniq = torch.unique(labels).tolist()
             new = [c for c in uniq if c not in self.class_index]
             if new:

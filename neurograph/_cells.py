@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import LayerError, ModelError
+from .errors import DataError, LayerError, ModelError
 
-__all__ = ["StepMap", "cell_from_layer", "minimise_speed", "newton_refine"]
+__all__ = ["StepMap", "cell_from_layer", "minimise_speed", "newton_refine", "visited_states"]
 
 logger = logging.getLogger(__name__)
 
@@ -303,3 +303,24 @@ def newton_refine(step: StepMap, z: torch.Tensor, *, q_tol: float, n_steps: int)
         mu[idx[ok]] = mu[idx[ok]] / 10.0
         mu[idx[~ok]] = mu[idx[~ok]] * 100.0
     return z
+
+
+def visited_states(obj) -> np.ndarray:
+    """(m, D) float64 states from a StateTrace (every row: initial and later states), an object
+    with ``states`` (FixedPoints; or (n, T + 1, D) masked by ``lengths``), or an array (..., D)."""
+    if hasattr(obj, "states") and not isinstance(obj, (np.ndarray, torch.Tensor)):
+        arr = obj.states
+        arr = arr.detach().cpu().numpy() if isinstance(arr, torch.Tensor) else np.asarray(arr)
+        lengths = getattr(obj, "lengths", None)
+        if arr.ndim == 3 and lengths is not None:
+            lengths = np.asarray(lengths.detach().cpu() if isinstance(lengths, torch.Tensor) else lengths)
+            arr = arr[np.arange(arr.shape[1])[None, :] <= lengths[:, None]]
+    else:
+        arr = obj.detach().cpu().numpy() if isinstance(obj, torch.Tensor) else np.asarray(obj)
+    arr = np.asarray(arr, dtype=np.float64)
+    arr = arr.reshape(-1, arr.shape[-1]) if arr.ndim >= 2 else arr
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise DataError(f"need a non-empty set of states of shape (..., D), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise DataError("states contain NaN or infinite values")
+    return arr

@@ -1,9 +1,10 @@
 """Exact count kernels: ``B^T B`` for binary batches ``B``, one product or accumulated over batches.
 
 Counts must be exact integers. Measured on the 2-core CPU dev machine for B of 4,096 rows x 4,096
-neurons (``experiments/benchmarks/bench_kernels.py``): int8 ``torch._int_mm`` (int32 output) is
-the fastest exact dense kernel, about 7x numpy's float32 ``syrk`` and 10x torch's float32 product;
-a scipy sparse product beats it only when firing is rare (mean firing probability below about 1%).
+neurons (``experiments/benchmarks/bench_kernels.py``, one thread): int8 ``torch._int_mm`` (int32
+output) is the fastest exact dense kernel, about 2x numpy's float32 ``syrk`` and 4x torch's float32
+product; a scipy sparse product beats it only when firing is rare (mean firing probability below
+about 1%).
 
 Kernels, and when each is exact:
 
@@ -290,10 +291,11 @@ def _csr(bt: torch.Tensor):
     import scipy.sparse as sp
 
     d, r = bt.shape
-    nz = torch.nonzero(bt).numpy()  # row-major: sorted by neuron
+    flat = np.flatnonzero(bt.numpy().view(np.bool_))  # C order: sorted by neuron (5x torch.nonzero)
+    neuron, sample = np.divmod(flat, max(r, 1))
     indptr = np.zeros(d + 1, np.int64)
-    np.cumsum(np.bincount(nz[:, 0], minlength=d), out=indptr[1:])
-    return sp.csr_matrix((np.ones(nz.shape[0], np.int64), nz[:, 1], indptr), shape=(d, r))
+    np.cumsum(np.bincount(neuron, minlength=d), out=indptr[1:])
+    return sp.csr_matrix((np.ones(flat.shape[0], np.int64), sample, indptr), shape=(d, r))
 
 
 def _block_bounds(d: int) -> list[int]:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from ._cells import StepMap, cell_from_layer, minimise_speed, newton_refine
+from ._cells import StepMap, cell_from_layer, minimise_speed, newton_refine, visited_states
 from ._io import atomic_path
 from ._seed import as_generator, as_int_seed
 from .errors import DataError, StatsFileError
@@ -360,7 +360,7 @@ def sample_initial_states(
         raise DataError(f"n must be a positive int, got {n!r}")
     if isinstance(noise_sd, bool) or not isinstance(noise_sd, Real) or not float(noise_sd) >= 0:
         raise DataError(f"noise_sd must be a non-negative number, got {noise_sd!r}")
-    pool = _visited_states(trace_or_states)
+    pool = visited_states(trace_or_states)
     rng = as_generator(seed)
     idx = rng.choice(len(pool), size=int(n), replace=len(pool) < n)
     return pool[idx] + rng.normal(0.0, float(noise_sd), size=(int(n), pool.shape[1]))
@@ -483,34 +483,3 @@ def attractor_dimension(states, variance: float = 0.95) -> AttractorDimension:
     return AttractorDimension(n_components=k, explained_variance_ratio=ratio, participation_ratio=pr,
                               variance=float(variance), mean=pca.mean_.copy(), components=pca.components_.copy(),
                               n_samples=int(s.shape[0]))
-
-
-# ---------------------------------------------------------------------------- helpers
-
-def _visited_states(obj) -> np.ndarray:
-    """(m, D) float64 valid states from a StateTrace, FixedPoints or array."""
-    if isinstance(obj, FixedPoints):
-        arr = obj.states
-    elif hasattr(obj, "states") and not isinstance(obj, (np.ndarray, torch.Tensor)):
-        arr = _trace_states(obj)
-    else:
-        arr = obj.detach().cpu().numpy() if isinstance(obj, torch.Tensor) else np.asarray(obj)
-        arr = arr.reshape(-1, arr.shape[-1]) if arr.ndim >= 2 else arr
-    arr = np.asarray(arr, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise DataError(f"need a non-empty set of states of shape (..., D), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise DataError("states contain NaN or infinite values")
-    return arr
-
-
-def _trace_states(trace) -> np.ndarray:
-    """States of a StateTrace (rows of every sequence, initial states included), or of any
-    object whose ``states`` is (m, D), or (n, T + 1, D) masked by ``lengths``."""
-    states = trace.states
-    states = states.detach().cpu().numpy() if isinstance(states, torch.Tensor) else np.asarray(states)
-    if states.ndim == 3 and getattr(trace, "lengths", None) is not None:
-        lengths = np.asarray(trace.lengths.detach().cpu() if isinstance(trace.lengths, torch.Tensor)
-                             else trace.lengths)
-        return states[np.arange(states.shape[1])[None, :] <= lengths[:, None]]
-    return states.reshape(-1, states.shape[-1])

@@ -264,6 +264,15 @@ def test_participation_ratio_closed_form(s1, s2):
     assert dim.n_components == (1 if a / (a + b) >= 0.95 else 2)
 
 
+def test_gap_components_ignores_a_tail_of_small_directions():
+    rng = np.random.default_rng(3)
+    signal = rng.normal(size=(2000, 3)) * [3.0, 2.5, 2.0]           # a 3-D manifold ...
+    noise = rng.normal(size=(2000, 12)) * 0.45                      # ... plus 12 weak noise directions
+    dim = attractor_dimension(np.hstack([signal, noise]) @ _rotation(15, 4))
+    assert dim.gap_components == 3
+    assert dim.n_components > 3                                      # the 95% count is inflated by the tail
+
+
 def test_attractor_dimension_of_fixed_points_and_errors():
     fps = _two_points()
     assert attractor_dimension(fps).n_components == 1

@@ -118,10 +118,13 @@ class SetOscillator(nn.Module):
         return self.embedding[torch.as_tensor(tokens, dtype=torch.int64, device=self.embedding.device)]
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (N, 2) for tokens (N, T) (or float inputs (N, T, dim)); every trial runs all T steps."""
+        """Logits (N, 2) for tokens (N, T) (or input vectors (N, T, dim)); every trial runs all T steps."""
         tokens = torch.as_tensor(tokens)
-        x = tokens if tokens.is_floating_point() else self.input_vectors(tokens)
-        if x.ndim != 3:
+        if tokens.ndim == 2:                      # token ids (possibly handed over as floats)
+            x = self.input_vectors(tokens.round().long())
+        elif tokens.ndim == 3:
+            x = tokens.to(self.embedding.dtype)
+        else:
             raise DataError(f"inputs must be tokens (N, T) or vectors (N, T, dim), got shape {tuple(tokens.shape)}")
         _, h_n = self.rnn(x, self.h0.expand(x.shape[0], 2).contiguous())
         h = h_n[0]
