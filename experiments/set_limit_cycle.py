@@ -14,15 +14,20 @@ curriculum on the number of values per trial (1, then 2, then 3, same rule "sum 
 3"): trained directly on 3-value trials, neither network left chance level within 30
 epochs here (the label has no first- or second-order correlation with the inputs).
 
+A third variant starts the leaky RNN from an oscillatory initialisation (units 0-1 form a
+planar oscillator of period 10 steps, see ``oscillatory_init``) to see whether training
+keeps a cycle and uses it.
+
 Per model (seeds) and for ``SetOscillator``: SET test accuracy; ``find_limit_cycle`` of the
 zero-input dynamics from the initial state (cycle or fixed point, period, Floquet
-multipliers); if a cycle, ``phase_shifts`` per value, the automaton they give
+multipliers; for a fixed point whose leading eigenvalues are complex, "spiral" and the
+period 2 pi / |arg lambda| of the damped oscillation); if a cycle, ``phase_shifts`` per value, the automaton they give
 (``PhaseShifts.automaton(3)``) and whether it counts the sum mod 3, and the accuracy of
 reading the label from the phase alone (``relative_phases`` at the last step); if fixed
 points, how many stable ones (``find_fixed_points``); and ``extract_fsa`` (step 4) with 3 and
 12 clusters for comparison (accuracy on held-out trials, fidelity to the network).
 
-    python experiments/set_limit_cycle.py [--out DIR] [--seeds 0 1 2] [--plain-seeds 0]
+    python experiments/set_limit_cycle.py [--out DIR] [--seeds 0 1 2] [--plain-seeds 0] [--osc-seeds 0]
     python experiments/set_limit_cycle.py --quick
 
 One CPU thread; about 5 minutes on the 2-core dev machine.
@@ -97,9 +102,24 @@ class SetRNN(nn.Module):
         return self.readout(h_n[0])
 
 
-def train_set_rnn(task, *, alpha: float, hidden: int, seed: int, stages: tuple[int, int, int], n_train: int):
+def oscillatory_init(model: SetRNN, *, period: float = 10.0, rho: float = 1.05, seed: int = 0) -> None:
+    """Recurrent weights with one planar oscillator: units 0-1 rotate by 1/period cycle per step with
+    growth rho at the origin (so tanh saturation makes a limit cycle); the rest N(0, 0.3^2 / H)."""
+    g = np.random.default_rng(seed)
+    a, H = model.rnn.cell.alpha, model.hidden_size
+    W = g.normal(0.0, 0.3 / np.sqrt(H), (H, H))
+    w = (rho * np.exp(2j * np.pi / period) - (1 - a)) / a      # (1 - a) + a w = rho e^{i theta}
+    W[:2, :2] = [[w.real, -w.imag], [w.imag, w.real]]
+    with torch.no_grad():
+        model.rnn.cell.inner.weight_hh.copy_(torch.as_tensor(W, dtype=torch.float32))
+
+
+def train_set_rnn(task, *, alpha: float, hidden: int, seed: int, stages: tuple[int, int, int], n_train: int,
+                  oscillatory: bool = False):
     torch.manual_seed(seed)
     model = SetRNN(task.embedding * INPUT_SCALE, hidden, alpha)
+    if oscillatory:
+        oscillatory_init(model, seed=seed)
     for k, epochs in zip((1, 2, 3), stages):
         stage = make_set_task(n_train=n_train, n_test=2, n_values=k, seed=1000 * seed + k)   # tokens only
         train_classifier(model, stage.tokens_train, stage.y_train, epochs=epochs, lr=2e-3, batch_size=128,
@@ -119,8 +139,11 @@ def analyse(name: str, model, cell, h0, embedding: np.ndarray, task, out: Path, 
     cycle = find_limit_cycle(cell, x0, h0, n_transient=1000, max_period=300, tol=1e-7)
     row["attractor"] = cycle.kind
     row["period"] = round(cycle.period, 2) if cycle.is_cycle else float("nan")
-    mult = np.sort(np.abs(cycle.floquet_multipliers))[::-1]
-    row["|floquet|"] = "/".join(f"{m:.2f}" for m in mult[:2])
+    mult = cycle.floquet_multipliers
+    row["|floquet|"] = "/".join(f"{abs(m):.2f}" for m in mult[:2])
+    if cycle.kind == "fixed_point" and abs(mult[0].imag) > 1e-9:      # a damped oscillation around the point
+        row["period"] = round(2 * np.pi / abs(np.angle(mult[0])), 1)
+        row["attractor"] = "fixed_point (spiral)"
     trace = record_states(model, tok[:600], labels=y[:600].numpy())
     if cycle.is_cycle:
         ps = phase_shifts(cell, values_in, cycle, n_phases=24, input_steps=task.show_steps)
@@ -160,24 +183,28 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("experiments/results/set_limit_cycle"))
     p.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="seeds of the leaky (a = 0.2) RNN")
     p.add_argument("--plain-seeds", type=int, nargs="*", default=[0], help="seeds of the plain tanh RNN (a = 1)")
+    p.add_argument("--osc-seeds", type=int, nargs="*", default=[0],
+                   help="seeds of the leaky RNN started from an oscillatory initialisation")
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--n-train", type=int, default=4000)
     p.add_argument("--stages", type=int, nargs=3, default=[10, 30, 60], help="epochs with 1, 2, 3 values")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
-        args.seeds, args.plain_seeds, args.n_train, args.stages, args.hidden = [0], [], 1000, [2, 3, 3], 32
+        args.seeds, args.plain_seeds, args.osc_seeds = [0], [], []
+        args.n_train, args.stages, args.hidden = 1000, [2, 3, 3], 32
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     task = make_set_task(n_train=2, n_test=1000, seed=0)
     rows = []
-    runs = [(0.2, s) for s in args.seeds] + [(1.0, s) for s in args.plain_seeds]
-    for alpha, seed in runs:
+    runs = ([(0.2, s, False) for s in args.seeds] + [(1.0, s, False) for s in args.plain_seeds]
+            + [(0.2, s, True) for s in args.osc_seeds])
+    for alpha, seed, osc_init in runs:
         t0 = time.perf_counter()
         model = train_set_rnn(task, alpha=alpha, hidden=args.hidden, seed=seed, stages=tuple(args.stages),
-                              n_train=args.n_train)
-        name = f"{'leaky' if alpha < 1 else 'tanh'}_a{alpha:g}_seed{seed}"
+                              n_train=args.n_train, oscillatory=osc_init)
+        name = f"{'leaky' if alpha < 1 else 'tanh'}_a{alpha:g}{'_oscinit' if osc_init else ''}_seed{seed}"
         row = analyse(name, model, model.rnn.cell, np.zeros(args.hidden), model.embedding.numpy(), task, args.out,
                       seed)
         row["seconds"] = round(time.perf_counter() - t0, 1)

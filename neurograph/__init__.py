@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .communities import (ModularitySignificance, Partition, detect_communities, modularity,
                           modularity_significance, resolution_profile)
+from .distributed import all_reduce_stats, spawn_local
 from .entropy import layer_entropy, neuron_entropy
 from .errors import (ConfigError, DataError, GraphError, IncompatibleStatsError, LayerError, ModelError, NeurographError,
                      StatsFileError)
@@ -19,10 +20,12 @@ from .export import export_gexf, export_graphml
 from .fsa import FSA
 from .fsa_extract import cluster_states, extract_fsa
 from .fsa_structure import fsa_graph, fsa_scores, fsa_state_table, state_words
+from .blockwise import BlockCounts, record_blocks, record_top_k
 from .checkpoints import (CustomSpec, ZooResult, load_checkpoint, load_data_file, load_factory, parse_custom_spec,
                           score_checkpoints)
 from .correlation import Ranking, composite_score, correlate, label_free_ranking
 from .graph import ActivationGraph, activation_graph, edge_weights
+from .moments import ActivationMoments
 from .npk import gate_layers, gate_patterns, neural_path_kernel, path_kernel, record_gates
 from .pipeline import Analysis, analyze, write_analysis
 from .plots import (figure_png, plot_coactivation, plot_entropy, plot_ranking, plot_score_grid,
@@ -39,7 +42,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActivationGraph",
+    "ActivationMoments",
     "Analysis",
+    "BlockCounts",
     "CoactivationStats",
     "ConfigError",
     "CustomSpec",
@@ -63,6 +68,7 @@ __all__ = [
     "ZooConfig",
     "ZooResult",
     "activation_graph",
+    "all_reduce_stats",
     "analyze",
     "calibrate",
     "cluster_states",
@@ -103,8 +109,10 @@ __all__ = [
     "plot_score_vs_accuracy",
     "plot_training_curves",
     "record",
+    "record_blocks",
     "record_gates",
     "record_states",
+    "record_top_k",
     "render_report",
     "resolution_profile",
     "run_zoo",
@@ -113,6 +121,7 @@ __all__ = [
     "score_model",
     "score_stats",
     "snapshot_intervals",
+    "spawn_local",
     "state_words",
     "train_run",
     "write_analysis",

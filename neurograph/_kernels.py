@@ -2,7 +2,7 @@
 
 Counts must be exact integers. Measured on the 2-core CPU dev machine for B of 4,096 rows x 4,096
 neurons (``experiments/benchmarks/bench_kernels.py``, one thread): int8 ``torch._int_mm`` (int32
-output) is the fastest exact dense kernel, about 2x numpy's float32 ``syrk`` and 4x torch's float32
+output) is the fastest exact dense kernel, 2-3x numpy's float32 ``syrk`` and 4-5x torch's float32
 product; a scipy sparse product beats it only when firing is rare (mean firing probability below
 about 1%).
 

@@ -60,9 +60,10 @@ class LimitCycle:
         Phase of each orbit point in cycles, increasing in ``[0, 1)``: the state reached
         after the transient has phase 0 and each step adds ``1 / period``.
     floquet_multipliers : numpy.ndarray of complex, shape (D,)
-        Eigenvalues of the product of the Jacobians along one return (``round(return_steps)``
-        steps for a quasi-periodic curve), or of the Jacobian at the fixed point; by
-        decreasing modulus.
+        Eigenvalues of the product of the Jacobians along one return, or of the Jacobian at
+        the fixed point; by decreasing modulus. For a quasi-periodic curve, which never comes
+        back exactly, the moduli ``exp(return_steps * lambda_i)`` of the Lyapunov exponents
+        ``lambda_i`` measured along the sampled loops (QR method; real, phases unknown).
     is_stable : bool
         Fixed point: all multipliers inside the unit circle. Cycle: all multipliers
         inside except at most one (the phase direction) with ``|mu| <= 1 + neutral_tol``.
@@ -169,6 +170,18 @@ def find_limit_cycle(
 ) -> LimitCycle:
     """Run ``h -> cell(x, h)`` from ``initial_state`` and find the cycle (or fixed point) it settles on.
 
+    After ``n_transient`` steps the next ``max_period + 1`` states are examined: a last step
+    shorter than ``tol`` is a fixed point; a return to within ``tol`` of the first state
+    after p steps is an exact period p; otherwise the first local minimum of the distance
+    to the first state that lies within 1.5 step lengths is taken as an approximate return,
+    accepted as a closed curve (quasi-periodic) only if every state of the window is that
+    close to the state as many steps later and the points of ``n_loops`` loops, ordered by
+    phase, leave no gap longer than half a step. Failing all that, damped Newton steps from
+    the last state look for a slowly approached stable fixed point, else the kind is
+    ``"none"``. The winding (loops per return) is the one whose phase order joins the
+    points into the shortest closed polygon. Return times of quasi-periodic curves turning
+    by more than about a quarter cycle per step are fitted less precisely.
+
     Parameters
     ----------
     cell : callable
@@ -239,7 +252,7 @@ def find_limit_cycle(
         n_keep = max(int(math.floor(n_loops * t_ret)), p0)
         q = _winding(long[: min(n_keep, 6 * p0)], np.arange(min(n_keep, 6 * p0)), t_ret, p0)
         cyc = _cycle("quasi_periodic", long[:n_keep], np.arange(n_keep), t_ret, q,
-                     _multipliers(step, long[: max(int(round(t_ret)), 1)]), neutral_tol, float(dist[p0 - 1]), x_np)
+                     _lyapunov_multipliers(step, long[:n_keep], t_ret), neutral_tol, float(dist[p0 - 1]), x_np)
         gaps = np.linalg.norm(np.diff(np.vstack([cyc.states, cyc.states[:1]]), axis=0), axis=1)
         if gaps.max() <= 0.5 * float(moves.max()):
             return cyc
@@ -294,6 +307,19 @@ def _winding(pts: np.ndarray, t: np.ndarray, t_ret: float, max_q: int) -> int:
         if length < best[0] * (1 - 1e-9):
             best = (length, q)
     return best[1]
+
+
+def _lyapunov_multipliers(step: StepMap, orbit: np.ndarray, t_ret: float) -> np.ndarray:
+    """Moduli ``exp(t_ret * lyapunov exponent)`` along a trajectory (QR method), as complex, decreasing."""
+    jac = step.jacobians(step.as_tensor(orbit)).cpu().double().numpy()
+    q = np.eye(orbit.shape[1])
+    logs = np.zeros(orbit.shape[1])
+    warm = len(jac) // 3                      # the first third only aligns the frame
+    for k, j in enumerate(jac):
+        q, r = np.linalg.qr(j @ q)
+        if k >= warm:
+            logs += np.log(np.maximum(np.abs(np.diag(r)), 1e-300))
+    return np.sort(np.exp(logs / (len(jac) - warm) * t_ret))[::-1].astype(np.complex128)
 
 
 def _cycle_stable(mult: np.ndarray, neutral_tol: float) -> bool:

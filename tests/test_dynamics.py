@@ -291,3 +291,13 @@ def test_dimension_bounds_and_monotone_in_variance(n, d, seed):
     assert 1 <= lo.n_components <= hi.n_components <= min(n - 1, d)
     assert 1 - 1e-9 <= hi.participation_ratio <= min(n - 1, d) + 1e-9
     assert hi.explained_variance_ratio.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mod", ["dynamics", "limit_cycle", "phase_code", "datasets.evidence", "datasets.set_game",
+                                 "models.oscillator"])
+def test_step5_modules_have_sorted_public_names(mod):
+    import importlib
+
+    module = importlib.import_module(f"neurograph.{mod}")
+    assert module.__all__ == sorted(module.__all__)
+    assert all(getattr(module, name) is not None for name in module.__all__)
