@@ -21,13 +21,16 @@ import json
 import logging
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from ._cells import StepMap, cell_from_layer, minimise_speed, newton_refine, visited_states
 from ._io import atomic_path
@@ -197,9 +200,9 @@ class FixedPoints:
 
 
 def find_fixed_points(
-    cell,
-    x,
-    initial_states,
+    cell: Callable,
+    x: ArrayLike | torch.Tensor,
+    initial_states: ArrayLike | torch.Tensor,
     *,
     q_tol: float = 1e-12,
     unique_tol: float | None = 1e-3,
@@ -325,7 +328,7 @@ def find_fixed_points(
 
 
 def sample_initial_states(
-    trace_or_states,
+    trace_or_states: Any,
     n: int,
     *,
     noise_sd: float = 0.4,
@@ -425,7 +428,7 @@ class AttractorDimension:
         return out
 
 
-def attractor_dimension(states, variance: float = 0.95) -> AttractorDimension:
+def attractor_dimension(states: ArrayLike | torch.Tensor | FixedPoints, variance: float = 0.95) -> AttractorDimension:
     """Dimension of the manifold that ``states`` lie on: PCA components for a share of the variance.
 
     Parameters

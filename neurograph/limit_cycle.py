@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from ._cells import StepMap, newton_refine
 from .errors import DataError
@@ -63,7 +65,8 @@ class LimitCycle:
         Eigenvalues of the product of the Jacobians along one return, or of the Jacobian at
         the fixed point; by decreasing modulus. For a quasi-periodic curve, which never comes
         back exactly, the moduli ``exp(return_steps * lambda_i)`` of the Lyapunov exponents
-        ``lambda_i`` measured along the sampled loops (QR method; real, phases unknown).
+        ``lambda_i`` measured along ``max(3 n_loops period, 400)`` steps (QR method, the first
+        third aligning the frame; real, phases unknown).
     is_stable : bool
         Fixed point: all multipliers inside the unit circle. Cycle: all multipliers
         inside except at most one (the phase direction) with ``|mu| <= 1 + neutral_tol``.
@@ -157,9 +160,9 @@ class LimitCycle:
 
 
 def find_limit_cycle(
-    cell,
-    x,
-    initial_state,
+    cell: Callable,
+    x: ArrayLike | torch.Tensor,
+    initial_state: ArrayLike | torch.Tensor,
     *,
     n_transient: int = 500,
     max_period: int = 200,
@@ -252,7 +255,8 @@ def find_limit_cycle(
         n_keep = max(int(math.floor(n_loops * t_ret)), p0)
         q = _winding(long[: min(n_keep, 6 * p0)], np.arange(min(n_keep, 6 * p0)), t_ret, p0)
         cyc = _cycle("quasi_periodic", long[:n_keep], np.arange(n_keep), t_ret, q,
-                     _lyapunov_multipliers(step, long[:n_keep], t_ret), neutral_tol, float(dist[p0 - 1]), x_np)
+                     _lyapunov_multipliers(step, _trajectory(step, z, max(3 * n_keep, 400)), t_ret), neutral_tol,
+                     float(dist[p0 - 1]), x_np)
         gaps = np.linalg.norm(np.diff(np.vstack([cyc.states, cyc.states[:1]]), axis=0), axis=1)
         if gaps.max() <= 0.5 * float(moves.max()):
             return cyc

@@ -12,12 +12,14 @@ task (Murray 2023) the three values shift the phase by ``c``, ``c + 1/3`` and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from ._cells import StepMap
 from .errors import DataError
@@ -143,8 +145,8 @@ class PhaseShifts:
 
 
 def phase_shifts(
-    cell,
-    inputs_by_value,
+    cell: Callable,
+    inputs_by_value: dict | ArrayLike,
     cycle: LimitCycle,
     *,
     n_phases: int = 12,
@@ -225,7 +227,8 @@ def phase_shifts(
                        spread=spread, off_cycle=np.asarray(off))
 
 
-def relative_phases(cell, inputs, cycle: LimitCycle, initial_state, *, state_pair: bool | None = None) -> np.ndarray:
+def relative_phases(cell: Callable, inputs: ArrayLike | torch.Tensor, cycle: LimitCycle, initial_state: ArrayLike, *,
+                    state_pair: bool | None = None) -> np.ndarray:
     """Phase of each state of driven sequences relative to the undriven trajectory from the same start.
 
     Parameters
