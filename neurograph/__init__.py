@@ -6,6 +6,9 @@ Data flow (each arrow a plain function, see README)::
     CoactivationStats --activation_graph--> ActivationGraph --detect_communities--> Partition
     CoactivationStats --neuron_entropy / layer_entropy--> tables (pandas)
     ActivationGraph + Partition --export_gexf / export_graphml--> Gephi
+    many models --score_model / zoo--> table --correlate--> correlations, report
+    recurrent model --record_states--> StateTrace --extract_fsa--> FSA
+    cell(x, h) --find_fixed_points / find_limit_cycle--> dynamics
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 from .communities import (ModularitySignificance, Partition, detect_communities, modularity,
                           modularity_significance, resolution_profile)
 from .distributed import all_reduce_stats, spawn_local
+from .dynamics import (AttractorDimension, FixedPoints, attractor_dimension, cell_from_layer, find_fixed_points,
+                       sample_initial_states)
 from .entropy import layer_entropy, neuron_entropy
 from .errors import (ConfigError, DataError, GraphError, IncompatibleStatsError, LayerError, ModelError, NeurographError,
                      StatsFileError)
@@ -25,8 +30,10 @@ from .checkpoints import (CustomSpec, ZooResult, load_checkpoint, load_data_file
                           score_checkpoints)
 from .correlation import Ranking, composite_score, correlate, label_free_ranking
 from .graph import ActivationGraph, activation_graph, edge_weights
+from .limit_cycle import LimitCycle, find_limit_cycle
 from .moments import ActivationMoments
 from .npk import gate_layers, gate_patterns, neural_path_kernel, path_kernel, record_gates
+from .phase_code import PhaseAutomaton, PhaseShifts, phase_shifts, relative_phases
 from .pipeline import Analysis, analyze, write_analysis
 from .plots import (figure_png, plot_coactivation, plot_entropy, plot_ranking, plot_score_grid,
                     plot_score_vs_accuracy, plot_training_curves, save_figure)
@@ -44,21 +51,26 @@ __all__ = [
     "ActivationGraph",
     "ActivationMoments",
     "Analysis",
+    "AttractorDimension",
     "BlockCounts",
     "CoactivationStats",
     "ConfigError",
     "CustomSpec",
     "DataError",
     "FSA",
+    "FixedPoints",
     "GraphError",
     "IncompatibleStatsError",
     "LABEL_FREE_SCORES",
     "LayerError",
+    "LimitCycle",
     "ModelError",
     "ModelScores",
     "ModularitySignificance",
     "NeurographError",
     "Partition",
+    "PhaseAutomaton",
+    "PhaseShifts",
     "Ranking",
     "ReportResult",
     "RunSpec",
@@ -70,7 +82,9 @@ __all__ = [
     "activation_graph",
     "all_reduce_stats",
     "analyze",
+    "attractor_dimension",
     "calibrate",
+    "cell_from_layer",
     "cluster_states",
     "composite_score",
     "correlate",
@@ -82,6 +96,8 @@ __all__ = [
     "export_graphml",
     "extract_fsa",
     "figure_png",
+    "find_fixed_points",
+    "find_limit_cycle",
     "fsa_graph",
     "fsa_scores",
     "fsa_state_table",
@@ -102,6 +118,7 @@ __all__ = [
     "parse_custom_spec",
     "parse_zoo_config",
     "path_kernel",
+    "phase_shifts",
     "plot_coactivation",
     "plot_entropy",
     "plot_ranking",
@@ -113,9 +130,11 @@ __all__ = [
     "record_gates",
     "record_states",
     "record_top_k",
+    "relative_phases",
     "render_report",
     "resolution_profile",
     "run_zoo",
+    "sample_initial_states",
     "save_figure",
     "score_checkpoints",
     "score_model",

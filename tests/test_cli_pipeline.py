@@ -185,7 +185,8 @@ def test_public_names_are_exported_and_sorted():
     assert neurograph.__all__ == sorted(neurograph.__all__)
     for name in neurograph.__all__:
         assert getattr(neurograph, name) is not None
-    for mod in ("blockwise", "checkpoints", "communities", "distributed", "moments", "correlation", "entropy", "errors", "export", "fsa", "fsa_structure",
+    for mod in ("blockwise", "checkpoints", "communities", "distributed", "dynamics", "limit_cycle", "moments",
+                "phase_code", "correlation", "entropy", "errors", "export", "fsa", "fsa_structure",
                 "graph", "npk", "pipeline", "plots", "report", "scores", "timeline", "zoo",
                 "record", "states", "stats"):
         module = importlib.import_module(f"neurograph.{mod}")

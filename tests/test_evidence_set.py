@@ -52,6 +52,16 @@ def test_set_trials_decode_to_their_values_onsets_and_labels():
         make_set_task(n_steps=15)
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_curriculum_trials_with_fewer_values_keep_the_sum_mod_3_rule(k):
+    task = make_set_task(n_train=200, n_test=5, n_values=k, seed=4)
+    tok = task.tokens_train.numpy()
+    assert task.values_train.shape == (200, k) and ((tok > 0).sum(1) == 2 * k).all()
+    for i in range(200):
+        v = tok[i, task.onsets_train[i]] - 1
+        assert task.y_train[i] == int(v.sum() % 3 == 0)
+
+
 def test_hand_built_oscillator_solves_set_through_phase_shifts():
     task = make_set_task(n_train=600, n_test=400, seed=0)
     model = SetOscillator(task.vectors)

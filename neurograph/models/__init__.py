@@ -8,5 +8,7 @@ from .recurrent import *  # noqa: F401,F403
 from .recurrent import __all__ as _recurrent_all
 from .gated import *  # noqa: F401,F403
 from .gated import __all__ as _gated_all
+from .oscillator import *  # noqa: F401,F403
+from .oscillator import __all__ as _oscillator_all
 
-__all__ = sorted([*_cnn_all, *_mlp_all, *_recurrent_all, *_gated_all])
+__all__ = sorted([*_cnn_all, *_mlp_all, *_recurrent_all, *_gated_all, *_oscillator_all])
