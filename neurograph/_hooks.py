@@ -75,6 +75,17 @@ def capture(modules: Sequence[tuple[str, nn.Module]]) -> Iterator[dict[str, obje
             h.remove()
 
 
+@contextlib.contextmanager
+def restored_modes(model: nn.Module) -> Iterator[None]:
+    """Put every submodule back into its own train/eval mode on exit, also on error."""
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
 def layer_values(name: str, module: nn.Module, output: object, *, time: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Turn a module output into values of shape (rows, units, positions).
 

@@ -33,7 +33,7 @@ from . import _kernels
 from ._data import is_reiterable
 from ._hooks import resolve_layers
 from .errors import DataError, GraphError, IncompatibleStatsError, LayerError
-from .graph import WEIGHTS, ActivationGraph, _top_k_row_block, _unique_pairs
+from .graph import WEIGHTS, ActivationGraph, _top_k_row_block, _unique_pairs, assemble_graph
 from .record import _make_rule, _run
 from .stats import CoactivationStats
 
@@ -281,14 +281,14 @@ def record_top_k(model: nn.Module, data, layers: str | Sequence[str], top_k: int
         if r1 >= state["d"]:
             break
         state["r0"] = r1
-    active, f, n, d = state["active"], state["fire"], state["n"], state["d"]
+    active, f, n = state["active"], state["fire"], state["n"]
     i, j, w = _unique_pairs(np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_w), active.shape[0])
     neurons = pd.concat([pd.DataFrame({"layer": name, "unit": np.arange(wd, dtype=np.int64)})
                          for name, wd in zip(names, state["widths"])], ignore_index=True)
-    return _graph(neurons, f, n, active, i, j, w, weight, drop_inactive,
-                  {"threshold": float(min_weight), "top_k": int(top_k), "alpha": None,
+    return assemble_graph(neurons, f, n, active, i, j, w, weight=weight, drop_inactive=drop_inactive,
+                          params={"threshold": float(min_weight), "top_k": int(top_k), "alpha": None,
                    "drop_inactive": bool(drop_inactive), "n_pairs": active.shape[0] * (active.shape[0] - 1) // 2,
-                   "passes": state["passes"], "rule": rule_name})
+                                  "passes": state["passes"], "rule": rule_name})
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -335,28 +335,3 @@ class _Classes:
         cf = class_fire.cpu().numpy()[perm] if perm else np.zeros((0, d), np.int64)
         return (np.asarray(order, np.int64), np.asarray([self.counts[k] for k in perm], np.int64),
                 cf.astype(np.int64))
-
-
-def _graph(neurons, f, n, active, i, j, w, weight, drop_inactive, params) -> ActivationGraph:
-    fire_prob = f / float(n)
-    dead, always = f == 0, f == n
-
-    def table(idx):
-        return pd.DataFrame({"neuron": idx.astype(np.int64), "layer": neurons["layer"].to_numpy()[idx],
-                             "unit": neurons["unit"].to_numpy()[idx], "fire_prob": fire_prob[idx]})
-
-    if drop_inactive:
-        node_idx = active
-        inactive = np.flatnonzero(dead | always)
-        excluded = table(inactive)
-        excluded["reason"] = np.where(dead[inactive], "dead", "always_on")
-    else:
-        node_idx = np.arange(f.shape[0])
-        i, j = active[i], active[j]
-        excluded = table(np.zeros(0, np.int64))
-        excluded["reason"] = pd.Series([], dtype=object)
-    edges = np.stack([i, j], axis=1).astype(np.int64).reshape(-1, 2)
-    return ActivationGraph(nodes=table(node_idx), edges=edges, weights=w.astype(np.float64), weight=weight,
-                           n_samples=int(n), excluded=excluded, params=params)
-
-

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .errors import ConfigError, DataError, ModelError, NeurographError
+from .errors import ConfigError, DataError, ModelError
 from .scores import score_model
 
 __all__ = ["CustomSpec", "ZooResult", "load_checkpoint", "load_data_file", "load_factory",

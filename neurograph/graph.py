@@ -225,8 +225,26 @@ def activation_graph(stats: CoactivationStats, weight: str = "npmi", *, threshol
             keep = _top_k_mask(i, j, w, top_k)
             i, j, w = i[keep], j[keep], w[keep]
 
-    neurons = stats.neurons.reset_index(drop=True)
+    params = {"threshold": float(threshold), "top_k": top_k, "alpha": alpha,
+              "drop_inactive": bool(drop_inactive), "n_pairs": n_pairs}
+    logger.debug("activation_graph(%s): %d nodes, %d edges, %d dead, %d always on",
+                 weight, len(active) if drop_inactive else len(f), len(w), int(dead.sum()), int(always.sum()))
+    return assemble_graph(stats.neurons, f, n, active, i, j, w, weight=weight, drop_inactive=drop_inactive,
+                          params=params)
+
+
+def assemble_graph(neurons: pd.DataFrame, f: np.ndarray, n: int, active: np.ndarray, i: np.ndarray,
+                   j: np.ndarray, w: np.ndarray, *, weight: str, drop_inactive: bool,
+                   params: dict) -> ActivationGraph:
+    """Build an :class:`ActivationGraph` from kept pairs (internal; shared with :mod:`neurograph.blockwise`).
+
+    ``f`` are the fire counts (d,) over ``n`` samples, ``active`` the indices of neurons that are
+    neither dead nor always on, and ``i, j, w`` the kept pairs as positions in ``active`` with
+    their weights.
+    """
+    neurons = neurons.reset_index(drop=True)
     fire_prob = f / float(n)
+    dead, always = f == 0, f == n
 
     def table(idx: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame({"neuron": idx.astype(np.int64),
@@ -245,12 +263,8 @@ def activation_graph(stats: CoactivationStats, weight: str = "npmi", *, threshol
         excluded = table(np.zeros(0, np.int64))
         excluded["reason"] = pd.Series([], dtype=object)
     edges = np.stack([i, j], axis=1).astype(np.int64).reshape(-1, 2)
-    params = {"threshold": float(threshold), "top_k": top_k, "alpha": alpha,
-              "drop_inactive": bool(drop_inactive), "n_pairs": n_pairs}
-    logger.debug("activation_graph(%s): %d nodes, %d edges, %d dead, %d always on",
-                 weight, len(node_idx), len(w), int(dead.sum()), int(always.sum()))
     return ActivationGraph(nodes=table(node_idx), edges=edges, weights=w.astype(np.float64), weight=weight,
-                           n_samples=n, excluded=excluded, params=params)
+                           n_samples=int(n), excluded=excluded, params=params)
 
 
 def edge_weights(stats: CoactivationStats, weight: str = "npmi") -> np.ndarray:

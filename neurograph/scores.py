@@ -45,7 +45,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -153,6 +152,7 @@ def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None,
 
     Examples
     --------
+    >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> fired = rng.random((300, 10)) < 0.3
     >>> s = score_stats(CoactivationStats.from_binary(fired, rng.integers(0, 2, 300)), n_null=0)

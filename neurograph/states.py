@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from tqdm.auto import tqdm
 
-from ._hooks import capture, resolve_layers
+from ._hooks import capture, resolve_layers, restored_modes
 from .errors import DataError, LayerError, ModelError
 from .fsa_algorithms import as_padded
 
@@ -237,7 +237,7 @@ def record_states(
     device = param.device if param is not None else torch.device("cpu")
     h0_arr = None if h0 is None else _check_h0(h0, n)
     rows, preds = [], []
-    with _restored_modes(model), torch.no_grad(), capture([(name, module)]) as outputs, \
+    with restored_modes(model), torch.no_grad(), capture([(name, module)]) as outputs, \
             _captured_hx(module) as hx_box:
         model.eval()
         for lo in tqdm(range(0, n, batch_size), desc="record_states", disable=not progress, leave=False):
@@ -278,16 +278,6 @@ def _call_with_lengths(model, tokens, lengths):
 
 def _call_tokens_only(model, tokens, lengths):
     return model(tokens)
-
-
-@contextlib.contextmanager
-def _restored_modes(model: nn.Module) -> Iterator[None]:
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.training = training
 
 
 @contextlib.contextmanager

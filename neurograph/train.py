@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -18,6 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._hooks import restored_modes
 from ._seed import as_int_seed
 from .errors import DataError, ModelError
 
@@ -163,7 +162,7 @@ def train_classifier(
     losses: list[float] = []
     n_steps = 0
     start = time.perf_counter()
-    with _restored_modes(model), torch.random.fork_rng(devices=devices):
+    with restored_modes(model), torch.random.fork_rng(devices=devices):
         torch.manual_seed(int_seed)
         model.train()
         bar = tqdm(range(int(epochs)), desc="train", unit="epoch", disable=not progress, leave=False)
@@ -242,7 +241,7 @@ def accuracy(
     X_t, y_t = _check_data(X, y, device=device, dtype=dtype)
     y_max = int(y_t.max())
     correct = 0
-    with _restored_modes(model), torch.no_grad():
+    with restored_modes(model), torch.no_grad():
         model.eval()
         for lo in range(0, int(X_t.shape[0]), int(batch_size)):
             xb, yb = X_t[lo : lo + int(batch_size)], y_t[lo : lo + int(batch_size)]
@@ -253,17 +252,6 @@ def accuracy(
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def _restored_modes(model: nn.Module) -> Iterator[None]:
-    """Put every submodule back into its own train/eval mode on exit."""
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.training = training
 
 
 def _check_count(name: str, value: object, *, minimum: int) -> None:
