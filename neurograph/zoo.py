@@ -75,7 +75,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._io import atomic_path, write_csv
-from .checkpoints import (ConfigError, CustomSpec, ZooResult, _neuron_rows, load_checkpoint,
+from .checkpoints import (ConfigError, CustomSpec, ZooResult, _neuron_rows, _unknown, load_checkpoint,
                           parse_custom_spec, score_checkpoints)
 from .datasets import load_digits, make_blobs_task
 from .timeline import export_dynamic_gexf
@@ -270,14 +270,6 @@ def noisy_labels(y: torch.Tensor, n_classes: int, fraction: float, *, seed: int)
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _unknown(table, allowed: set, where: str) -> None:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table, got {type(table).__name__}")
-    bad = sorted(set(table) - allowed)
-    if bad:
-        raise ConfigError(f"{where}: unknown key(s) {bad}; allowed: {sorted(allowed)}")
 
 
 def _check_score_options(score: dict, where: str) -> None:
