@@ -1,13 +1,10 @@
 """Shared test settings."""
 
-import os
-
 import matplotlib
 import torch
 
 matplotlib.use("Agg")
 
-# Under pytest-xdist each worker gets one core's worth of torch threads, so two
-# workers on a 2-core machine do not oversubscribe it (that made runs 10x slower).
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    torch.set_num_threads(1)
+# Tests run torch on one thread: the models are tiny, and two intra-op threads per
+# pytest-xdist worker on a 2-core machine oversubscribe it (small convs ran 10-100x slower).
+torch.set_num_threads(1)

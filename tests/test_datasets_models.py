@@ -16,15 +16,6 @@ from neurograph.models import MLP, SmallCNN
 from neurograph.train import TrainResult, accuracy, train_classifier
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Two intra-op threads on a loaded 2-core machine can slow small convs 10-100x.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits() -> DigitsData:
     return load_digits()

@@ -18,14 +18,6 @@ from neurograph.stats import CoactivationStats
 from neurograph.train import accuracy, train_classifier
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _pre_activations(model, X):
     """Gate pre-activations captured at the gates.{l} sites, by hand-registered hooks."""
     out = {}

@@ -17,14 +17,6 @@ from neurograph.models.gated import DNN, gated_model, hard_gates
 from neurograph.npk import gate_layers, gate_patterns, neural_path_kernel, path_kernel
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # ------------------------------------------------------------------ brute force
 
 def enumerate_paths(model, image_hw=None):

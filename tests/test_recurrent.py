@@ -19,14 +19,6 @@ from neurograph.train import train_classifier
 TORCH_REF = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_all_is_sorted_and_importable():
     assert list(rec_mod.__all__) == sorted(rec_mod.__all__)
     assert CELL_TYPES == {"rnn": 0, "mgu": 1, "gru": 2, "lstm": 3}

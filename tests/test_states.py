@@ -15,14 +15,6 @@ from neurograph.states import StateTrace, record_states
 SEQS = [[1, 2, 3], [4], [], [2, 2, 1, 1, 3]]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_all_is_sorted_and_importable():
     assert list(states_mod.__all__) == sorted(states_mod.__all__)
 
