@@ -53,3 +53,14 @@ def write_csv(table, path: str | os.PathLike) -> Path:
     with atomic_path(path, suffix=".csv") as tmp:
         table.to_csv(tmp, index=False)
     return path
+
+
+def read_csv(path: str | os.PathLike):
+    """Read a CSV file into a pandas DataFrame; a file that does not parse raises DataError naming it."""
+    import pandas as pd
+
+    from .errors import DataError
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{str(path)!r} is not a readable CSV table: {exc}") from exc

@@ -198,19 +198,14 @@ def _zoo(args) -> int:
 
 
 def _correlate(args) -> int:
-    import pandas as pd
-
-    from ._io import write_csv
+    from ._io import read_csv, write_csv
     from .correlation import correlate
     from .errors import DataError
     from .report import DEFAULT_METRICS, correlation_table
     path = Path(args.table)
     if not path.is_file():
         raise FileNotFoundError(f"table {str(path)!r} does not exist")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{str(path)!r} is not a readable CSV table: {exc}") from exc
+    table = read_csv(path)
     metrics = args.metrics or [m for m in DEFAULT_METRICS if m in table.columns]
     if not metrics:
         raise DataError(f"{str(path)!r} has none of the standard score columns; name them with --metrics")

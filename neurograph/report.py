@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path, write_csv
+from ._io import atomic_path, read_csv, write_csv
 from .correlation import composite_score, correlate, label_free_ranking
 from .errors import DataError
 from .plots import (figure_png, plot_entropy, plot_ranking, plot_score_grid, plot_training_curves)
@@ -96,10 +96,7 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
         raise FileNotFoundError(f"run folder {str(run)!r} does not exist")
     if not path.is_file():
         raise FileNotFoundError(f"{str(path)!r} does not exist: write it with `neurograph zoo` or `neurograph score`")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{str(path)!r} is not a readable CSV table: {exc}") from exc
+    table = read_csv(path)
     if target not in table.columns:
         raise DataError(f"{str(path)!r} has no {target!r} column (columns: {list(table.columns)})")
     if "task" not in table.columns:
