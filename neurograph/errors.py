@@ -7,14 +7,27 @@ and names the thing at fault (the layer, the argument, the file)::
      ├── LayerError            unknown layer name, a layer that never ran, bad layer output
      ├── DataError             empty data, label/input length mismatch, wrong dtypes, non-finite values
      ├── ModelError            the model's forward pass failed on a batch
-     ├── StatsFileError        a statistics file is missing, corrupt or of another format version
+     ├── OptionError           an argument outside its allowed choices, range, type or shape
+     ├── FileFormatError       a file that is missing, unreadable, corrupt, or not of the expected format
+     │    └── StatsFileError   ... a statistics (or moments) file in particular
      ├── IncompatibleStatsError  merging statistics over different neurons
      ├── GraphError            a graph or partition that cannot be used as given
-     └── ConfigError           a zoo configuration or model factory string that cannot be used
+     ├── ConfigError           a zoo configuration or model factory string that cannot be used
+     └── MemoryBudgetError     a recording whose counts would not fit in memory (refused up front)
 
-``ConfigError``, ``LayerError``, ``DataError``, ``StatsFileError``, ``IncompatibleStatsError`` and
-``GraphError`` are also ``ValueError``; ``StatsFileError`` is also ``OSError``
-so callers that catch the built-in kinds keep working.
+Warnings derive from :class:`NeurographWarning` (a ``UserWarning``)::
+
+    NeurographWarning
+     └── DegenerateLayerWarning  most neurons of a layer dead or always on under the chosen rule
+
+``ConfigError``, ``LayerError``, ``DataError``, ``OptionError``, ``IncompatibleStatsError`` and
+``GraphError`` are also ``ValueError``; ``FileFormatError`` (and so ``StatsFileError``) is also
+``OSError``; ``MemoryBudgetError`` is also ``MemoryError``, so callers that catch the built-in
+kinds keep working.
+
+Which class a fault raises: a bad *option value* (a keyword argument such as ``rule``, ``positions``,
+``batch_size``) is always :class:`OptionError`; bad *data* (inputs, labels, arrays the user passes as
+the thing to analyse) is :class:`DataError`; a bad *file* is :class:`FileFormatError`.
 """
 
 from __future__ import annotations
@@ -22,11 +35,16 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DataError",
+    "DegenerateLayerWarning",
+    "FileFormatError",
     "GraphError",
     "IncompatibleStatsError",
     "LayerError",
+    "MemoryBudgetError",
     "ModelError",
     "NeurographError",
+    "NeurographWarning",
+    "OptionError",
     "StatsFileError",
 ]
 
@@ -47,8 +65,28 @@ class ModelError(NeurographError, RuntimeError):
     """The model raised while running a batch."""
 
 
-class StatsFileError(NeurographError, OSError):
+class OptionError(NeurographError, ValueError):
+    """An argument (option) outside its allowed choices, range, type or shape; the message names it."""
+
+
+class FileFormatError(NeurographError, OSError):
+    """A file that is missing, unreadable, corrupt, or not of the expected format; the message names it."""
+
+
+class StatsFileError(FileFormatError):
     """A saved statistics file is missing, corrupt, or of an incompatible format version."""
+
+
+class MemoryBudgetError(NeurographError, MemoryError):
+    """A recording whose count matrices would not fit in memory; refused before any work is done."""
+
+
+class NeurographWarning(UserWarning):
+    """Base class of every warning neurograph issues."""
+
+
+class DegenerateLayerWarning(NeurographWarning):
+    """Most neurons of a layer are dead or always on under the chosen firing rule."""
 
 
 class IncompatibleStatsError(NeurographError, ValueError):
