@@ -19,7 +19,8 @@ from .distributed import all_reduce_stats, spawn_local
 from .dynamics import (AttractorDimension, FixedPoints, attractor_dimension, cell_from_layer, find_fixed_points,
                        sample_initial_states)
 from .entropy import layer_entropy, neuron_entropy
-from .errors import (ConfigError, DataError, GraphError, IncompatibleStatsError, LayerError, ModelError, NeurographError,
+from .errors import (ConfigError, DataError, DegenerateLayerWarning, FileFormatError, GraphError, IncompatibleStatsError,
+                     LayerError, MemoryBudgetError, ModelError, NeurographError, NeurographWarning, OptionError,
                      StatsFileError)
 from .export import export_gexf, export_graphml
 from .fsa import FSA
@@ -37,6 +38,8 @@ from .phase_code import PhaseAutomaton, PhaseShifts, phase_shifts, relative_phas
 from .pipeline import Analysis, analyze, write_analysis
 from .plots import (figure_png, plot_coactivation, plot_entropy, plot_ranking, plot_score_grid,
                     plot_score_vs_accuracy, plot_training_curves, save_figure)
+from .preview import RecordingPlan, preview
+from .reading import Reading
 from .record import calibrate, list_layers, record
 from .report import ReportResult, correlation_table, render_report, write_report
 from .scores import LABEL_FREE_SCORES, SCORE_DEFINITIONS, ModelScores, score_model, score_stats
@@ -57,21 +60,28 @@ __all__ = [
     "ConfigError",
     "CustomSpec",
     "DataError",
+    "DegenerateLayerWarning",
     "FSA",
+    "FileFormatError",
     "FixedPoints",
     "GraphError",
     "IncompatibleStatsError",
     "LABEL_FREE_SCORES",
     "LayerError",
     "LimitCycle",
+    "MemoryBudgetError",
     "ModelError",
     "ModelScores",
     "ModularitySignificance",
     "NeurographError",
+    "NeurographWarning",
+    "OptionError",
     "Partition",
     "PhaseAutomaton",
     "PhaseShifts",
     "Ranking",
+    "Reading",
+    "RecordingPlan",
     "ReportResult",
     "RunSpec",
     "SCORE_DEFINITIONS",
@@ -125,6 +135,7 @@ __all__ = [
     "plot_score_grid",
     "plot_score_vs_accuracy",
     "plot_training_curves",
+    "preview",
     "record",
     "record_blocks",
     "record_gates",

@@ -1,4 +1,4 @@
-"""Forward hooks that cannot leak, layer-name resolution, and layer outputs as (samples, units).
+"""Forward hooks that cannot leak, layer-name resolution, and restoring every submodule's mode.
 
 House rule 7: hooks are only ever registered inside :func:`capture`, which removes
 them in ``finally`` whatever happens in the block.
@@ -11,15 +11,9 @@ import difflib
 import fnmatch
 from collections.abc import Iterator, Sequence
 
-import torch
 from torch import nn
-from torch.nn.utils.rnn import PackedSequence
 
 from .errors import LayerError
-
-SPATIAL_MODES = ("mean", "max", "any")
-TIME_MODES = ("all", "last")
-
 
 def resolve_layers(model: nn.Module, layers: str | Sequence[str]) -> list[tuple[str, nn.Module]]:
     """Match ``layers`` (names or glob patterns) against ``model.named_modules()``.
@@ -84,51 +78,3 @@ def restored_modes(model: nn.Module) -> Iterator[None]:
     finally:
         for m, training in modes:
             m.training = training
-
-
-def layer_values(name: str, module: nn.Module, output: object, *, time: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Turn a module output into values of shape (rows, units, positions).
-
-    * (N, F) outputs: rows are samples, one position.
-    * (N, C, *spatial) outputs (conv layers and their activations): one neuron
-      per channel, spatial positions flattened onto the last axis.
-    * ``nn.RNN``/``nn.GRU``/``nn.LSTM``: with ``time="all"`` every valid time
-      step of every sequence is a row (padding of a PackedSequence is skipped);
-      with ``time="last"`` the final hidden state of the last layer is the row
-      (both directions concatenated). ``nn.LSTMCell``'s ``(h, c)``: ``h``.
-
-    Returns the values and, for ``time="all"`` on recurrent layers, the number of
-    rows each input sample contributed (shape (N,)), else None.
-    """
-    steps = None
-    if isinstance(module, nn.RNNBase):
-        seq, h_n = output
-        if isinstance(h_n, tuple):  # LSTM: (h_n, c_n)
-            h_n = h_n[0]
-        if time == "last":
-            dirs = 2 if module.bidirectional else 1
-            last = h_n[-dirs:]  # (dirs, N, H)
-            values = last.permute(1, 0, 2).reshape(last.shape[1], -1)
-        else:
-            if isinstance(seq, PackedSequence):
-                padded, lengths = torch.nn.utils.rnn.pad_packed_sequence(seq, batch_first=True)
-                mask = torch.arange(padded.shape[1])[None, :] < lengths[:, None]
-                values = padded[mask.to(padded.device)]
-                steps = lengths.to(torch.int64)
-            else:
-                if not module.batch_first:
-                    seq = seq.transpose(0, 1)
-                n, t = seq.shape[:2]
-                values = seq.reshape(n * t, -1)
-                steps = torch.full((n,), t, dtype=torch.int64)
-        return values[:, :, None], steps
-    if isinstance(module, nn.LSTMCell) and isinstance(output, tuple):
-        output = output[0]
-    if isinstance(output, PackedSequence) or not isinstance(output, torch.Tensor):
-        raise LayerError(f"layer {name!r} ({type(module).__name__}) returns {type(output).__name__}, not a tensor; "
-                         f"record one of its submodules instead")
-    if output.ndim < 2:
-        raise LayerError(f"layer {name!r} returns a tensor of shape {tuple(output.shape)}; "
-                         f"expected (batch, units) or (batch, channels, *spatial)")
-    n, c = output.shape[:2]
-    return output.reshape(n, c, -1), None

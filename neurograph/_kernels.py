@@ -21,7 +21,7 @@ Kernels, and when each is exact:
 bf16/fp16 products are never used: they round counts above 256/2048.
 
 :class:`GramAccumulator` is what :func:`neurograph.record.record` uses: it copies each batch into
-an int8 buffer of a few MiB (so the per-product overhead is paid once per buffer, not per batch),
+a row-major bool buffer of a few MiB (read as int8; so the per-product overhead is paid once per buffer),
 computes only the upper-triangle blocks of the product (about half the work for large d), adds them
 into an int32 accumulator that is flushed into int64 before any entry could reach 2^31, and chooses
 per buffer between the sparse and the dense kernel from the buffer's actual firing.
@@ -73,7 +73,7 @@ def gram_counts(fired: torch.Tensor, *, kernel: str = "auto") -> torch.Tensor:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     if kernel == "sparse":
         out = np.zeros((fired.shape[1],) * 2, np.int64)
-        _add_sparse(out, fired.T.to(torch.int8).cpu())
+        _add_sparse(out, fired.to(torch.int8).cpu())
         return torch.from_numpy(out).to(fired.device)
     if kernel == "int8" or (kernel == "auto" and fired.shape[1] >= _INT8_MIN_D and hasattr(torch, "_int_mm")):
         try:
@@ -96,9 +96,14 @@ class GramAccumulator:
     kernel : {"auto", "int8", "float32", "sparse"}
         ``"auto"`` picks, per buffer, sparse (CPU, rare firing) or int8 (else float32).
     buffer_bytes : int
-        Size of the int8 row buffer; memory is ``O(buffer_bytes + d^2)``.
+        Size of the row buffer; memory is ``O(buffer_bytes + d^2)``.
 
-    Memory: the int32 accumulator (4 d^2 bytes), the int8 buffer, and at :meth:`result` the
+    The buffer is row-major bool (rows x d): a recorder writes a batch's firing straight into it
+    with ``torch.gt(values, cut, out=acc.reserve(n)[:, a:b])`` (no copy, no transpose), then calls
+    :meth:`commit`; :meth:`add` does both for a ready (n, d) matrix. The bool buffer is read as
+    int8 by the products (same bytes).
+
+    Memory: the int32 accumulator (4 d^2 bytes), the buffer, and at :meth:`result` the
     int64 counts (8 d^2 bytes); about 12 d^2 bytes at the peak.
     """
 
@@ -117,7 +122,7 @@ class GramAccumulator:
             raise ValueError(f"kernel 'int8' is not available here (torch._int_mm on {self.device}, d={self.d})")
         rows = buffer_bytes // max(self.d, 1)
         self.capacity = int(min(max(rows, _MIN_BUFFER_ROWS), _MAX_BUFFER_ROWS, _F32_EXACT_ROWS))
-        self.buf = torch.empty((self.d, self.capacity), dtype=torch.int8, device=self.device)
+        self.buf = torch.zeros((self.capacity, self.d), dtype=torch.bool, device=self.device)
         self.rows = 0  # rows buffered
         self.acc32 = torch.zeros((self.d, self.d) if _dense else (0, 0), dtype=torch.int32, device=self.device)
         self.rows32 = 0  # rows accumulated in acc32 since its last flush
@@ -127,6 +132,38 @@ class GramAccumulator:
         self.bounds = _block_bounds(self.d)
         self.row_class = torch.full((self.capacity,), -1, dtype=torch.int64, device=self.device)
         self.class_fire = torch.zeros((0, self.d), dtype=torch.int64, device=self.device)
+        self._reserved = 0
+
+    def reserve(self, n: int) -> torch.Tensor | None:
+        """A writable (n, d) bool view of the buffer for the next ``n`` rows (None if ``n`` > capacity).
+
+        Flushes first when the rows would not fit. Write every entry, then :meth:`commit`.
+        """
+        if n > self.capacity:
+            return None
+        if self.rows + n > self.capacity:
+            self._flush()
+        self._reserved = n
+        return self.buf[self.rows:self.rows + n]
+
+    def commit(self, n: int, class_rows: torch.Tensor | None = None) -> None:
+        """Count the ``n`` rows written into :meth:`reserve`'s view (``class_rows`` as in :meth:`add`)."""
+        if n != self._reserved:
+            raise ValueError(f"commit({n}) after reserve({self._reserved})")
+        r = self.rows
+        if class_rows is None:
+            self.row_class[r:r + n] = -1
+        else:
+            self.row_class[r:r + n] = class_rows
+        self.rows += n
+        self.n += n
+        self._reserved = 0
+        if self.rows == self.capacity:
+            self._flush()
+
+    def pending(self, n: int) -> torch.Tensor:
+        """The last ``n`` committed rows still in the buffer (bool, (n, d)); valid until the next flush."""
+        return self.buf[self.rows - n:self.rows]
 
     def add(self, fired: torch.Tensor, class_rows: torch.Tensor | None = None) -> None:
         """Count a batch ``fired`` of shape (n, d) (bool or 0/1, on ``device``).
@@ -137,17 +174,11 @@ class GramAccumulator:
         n = int(fired.shape[0])
         start = 0
         while start < n:
-            take = min(n - start, self.capacity - self.rows)
-            self.buf[:, self.rows:self.rows + take].copy_(fired[start:start + take].T)
-            if class_rows is None:
-                self.row_class[self.rows:self.rows + take] = -1
-            else:
-                self.row_class[self.rows:self.rows + take] = class_rows[start:start + take]
-            self.rows += take
+            take = min(n - start, self.capacity)
+            view = self.reserve(take)
+            view.copy_(fired[start:start + take] != 0 if fired.dtype != torch.bool else fired[start:start + take])
+            self.commit(take, None if class_rows is None else class_rows[start:start + take])
             start += take
-            if self.rows == self.capacity:
-                self._flush()
-        self.n += n
 
     def result(self) -> torch.Tensor:
         """The exact int64 counts, shape (d, d), symmetric, on ``device``. Ends the accumulation."""
@@ -173,28 +204,27 @@ class GramAccumulator:
             self.acc64 = self.acc32.to(torch.int64) if self.acc64 is None else self.acc64 + self.acc32
             self.acc32.zero_()
             self.rows32 = 0
-        bt = self.buf[:, :r]
-        self._add_classes(bt, self.row_class[:r])
-        kind = self._choose(bt)
+        rb = self.buf[:r].view(torch.int8)  # (r, d) 0/1
+        self._add_classes(rb, self.row_class[:r])
+        kind = self._choose(rb)
         self.kernel_rows[kind] += r
         if kind == "sparse":
-            _add_sparse(self.acc32.numpy(), bt)
+            _add_sparse(self.acc32.numpy(), rb)
         elif not self.cpu:  # GPUs: one whole (zero-padded) product; the accelerator's kernels like big shapes
-            self.acc32 += gram_counts(bt.T, kernel="int8" if self.int8 else "float32").to(torch.int32)
+            self.acc32 += gram_counts(rb, kernel="int8" if self.int8 else "float32").to(torch.int32)
         elif kind == "int8":
             b = self.bounds
             for bi in range(len(b) - 1):
-                rows_i = bt[b[bi]:b[bi + 1]]
+                rows_i = rb[:, b[bi]:b[bi + 1]].T
                 for bj in range(bi, len(b) - 1):
-                    cols = bt[b[bj]:b[bj + 1]]
-                    self.acc32[b[bi]:b[bi + 1], b[bj]:b[bj + 1]] += torch._int_mm(rows_i, cols.T)
+                    self.acc32[b[bi]:b[bi + 1], b[bj]:b[bj + 1]] += torch._int_mm(rows_i, rb[:, b[bj]:b[bj + 1]])
         else:
-            x = bt.numpy().astype(np.float32)
-            np.add(self.acc32.numpy(), x @ x.T, out=self.acc32.numpy(), casting="unsafe")
+            x = rb.numpy().astype(np.float32)
+            np.add(self.acc32.numpy(), x.T @ x, out=self.acc32.numpy(), casting="unsafe")
         self.rows32 += r
         self.rows = 0
 
-    def _add_classes(self, bt: torch.Tensor, rows: torch.Tensor) -> None:
+    def _add_classes(self, rb: torch.Tensor, rows: torch.Tensor) -> None:
         c = int(rows.max()) + 1
         if c <= 0:
             return
@@ -203,23 +233,23 @@ class GramAccumulator:
             self.class_fire = torch.cat([self.class_fire, grow])
         labelled = rows >= 0
         if self.int8 and self.cpu:
-            onehot = torch.zeros((c, bt.shape[1]), dtype=torch.int8, device=self.device)
-            cols = torch.arange(bt.shape[1], device=self.device)
+            onehot = torch.zeros((c, rb.shape[0]), dtype=torch.int8, device=self.device)
+            cols = torch.arange(rb.shape[0], device=self.device)
             onehot[rows[labelled], cols[labelled]] = 1
-            self.class_fire[:c] += torch._int_mm(onehot, bt.T).to(torch.int64)
+            self.class_fire[:c] += torch._int_mm(onehot, rb).to(torch.int64)
             return
-        for start in range(0, bt.shape[1], 1024):  # bounded int64 temporaries
+        for start in range(0, rb.shape[0], 1024):  # bounded int64 temporaries
             part = rows[start:start + 1024]
             keep = part >= 0
-            self.class_fire.index_add_(0, part[keep], bt[:, start:start + 1024].T[keep].to(torch.int64))
+            self.class_fire.index_add_(0, part[keep], rb[start:start + 1024][keep].to(torch.int64))
 
-    def _choose(self, bt: torch.Tensor) -> str:
+    def _choose(self, rb: torch.Tensor) -> str:
         if self.kernel != "auto":
             return "float32" if (self.kernel == "int8" and not self.int8) else self.kernel
         if self.cpu and self.d >= _INT8_MIN_D:
             # cost of the sparse product ~ sum over rows of nnz^2: estimated on <= 256 rows
-            step = max(1, bt.shape[1] // 256)
-            per_row = bt[:, ::step].sum(dim=0, dtype=torch.int32).to(torch.float64)
+            step = max(1, rb.shape[0] // 256)
+            per_row = rb[::step].sum(dim=1, dtype=torch.int32).to(torch.float64)
             if float((per_row * per_row).mean()) < _SPARSE_RATIO * float(self.d) ** 2:
                 return "sparse"
         return "int8" if self.int8 else "float32"
@@ -264,11 +294,12 @@ class TileAccumulator(GramAccumulator):
             for t in self.tile32:
                 t.zero_()
             self.rows32 = 0
-        bt = self.buf[:, :r]
-        self._add_classes(bt, self.row_class[:r])
-        kind = self._choose(bt)
+        rb = self.buf[:r].view(torch.int8)
+        self._add_classes(rb, self.row_class[:r])
+        kind = self._choose(rb)
         self.kernel_rows[kind] += r
-        csr = _csr(bt) if kind == "sparse" else None
+        csr = _csr(rb) if kind == "sparse" else None
+        x = None
         for (r0, r1, c0, c1), acc in zip(self.tiles, self.tile32):
             for s0 in range(c0, c1, _BLOCK):  # column strips bound the temporaries
                 s1 = min(s0 + _BLOCK, c1)
@@ -278,24 +309,25 @@ class TileAccumulator(GramAccumulator):
                     prod = (csr[r0:r1] @ csr[s0:s1].T).tocoo()
                     acc[prod.row, prod.col + (s0 - c0)] += torch.from_numpy(prod.data.astype(np.int32))
                 elif self.int8 and self.cpu and r1 - r0 >= _INT8_MIN_D and s1 - s0 >= _INT8_MIN_D:
-                    acc[:, s0 - c0:s1 - c0] += torch._int_mm(bt[r0:r1], bt[s0:s1].T)
+                    acc[:, s0 - c0:s1 - c0] += torch._int_mm(rb[:, r0:r1].T, rb[:, s0:s1])
                 else:
-                    x = bt.to(torch.float32)
-                    acc[:, s0 - c0:s1 - c0] += (x[r0:r1] @ x[s0:s1].T).round_().to(torch.int32)
+                    x = rb.to(torch.float32) if x is None else x
+                    acc[:, s0 - c0:s1 - c0] += (x[:, r0:r1].T @ x[:, s0:s1]).round_().to(torch.int32)
         self.rows32 += r
         self.rows = 0
 
 
-def _csr(bt: torch.Tensor):
-    """scipy CSR (int64 data) of a 0/1 int8 (d, r) CPU tensor."""
+def _csr(rb: torch.Tensor):
+    """scipy CSR (int64 data) of the neurons x samples matrix of a row-major 0/1 int8 (r, d) CPU tensor."""
     import scipy.sparse as sp
 
-    d, r = bt.shape
-    flat = np.flatnonzero(bt.numpy().view(np.bool_))  # C order: sorted by neuron (5x torch.nonzero)
-    neuron, sample = np.divmod(flat, max(r, 1))
-    indptr = np.zeros(d + 1, np.int64)
-    np.cumsum(np.bincount(neuron, minlength=d), out=indptr[1:])
-    return sp.csr_matrix((np.ones(flat.shape[0], np.int64), sample, indptr), shape=(d, r))
+    r, d = rb.shape
+    flat = np.flatnonzero(rb.numpy().view(np.bool_))  # C order: sorted by sample
+    sample, neuron = np.divmod(flat, max(d, 1))
+    indptr = np.zeros(r + 1, np.int64)
+    np.cumsum(np.bincount(sample, minlength=r), out=indptr[1:])
+    by_sample = sp.csr_matrix((np.ones(flat.shape[0], np.int64), neuron, indptr), shape=(r, d))
+    return by_sample.T.tocsr()
 
 
 def _block_bounds(d: int) -> list[int]:
@@ -304,10 +336,10 @@ def _block_bounds(d: int) -> list[int]:
     return [int(x) for x in np.linspace(0, d, nb + 1).round().astype(np.int64)]
 
 
-def _add_sparse(acc: np.ndarray, bt: torch.Tensor) -> None:
-    """Add ``bt @ bt.T`` of a 0/1 int8 (d, r) CPU tensor into ``acc`` (numpy (d, d)), via scipy CSR."""
-    d = bt.shape[0]
-    s = _csr(bt)
+def _add_sparse(acc: np.ndarray, rb: torch.Tensor) -> None:
+    """Add ``rb.T @ rb`` of a row-major 0/1 int8 (r, d) CPU tensor into ``acc`` (numpy (d, d)), via scipy CSR."""
+    d = rb.shape[1]
+    s = _csr(rb)
     prod = (s @ s.T.tocsr()).tocsr()
     rows = np.repeat(np.arange(d, dtype=np.int64), np.diff(prod.indptr))
     flat = acc.reshape(-1)

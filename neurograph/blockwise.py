@@ -20,7 +20,6 @@ Nothing here is approximate: the trade is coverage (blocks) or passes (top-k), n
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,11 +29,16 @@ import torch
 from torch import nn
 
 from . import _kernels
-from ._data import is_reiterable
-from ._hooks import resolve_layers
-from .errors import DataError, GraphError, IncompatibleStatsError, LayerError
-from .graph import WEIGHTS, ActivationGraph, _top_k_row_block, _unique_pairs, assemble_graph
-from .record import _make_rule, _run
+from ._accumulate import neuron_table
+from ._data import is_reiterable, model_device_dtype
+from ._firing import Cuts, count_pass
+from ._validate import check_choice, check_int, check_number
+from .errors import DataError, IncompatibleStatsError, LayerError, OptionError
+from .graph import WEIGHTS, ActivationGraph, assemble_graph
+from .graph import _top_k_row_block as top_k_row_block  # shared with graph.py (private until the layout step)
+from .graph import _unique_pairs as unique_pairs
+from .reading import Reading, make_reading
+from .record import calibrate
 from .stats import CoactivationStats
 
 __all__ = ["BlockCounts", "record_blocks", "record_top_k"]
@@ -129,16 +133,17 @@ class BlockCounts:
 
 
 def record_blocks(model: nn.Module, data, layers: str | Sequence[str], pairs="within", rule: str = "positive", *,
-                  threshold: float | np.ndarray = 0.0, quantile: float = 0.9, z: float = 1.0, batch_size: int = 256,
-                  spatial: str = "mean", time: str = "all", kernel: str = "auto",
-                  calibration_samples: int = 10_000, progress: bool = False) -> BlockCounts:
+                  threshold: float | np.ndarray = 0.0, quantile: float = 0.9, z: float = 1.0,
+                  neuron_axis: str | int | dict = "auto", positions: str | None = None, spatial: str = "mean",
+                  time: str = "all", mask="attention_mask", reading: Reading | None = None, batch_size: int = 256,
+                  kernel: str = "auto", calibration_samples: int = 10_000, progress: bool = False) -> BlockCounts:
     """One pass of :func:`~neurograph.record.record` that keeps only chosen pairs of layers.
 
     Parameters
     ----------
     pairs : "within", "adjacent" or list of (str, str)
         ``"within"``: each layer with itself; ``"adjacent"``: also each layer with the next
-        one in ``layers``; or explicit pairs of layer names.
+        one in ``layers``; or explicit pairs of layer (site) names.
     other parameters
         As for :func:`neurograph.record.record`.
 
@@ -147,46 +152,46 @@ def record_blocks(model: nn.Module, data, layers: str | Sequence[str], pairs="wi
     BlockCounts
         Exact counts of the chosen blocks; memory ``12 x`` (their total entries) bytes at the peak.
     """
-    rule_fn, rule_name, _ = _make_rule(model, data, layers, rule, threshold=threshold, quantile=quantile, z=z,
-                                       batch_size=batch_size, spatial=spatial, time=time,
-                                       calibration_samples=calibration_samples, progress=progress)
-    modules = resolve_layers(model, layers)
-    names = [name for name, _ in modules]
-    wanted = _pairs(pairs, names)
-    state: dict = {}
+    reading = make_reading(reading, rule=rule, threshold=threshold, quantile=quantile, z=z, neuron_axis=neuron_axis,
+                           positions=positions, spatial=spatial, time=time, mask=mask,
+                           calibration_samples=calibration_samples)
+    check_choice("kernel", kernel, _kernels.KERNELS)
+    if not isinstance(pairs, str) or pairs not in ("within", "adjacent"):
+        _pairs(pairs, None)  # checks the form before any work
+    device, _ = model_device_dtype(model)
+    thresholds = _calibrated(model, data, layers, reading, batch_size, progress)
+    plan: dict = {}
 
-    def on_batch(values, labels):
-        if "acc" not in state:
-            widths = [v.shape[1] for v in values]
-            starts = np.concatenate([[0], np.cumsum(widths)])
-            state["starts"] = {name: (int(starts[k]), int(starts[k + 1])) for k, name in enumerate(names)}
-            tiles = [(*state["starts"][a], *state["starts"][b]) for a, b in wanted]
-            state["acc"] = _kernels.TileAccumulator(int(starts[-1]), tiles, device=values[0].device, kernel=kernel)
-            state["widths"] = widths
-            state["fire"] = torch.zeros(int(starts[-1]), dtype=torch.int64, device=values[0].device)
-            state["classes"] = _Classes()
-        fired = torch.cat([rule_fn(i, v) for i, v in enumerate(values)], dim=1)
-        state["fire"] += fired.sum(dim=0, dtype=torch.int64)
-        state["acc"].add(fired, state["classes"].rows(labels, fired.device))
+    def make_acc(sites, d):
+        names = [s.name for s in sites]
+        wanted = _pairs(pairs, names)
+        starts = np.concatenate([[0], np.cumsum([s.units for s in sites])])
+        span = {name: (int(starts[k]), int(starts[k + 1])) for k, name in enumerate(names)}
+        plan.update(wanted=wanted, fire=torch.zeros(d, dtype=torch.int64, device=device))
+        return _kernels.TileAccumulator(d, [(*span[a], *span[b]) for a, b in wanted], device=device, kernel=kernel)
 
-    _run(model, data, modules, batch_size=batch_size, time=time, progress=progress, on_batch=on_batch,
-         desc="record_blocks")
-    acc = state["acc"]
-    tiles = acc.result()
-    neurons = pd.concat([pd.DataFrame({"layer": n, "unit": np.arange(w, dtype=np.int64)})
-                         for n, w in zip(names, state["widths"])], ignore_index=True)
-    classes, cc, cf = state["classes"].result(acc.class_fire, neurons.shape[0])
-    return BlockCounts(neurons=neurons, n_samples=int(acc.n), fire_counts=state["fire"].cpu().numpy(),
-                       blocks={p: t.cpu().numpy() for p, t in zip(wanted, tiles)}, classes=classes,
-                       class_counts=cc, class_fire_counts=cf, rule=rule_name,
-                       meta={"spatial": spatial, "time": time, "pairs": [list(p) for p in wanted]})
+    def on_rows(bits, raw, state):
+        plan["fire"] += bits.sum(dim=0, dtype=torch.int64)
+
+    p = count_pass(model, data, layers, reading, Cuts(reading, thresholds), make_acc=make_acc,
+                   batch_size=batch_size, progress=progress, desc="record_blocks", on_rows=on_rows)
+    tiles = p.acc.result()
+    neurons = neuron_table(p.sites)
+    classes, cc, cf = p.classes.result(p.acc.class_fire, neurons.shape[0])
+    return BlockCounts(neurons=neurons, n_samples=int(p.acc.n), fire_counts=plan["fire"].cpu().numpy(),
+                       blocks={pr: t.cpu().numpy() for pr, t in zip(plan["wanted"], tiles)}, classes=classes,
+                       class_counts=cc, class_fire_counts=cf, rule=reading.describe(thresholds),
+                       meta={"spatial": reading.spatial, "time": reading.time,
+                             "pairs": [list(pr) for pr in plan["wanted"]]})
 
 
 def record_top_k(model: nn.Module, data, layers: str | Sequence[str], top_k: int, weight: str = "npmi", *,
                  min_weight: float = 0.0, drop_inactive: bool = True, rule: str = "positive",
-                 threshold: float | np.ndarray = 0.0, quantile: float = 0.9, z: float = 1.0, batch_size: int = 256,
-                 spatial: str = "mean", time: str = "all", kernel: str = "auto", max_bytes: int = 1 << 30,
-                 calibration_samples: int = 10_000, progress: bool = False) -> ActivationGraph:
+                 threshold: float | np.ndarray = 0.0, quantile: float = 0.9, z: float = 1.0,
+                 neuron_axis: str | int | dict = "auto", positions: str | None = None, spatial: str = "mean",
+                 time: str = "all", mask="attention_mask", reading: Reading | None = None, batch_size: int = 256,
+                 kernel: str = "auto", max_bytes: int = 1 << 30, calibration_samples: int = 10_000,
+                 progress: bool = False) -> ActivationGraph:
     """The top-k co-activation graph of all recorded neurons without ever holding ``d x d`` counts.
 
     Parameters
@@ -223,82 +228,105 @@ def record_top_k(model: nn.Module, data, layers: str | Sequence[str], top_k: int
     >>> g.params["passes"], g.n_edges > 0
     (3, True)
     """
-    if weight not in WEIGHTS:
-        raise GraphError(f"weight must be one of {list(WEIGHTS)}, got {weight!r}")
-    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0:
-        raise GraphError(f"top_k must be a non-negative int, got {top_k!r}")
-    if isinstance(min_weight, bool) or not isinstance(min_weight, numbers.Real) or not np.isfinite(min_weight):
-        raise GraphError(f"min_weight must be a finite number, got {min_weight!r}")
+    check_choice("weight", weight, list(WEIGHTS))
+    check_int("top_k", top_k, min=0)
+    min_weight = check_number("min_weight", min_weight)
+    check_int("max_bytes", max_bytes, min=1)
+    check_choice("kernel", kernel, _kernels.KERNELS)
+    reading = make_reading(reading, rule=rule, threshold=threshold, quantile=quantile, z=z, neuron_axis=neuron_axis,
+                           positions=positions, spatial=spatial, time=time, mask=mask,
+                           calibration_samples=calibration_samples)
     if not is_reiterable(data):
         raise DataError("record_top_k makes several passes, so data must be iterable several times "
-                        "(a DataLoader, a list or (X, y)), not a one-shot iterator")
-    rule_fn, rule_name, _ = _make_rule(model, data, layers, rule, threshold=threshold, quantile=quantile, z=z,
-                                       batch_size=batch_size, spatial=spatial, time=time,
-                                       calibration_samples=calibration_samples, progress=progress)
-    modules = resolve_layers(model, layers)
-    names = [name for name, _ in modules]
+                          "(a DataLoader, a list or (X, y)), not a one-shot iterator")
+    device, _ = model_device_dtype(model)
+    thresholds = _calibrated(model, data, layers, reading, batch_size, progress)
+    cuts = Cuts(reading, thresholds)
     thr = max(float(min_weight), 0.0)
-    state: dict = {"r0": 0, "passes": 0}
+    first: _FirstPass | None = None
+    r0, passes = 0, 0
     out_i, out_j, out_w = [], [], []
     while True:
-        def on_batch(values, labels):
-            if "acc" not in state:
-                d = sum(v.shape[1] for v in values)
-                state.setdefault("d", d)
-                state.setdefault("widths", [v.shape[1] for v in values])
-                rows = max(1, int(max_bytes // (12 * max(d, 1))))
-                state["r1"] = min(d, state["r0"] + rows)
-                state["acc"] = _kernels.TileAccumulator(d, [(state["r0"], state["r1"], 0, d)],
-                                                        device=values[0].device, kernel=kernel)
-                if "fire" not in state:
-                    state["fire_acc"] = torch.zeros(d, dtype=torch.int64, device=values[0].device)
-            fired = torch.cat([rule_fn(i, v) for i, v in enumerate(values)], dim=1)
-            if "fire" not in state:
-                state["fire_acc"] += fired.sum(dim=0, dtype=torch.int64)
-            state["acc"].add(fired)
+        rows_block: dict = {}
 
-        _run(model, data, modules, batch_size=batch_size, time=time, progress=progress, on_batch=on_batch,
-             desc=f"record_top_k pass {state['passes'] + 1}")
-        acc = state.pop("acc")
-        block = acc.result()[0].cpu().numpy()
-        state["passes"] += 1
-        if "fire" not in state:
-            state["fire"] = state.pop("fire_acc").cpu().numpy()
-            state["n"] = int(acc.n)
-            f, n = state["fire"], state["n"]
-            state["active"] = np.flatnonzero((f > 0) & (f < n))
-        elif int(acc.n) != state["n"]:
-            raise DataError(f"data gave {acc.n} samples on pass {state['passes']} but {state['n']} on the first; "
+        def make_acc(sites, d, r0=r0, rows_block=rows_block):
+            rows = max(1, int(max_bytes // (12 * max(d, 1))))
+            rows_block["r1"] = min(d, r0 + rows)
+            return _kernels.TileAccumulator(d, [(r0, rows_block["r1"], 0, d)], device=device, kernel=kernel)
+
+        fire = _FireSum()
+        p = count_pass(model, data, layers, reading, cuts, make_acc=make_acc, batch_size=batch_size,
+                       progress=progress, desc=f"record_top_k pass {passes + 1}",
+                       on_rows=fire.add if first is None else None)
+        block = p.acc.result()[0].cpu().numpy()
+        passes += 1
+        if first is None:
+            f = fire.total.cpu().numpy()
+            first = _FirstPass(p.sites, f, int(p.acc.n), np.flatnonzero((f > 0) & (f < int(p.acc.n))),
+                               sum(s.units for s in p.sites))
+        elif int(p.acc.n) != first.n:
+            raise DataError(f"data gave {p.acc.n} samples on pass {passes} but {first.n} on the first; "
                             f"record_top_k needs the same data on every pass")
-        active, r0, r1 = state["active"], state["r0"], state["r1"]
+        r1 = rows_block["r1"]
+        active = first.active
         p0, p1 = np.searchsorted(active, [r0, r1])
-        fa = state["fire"][active].astype(np.float64)
-        i, j, w = _top_k_row_block(state["n"], fa, lambda a, b: block[np.ix_(active[a:b] - r0, active)],
-                                   int(p0), int(p1), weight, thr, int(top_k))
+        fa = first.fire[active].astype(np.float64)
+        i, j, w = top_k_row_block(first.n, fa, lambda a, b: block[np.ix_(active[a:b] - r0, active)],
+                                  int(p0), int(p1), weight, thr, int(top_k))
         out_i.append(i)
         out_j.append(j)
         out_w.append(w)
-        if r1 >= state["d"]:
+        if r1 >= first.d:
             break
-        state["r0"] = r1
-    active, f, n = state["active"], state["fire"], state["n"]
-    i, j, w = _unique_pairs(np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_w), active.shape[0])
-    neurons = pd.concat([pd.DataFrame({"layer": name, "unit": np.arange(wd, dtype=np.int64)})
-                         for name, wd in zip(names, state["widths"])], ignore_index=True)
-    return assemble_graph(neurons, f, n, active, i, j, w, weight=weight, drop_inactive=drop_inactive,
+        r0 = r1
+    active = first.active
+    i, j, w = unique_pairs(np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_w), active.shape[0])
+    return assemble_graph(neuron_table(first.sites), first.fire, first.n, active, i, j, w, weight=weight,
+                          drop_inactive=drop_inactive,
                           params={"threshold": float(min_weight), "top_k": int(top_k), "alpha": None,
-                   "drop_inactive": bool(drop_inactive), "n_pairs": active.shape[0] * (active.shape[0] - 1) // 2,
-                                  "passes": state["passes"], "rule": rule_name})
+                                  "drop_inactive": bool(drop_inactive),
+                                  "n_pairs": active.shape[0] * (active.shape[0] - 1) // 2,
+                                  "passes": passes, "rule": reading.describe(thresholds)})
+
+
+@dataclass(frozen=True)
+class _FirstPass:
+    sites: list
+    fire: np.ndarray
+    n: int
+    active: np.ndarray
+    d: int
+
+
+class _FireSum:
+    """Firing counts per neuron summed over a pass's rows."""
+
+    def __init__(self) -> None:
+        self.total: torch.Tensor | None = None
+
+    def add(self, bits, raw, state) -> None:
+        s = bits.sum(dim=0, dtype=torch.int64)
+        self.total = s if self.total is None else self.total + s
+
+
+def _calibrated(model, data, layers, reading: Reading, batch_size: int, progress: bool) -> np.ndarray | None:
+    if not reading.calibrated:
+        return None
+    return calibrate(model, data, layers, reading.rule, reading=reading.replace(rule="positive"),
+                     quantile=reading.quantile, z=reading.z, batch_size=batch_size, progress=progress)
 
 
 # ---------------------------------------------------------------------------- helpers
-def _pairs(pairs, names: list[str]) -> list[tuple[str, str]]:
+def _pairs(pairs, names: list[str] | None) -> list[tuple[str, str]]:
+    """The pairs of site names to keep (``names`` None: only check the form of ``pairs``)."""
     if pairs == "within":
         return [(a, a) for a in names]
     if pairs == "adjacent":
         return [(a, a) for a in names] + list(zip(names[:-1], names[1:]))
     if isinstance(pairs, str) or not isinstance(pairs, Sequence) or not pairs:
-        raise DataError(f"pairs must be 'within', 'adjacent' or a non-empty list of (layer, layer), got {pairs!r}")
+        raise OptionError(f"pairs must be 'within', 'adjacent' or a non-empty list of (layer, layer), got {pairs!r}")
+    if names is None:
+        return []
     out = []
     for p in pairs:
         if not (isinstance(p, (tuple, list)) and len(p) == 2 and all(x in names for x in p)):
@@ -306,32 +334,3 @@ def _pairs(pairs, names: list[str]) -> list[tuple[str, str]]:
         if tuple(p) not in out and tuple(p[::-1]) not in out:
             out.append(tuple(p))
     return out
-
-
-class _Classes:
-    """Class labels seen so far -> class rows, like record's accumulator."""
-
-    def __init__(self) -> None:
-        self.index: dict[int, int] = {}
-        self.counts: list[int] = []
-
-    def rows(self, labels, device):
-        if labels is None:
-            return None
-        vals = labels.tolist()
-        out = []
-        for c in vals:
-            if c not in self.index:
-                self.index[c] = len(self.index)
-                self.counts.append(0)
-            k = self.index[c]
-            self.counts[k] += 1
-            out.append(k)
-        return torch.tensor(out, dtype=torch.int64, device=device)
-
-    def result(self, class_fire: torch.Tensor, d: int):
-        order = sorted(self.index)
-        perm = [self.index[c] for c in order]
-        cf = class_fire.cpu().numpy()[perm] if perm else np.zeros((0, d), np.int64)
-        return (np.asarray(order, np.int64), np.asarray([self.counts[k] for k in perm], np.int64),
-                cf.astype(np.int64))

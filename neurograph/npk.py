@@ -59,8 +59,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._capture import first_tensor_of, run_model
 from ._hooks import capture, resolve_layers
-from .errors import DataError, LayerError, ModelError
+from ._validate import check_int
+from .errors import DataError, LayerError
 from .record import record
 from .stats import CoactivationStats
 
@@ -125,32 +127,20 @@ def gate_patterns(model: nn.Module, X: torch.Tensor | np.ndarray, *, layers: str
     [[True, False]]
     """
     names = gate_layers(model) if layers is None else layers
-    modules = resolve_layers(model, names)
     X_t = _as_input(model, X)
-    if int(batch_size) < 1:
-        raise DataError(f"batch_size must be >= 1, got {batch_size!r}")
-    out: list[list[np.ndarray]] = [[] for _ in modules]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad(), capture(modules) as outputs:
-            for lo in range(0, X_t.shape[0], int(batch_size)):
-                xb = X_t[lo:lo + int(batch_size)]
-                outputs.clear()
-                try:
-                    model(xb)
-                except Exception as exc:
-                    raise ModelError(f"{type(model).__name__} raised on rows {lo}..{lo + len(xb) - 1}: {exc}") from exc
-                for k, (name, _) in enumerate(modules):
-                    o = outputs.get(name)
-                    if not isinstance(o, torch.Tensor):
-                        raise LayerError(f"layer {name!r} did not run or returned {type(o).__name__}, not a tensor")
-                    if o.dim() < 2:
-                        raise LayerError(f"layer {name!r} returns shape {tuple(o.shape)}; expected (batch, ...)")
-                    out[k].append((o > 0).cpu().numpy())
-    finally:
-        model.train(was_training)
-    return [np.concatenate(parts, axis=0) for parts in out]
+    check_int("batch_size", batch_size, min=1)
+    out: dict[int, list[np.ndarray]] = {}
+
+    def on_site(i, site, output, state):
+        o = first_tensor_of(output)
+        if not isinstance(o, torch.Tensor) or o.dim() < 2:
+            got = tuple(o.shape) if isinstance(o, torch.Tensor) else type(output).__name__
+            raise LayerError(f"layer {site.name!r} returns {got}; expected a tensor of shape (batch, ...)")
+        out.setdefault(i, []).append((o > 0).cpu().numpy())
+
+    sites = run_model(model, (X_t, None), batch_size=int(batch_size), layers=names, on_site=on_site,
+                      on_batch=lambda state: None, read=False, desc="gate_patterns")
+    return [np.concatenate(out[i], axis=0) for i in range(len(sites))]
 
 
 def path_kernel(X: np.ndarray, gates: Sequence[np.ndarray], Y: np.ndarray | None = None,

@@ -1,14 +1,13 @@
 """Record which neurons fire together: forward hooks → exact co-firing counts.
 
-One pass over the data; per batch the hooked layer outputs are reduced to one
-value per neuron (unit, or channel for conv outputs), turned into a 0/1 firing
-matrix ``B`` (samples × neurons) by a firing rule, and added into
-:class:`~neurograph.stats.CoactivationStats` by the exact count kernels of
-``neurograph._kernels``: rows are buffered (a few MiB) and counted with int8
-``torch._int_mm`` over the upper-triangle blocks of ``B^T B`` (a scipy sparse
-product when firing is rare; float32 where ``_int_mm`` is missing), into int32
-partial sums flushed into int64. Everything stays on the model's device until
-the end. Raw activations are never kept.
+One pass over the data (after a dry pass of the first batch that finds how to read each
+layer, see :mod:`neurograph.reading`); inside each layer's hook its output is read (neuron
+axis, positions, mask) and the firing rule writes a 0/1 firing matrix ``B`` (samples ×
+neurons) straight into a row buffer, counted into :class:`~neurograph.stats.CoactivationStats`
+by the exact kernels of ``neurograph._kernels``: int8 ``torch._int_mm`` over the
+upper-triangle blocks of ``B^T B`` (a scipy sparse product when firing is rare; float32 where
+``_int_mm`` is missing), into int32 partial sums flushed into int64. Everything stays on the
+model's device until the end. Raw activations are never kept.
 
 Cost: one forward pass plus about ``N d^2 / 2`` int8 multiply-adds; memory
 ``12 d^2`` bytes at the peak (int32 accumulator + int64 result) plus the
@@ -17,28 +16,28 @@ buffers, independent of ``N`` (``+ 8 d^2`` with ``moments=True``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import _kernels
-from ._accumulate import Accumulator
-from ._data import call_model, first_tensor, is_reiterable, iter_batches, to_device
-from ._hooks import SPATIAL_MODES, TIME_MODES, capture, layer_values, resolve_layers
-from .errors import DataError, LayerError, ModelError, NeurographError
+from ._accumulate import PatternCounter, build_stats
+from ._capture import BatchState, Site, SiteValues, run_model
+from ._data import is_reiterable, model_device_dtype
+from ._firing import Cuts, check_budget, count_pass
+from ._validate import check_bool, check_choice
+from .errors import DataError, DegenerateLayerWarning, OptionError
+from .reading import Reading, make_reading
 from .stats import CoactivationStats
 
 __all__ = ["calibrate", "list_layers", "record"]
 
 log = logging.getLogger(__name__)
-
-RULES = ("positive", "threshold", "quantile", "zscore")
 
 
 def list_layers(model: nn.Module) -> pd.DataFrame:
@@ -64,24 +63,30 @@ def list_layers(model: nn.Module) -> pd.DataFrame:
 
 def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "positive", *,
            threshold: float | np.ndarray = 0.0, quantile: float = 0.9, z: float = 1.0,
-           batch_size: int = 256, spatial: str = "mean", time: str = "all", patterns: bool = False,
-           calibration_samples: int = 10_000, progress: bool = False, moments: bool = False,
-           kernel: str = "auto", distributed: bool = False, group=None) -> CoactivationStats:
+           neuron_axis: str | int | dict = "auto", positions: str | None = None, spatial: str = "mean",
+           time: str = "all", mask="attention_mask", reading: Reading | None = None,
+           batch_size: int = 256, patterns: bool = False, calibration_samples: int = 10_000,
+           progress: bool = False, moments: bool = False, kernel: str = "auto",
+           memory_limit: int | None = None, distributed: bool = False, group=None) -> CoactivationStats:
     """Record exact co-firing statistics of the neurons in ``layers``.
 
     Parameters
     ----------
     model : torch.nn.Module
-        Any module. It runs under ``torch.no_grad()`` in eval mode; its train/eval
-        mode is restored and every hook removed on exit, also on error.
+        Any module: MLPs, CNNs (BatchNorm, residual blocks), RNNs, transformers, Hugging Face
+        models. It runs under ``torch.no_grad()`` in eval mode; every submodule's train/eval mode
+        is restored and every hook removed on exit, also on error or KeyboardInterrupt.
     data : DataLoader, iterable of (inputs, labels), or (X, y)
-        Batches of inputs with integer class labels. ``(X, y)`` is split into
-        ``batch_size`` rows. Inputs may be a tensor, a tuple of tensors (passed as
-        positional arguments) or a dict (keyword arguments). Labels may be None
-        (no class statistics are kept then).
+        Batches of inputs with class labels. ``(X, y)`` is split into ``batch_size`` rows.
+        Inputs may be a tensor, a numpy array (floats are cast to the model's parameter dtype),
+        a pandas DataFrame, a tuple of tensors (positional arguments, e.g. ``((X, lengths), y)``)
+        or a dict / ``BatchEncoding`` (keyword arguments). Labels: integers, or any hashable
+        names (strings), kept as ``stats.classes``; None records without class statistics.
     layers : str or list of str
-        Module names as in ``model.named_modules()``; glob patterns (``"layers.*"``)
-        allowed. See :func:`list_layers`.
+        Module names as in ``model.named_modules()``; glob patterns (``"layers.*"``) allowed.
+        A module called several times per forward pass gives one site per call,
+        ``name#0``, ``name#1``, ... (the ``layer`` column of ``stats.neurons``).
+        See :func:`list_layers` and :func:`~neurograph.preview.preview`.
     rule : {"positive", "threshold", "quantile", "zscore"}
         When a neuron "fires" on a sample, from its value ``a``:
 
@@ -93,25 +98,39 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
         * ``"zscore"``: ``(a - mean) / sd > z`` with the neuron's mean and population
           sd over a first full calibration pass (``data`` must be iterable twice);
           a constant neuron never fires.
-    spatial : {"mean", "max", "any"}
-        For outputs of shape (N, C, *spatial) (conv layers): one neuron per channel,
-        valued by the spatial mean or max before the rule, or ``"any"``: the rule is
-        applied at every position and the channel fires if it fires anywhere.
-    time : {"all", "last"}
-        For ``nn.RNN/GRU/LSTM`` outputs: every (valid) time step is a sample, labelled
-        with its sequence's label, or only the final hidden state.
+    neuron_axis : "auto", int or dict {layer glob: int}
+        Axis of each layer output that holds the neurons; "auto" reads it from the module
+        (see :mod:`neurograph.reading`).
+    positions : {"all", "mean", "max", "any", "first", "last"} or None
+        What every other non-batch axis (space, tokens, time) becomes: every valid position a
+        sample (``"all"``), one sample per input from the mean / max over positions, ``"any"``
+        (fires if it fires at any position), or the first / last valid position. None: per
+        layer kind, ``spatial`` for conv maps and ``time`` for tokens and recurrent layers.
+    spatial : str, default "mean"
+        Positions of channel-axis outputs (conv feature maps) when ``positions`` is None.
+    time : str, default "all"
+        Positions of token and recurrent outputs when ``positions`` is None; for
+        ``nn.RNN/GRU/LSTM`` ``"last"`` is the final hidden state.
+    mask : str, callable or None, default "attention_mask"
+        Padding mask: the dict key of the inputs holding it (1 = real token), a callable
+        ``mask(inputs) -> (batch, T)``, or None. Masked positions are never samples.
+    reading : Reading, optional
+        All of the above in one object (then leave those keywords at their defaults).
     patterns : bool
         Also count each layer's whole binary firing pattern (for pattern entropy).
     progress : bool
         Show a tqdm progress bar over batches.
     moments : bool
-        Also keep Pearson statistics of the raw per-neuron values the rule sees (the spatial
-        mean or max; the mean for ``spatial="any"``): means and centred cross-products in
-        float64, see :class:`~neurograph.moments.ActivationMoments`. Costs a float64
-        ``d x d`` product per few MiB of rows (several times the int8 counts).
+        Also keep Pearson statistics of the raw per-neuron values the rule sees (the value of
+        the row; for ``positions="any"`` the mean over valid positions): means and centred
+        cross-products in float64, see :class:`~neurograph.moments.ActivationMoments`.
     kernel : {"auto", "int8", "float32", "sparse"}
         Count kernel (all exact); ``"auto"`` picks per buffer of rows: sparse on CPU when
         firing is rare, else int8 ``torch._int_mm``, else float32.
+    memory_limit : int, optional
+        Bytes the recording may take; default: the memory available on the model's device.
+        A recording whose ``d x d`` counts (about ``12 d^2`` bytes) would not fit is refused up
+        front with :class:`~neurograph.errors.MemoryBudgetError`, after one dry batch.
     distributed : bool
         ``data`` is this rank's shard of the data set; the statistics of all ranks of the
         initialised ``torch.distributed`` process ``group`` are summed and every rank gets
@@ -124,18 +143,28 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
     Returns
     -------
     CoactivationStats
-        Counts over ``d`` = total units/channels of the recorded layers.
+        Counts over ``d`` = total neurons of the recorded layers. ``stats.meta`` holds each
+        site's positions mode and neuron axis.
 
     Raises
     ------
     LayerError
-        A name matching no module, a layer that never ran, an unusable output, or
-        layers giving different numbers of samples per batch.
+        A name matching no module, a layer that never ran, an output with no tensor, a neuron
+        axis that cannot be told, or layers giving different numbers of samples per input.
     DataError
-        Empty data, labels not matching the inputs, float labels, input dtype not
-        matching the model, non-finite activations (the layer is named).
+        Empty data, labels not matching the inputs, non-finite activations (the layer is named).
+    OptionError
+        A bad option value (rule, positions, kernel, a threshold array of the wrong length, ...).
+    MemoryBudgetError
+        The counts would not fit in memory.
     ModelError
         The model raised on a batch.
+
+    Warns
+    -----
+    DegenerateLayerWarning
+        A layer with most neurons dead or always on under the rule (names the layer, the
+        fractions and the rules that would work).
 
     Examples
     --------
@@ -147,39 +176,53 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
     >>> stats.n_samples, stats.cofire_counts.shape
     (100, (8, 8))
     """
-    if kernel not in _kernels.KERNELS:
-        raise DataError(f"kernel must be one of {_kernels.KERNELS}, got {kernel!r}")
+    reading = make_reading(reading, rule=rule, threshold=threshold, quantile=quantile, z=z, neuron_axis=neuron_axis,
+                           positions=positions, spatial=spatial, time=time, mask=mask,
+                           calibration_samples=calibration_samples)
+    check_choice("kernel", kernel, _kernels.KERNELS)
+    check_bool("patterns", patterns)
+    check_bool("moments", moments)
+    if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, np.integer))
+                                     or memory_limit <= 0):
+        raise OptionError(f"memory_limit must be a positive number of bytes, got {memory_limit!r}")
     if distributed:
         from .distributed import _require_dist
         _require_dist()
-    rule_fn, rule_name, thresholds = _make_rule(model, data, layers, rule, threshold=threshold, quantile=quantile,
-                                                z=z, batch_size=batch_size, spatial=spatial, time=time,
-                                                calibration_samples=calibration_samples, progress=progress,
-                                                distributed=distributed, group=group)
+    device, _ = model_device_dtype(model)
+    thresholds = None
+    if reading.calibrated:
+        thresholds = calibrate(model, data, layers, reading.rule, reading=reading.replace(rule="positive"),
+                               quantile=reading.quantile, z=reading.z, batch_size=batch_size,
+                               progress=progress, distributed=distributed, group=group,
+                               _budget=(moments, memory_limit))
     error = stats = None
     try:
-        modules = resolve_layers(model, layers)
-        acc = Accumulator(patterns=patterns, moments=moments, kernel=kernel)
-        neurons: list[pd.DataFrame] = []
+        cuts = Cuts(reading, thresholds)
+        box: dict = {}
 
-        def on_batch(values: list[torch.Tensor], labels: torch.Tensor | None) -> None:
-            if not neurons:
-                for (name, _), v in zip(modules, values):
-                    neurons.append(pd.DataFrame({"layer": name, "unit": np.arange(v.shape[1], dtype=np.int64)}))
-                acc.layer_sizes = [v.shape[1] for v in values]
-            fired = torch.cat([rule_fn(i, v) for i, v in enumerate(values)], dim=1)
-            raw = None
+        def make_acc(sites: list[Site], d: int):
+            check_budget(sites, device, moments=moments, memory_limit=memory_limit)
+            if patterns:
+                box["patterns"] = PatternCounter([s.units for s in sites])
             if moments:
-                raw = torch.cat([_reduce(v, "mean" if spatial == "any" else spatial) for v in values], dim=1)
-            acc.add(fired, labels, raw)
+                from .moments import MomentAccumulator
+                box["moments"] = MomentAccumulator(d, device=device)
+            return _kernels.GramAccumulator(d, device=device, kernel=kernel)
 
-        _run(model, data, modules, batch_size=batch_size, time=time, progress=progress, on_batch=on_batch,
-             desc="record")
-        table = pd.concat(neurons, ignore_index=True)
-        meta = {"spatial": spatial, "time": time}
+        def on_rows(bits: torch.Tensor, raw: torch.Tensor | None, state: BatchState) -> None:
+            if "patterns" in box:
+                box["patterns"].add(bits)
+            if raw is not None:
+                box["moments"].add(raw)
+
+        p = count_pass(model, data, layers, reading, cuts, make_acc=make_acc, batch_size=batch_size,
+                       progress=progress, desc="record", on_rows=on_rows if (patterns or moments) else None,
+                       keep_raw=moments)
+        meta = _meta(reading, p.sites)
         if thresholds is not None:
             meta["thresholds"] = [float(t) for t in thresholds]
-        stats = acc.result(table, rule_name, [name for name, _ in modules], meta)
+        stats = build_stats(p, rule=reading.describe(thresholds), meta=meta, patterns=box.get("patterns"),
+                            moments=box.get("moments"))
     except Exception as exc:  # noqa: BLE001 - re-raised below (on every rank when distributed)
         if not distributed:
             raise
@@ -188,56 +231,57 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
         from .distributed import _agree, all_reduce_stats
         _agree(error, group=group, what="record")
         stats = all_reduce_stats(stats, group=group)
+    _warn_degenerate(stats, reading)
     return stats
 
 
 def calibrate(model: nn.Module, data, layers: str | Sequence[str], rule: str = "quantile", *,
-              quantile: float = 0.9, z: float = 1.0, batch_size: int = 256, spatial: str = "mean",
-              time: str = "all", calibration_samples: int = 10_000, progress: bool = False,
-              distributed: bool = False, group=None) -> np.ndarray:
+              quantile: float = 0.9, z: float = 1.0, neuron_axis: str | int | dict = "auto",
+              positions: str | None = None, spatial: str = "mean", time: str = "all", mask="attention_mask",
+              reading: Reading | None = None, batch_size: int = 256, calibration_samples: int = 10_000,
+              progress: bool = False, distributed: bool = False, group=None, _budget=None) -> np.ndarray:
     """Per-neuron thresholds of the ``"quantile"`` or ``"zscore"`` rule, shape (d,).
 
     Passing them as ``record(..., rule="threshold", threshold=thresholds)`` gives the
     same counts as ``record(..., rule=rule)``; this is how shards recorded by
     separate processes share one rule (their counts can then be added exactly).
-    For ``spatial="any"`` the values are taken per position.
+    For ``positions="any"`` the values are taken per valid position. The reading options
+    (``neuron_axis``, ``positions``, ``spatial``, ``time``, ``mask`` or ``reading``; its rule is
+    ignored) are those of :func:`record`.
 
     With ``distributed=True`` (a collective over the ``torch.distributed`` ``group``; each
     rank passes its shard) every rank gets the same thresholds: the z-score mean and sd of
     all ranks' values (merged exactly in float64), or the quantiles of rank 0's first
     ``calibration_samples`` rows.
     """
-    _check_modes(spatial, time)
-    if rule not in ("quantile", "zscore"):
-        raise DataError(f"calibrate needs rule 'quantile' or 'zscore', got {rule!r}")
-    if rule == "quantile" and not 0.0 <= quantile <= 1.0:
-        raise DataError(f"quantile must be in [0, 1], got {quantile!r}")
+    check_choice("rule", rule, ("quantile", "zscore"))
+    reading = make_reading(reading, neuron_axis=neuron_axis, positions=positions, spatial=spatial, time=time,
+                           mask=mask, calibration_samples=calibration_samples)
+    reading = reading.replace(rule=rule, quantile=quantile, z=z)
     if not is_reiterable(data):
         raise DataError(f"rule {rule!r} needs a calibration pass, so data must be iterable twice "
-                        f"(a DataLoader, a list or (X, y)), not a one-shot iterator")
-    modules = resolve_layers(model, layers)
-    kept: list[np.ndarray] = []
-    moments = _Moments()
-    state = {"rows": 0}
+                          f"(a DataLoader, a list or (X, y)), not a one-shot iterator")
+    device, _ = model_device_dtype(model)
+    limit = reading.calibration_samples
+    per_site: list = []
 
-    class _Enough(Exception):
-        pass
+    def on_sites(sites: list[Site]) -> None:
+        if _budget is not None:
+            check_budget(sites, device, moments=_budget[0], memory_limit=_budget[1])
+        per_site.extend(_Moments() if rule == "zscore" else _Kept(limit) for _ in sites)
 
-    def on_batch(values, labels):
-        per_pos = torch.cat([_positions(v, spatial) for v in values], dim=1).to(torch.float64).cpu()
-        if rule == "zscore":
-            moments.add(per_pos)
-            return
-        take = calibration_samples - state["rows"]
-        kept.append(per_pos[:take].numpy())
-        state["rows"] += min(take, per_pos.shape[0])
-        if state["rows"] >= calibration_samples:
+    def on_site(i: int, site: Site, sv: SiteValues, state: BatchState) -> None:
+        vals = sv.values if sv.valid is None else sv.values[sv.valid]
+        per_site[i].add(vals.detach().to(torch.float64).cpu())
+
+    def on_batch(state: BatchState) -> None:
+        if rule == "quantile" and all(k.full for k in per_site):
             raise _Enough
 
     error = None
     try:
-        _run(model, data, modules, batch_size=batch_size, time=time, progress=progress, on_batch=on_batch,
-             desc="calibrate")
+        run_model(model, data, batch_size=batch_size, layers=layers, reading=reading, on_sites=on_sites,
+                  on_site=on_site, on_batch=on_batch, progress=progress, desc="calibrate")
     except _Enough:
         pass
     except Exception as exc:  # noqa: BLE001 - re-raised below (on every rank when distributed)
@@ -245,13 +289,13 @@ def calibrate(model: nn.Module, data, layers: str | Sequence[str], rule: str = "
             raise
         error = exc
     if distributed:
-        return _calibrate_distributed(error, rule, moments, kept, quantile, z, group)
+        return _calibrate_distributed(error, rule, per_site, quantile, z, group)
     if rule == "zscore":
-        return moments.mean + z * moments.sd
-    return np.quantile(np.concatenate(kept, axis=0), quantile, axis=0)
+        return np.concatenate([m.mean + z * m.sd for m in per_site])
+    return np.concatenate([np.quantile(k.rows(), quantile, axis=0) for k in per_site])
 
 
-def _calibrate_distributed(error, rule, moments, kept, quantile, z, group) -> np.ndarray:
+def _calibrate_distributed(error, rule, per_site, quantile, z, group) -> np.ndarray:
     import torch.distributed as dist
 
     from .distributed import _agree
@@ -259,160 +303,81 @@ def _calibrate_distributed(error, rule, moments, kept, quantile, z, group) -> np
     _agree(error, group=group, what="calibrate")
     if rule == "zscore":
         parts: list = [None] * dist.get_world_size(group)
-        dist.all_gather_object(parts, (moments.n, moments.mean, moments.m2), group=group)
-        total = _Moments()
-        for n, mean, m2 in parts:
-            total.merge(n, mean, m2)
-        return total.mean + z * total.sd
-    box = [np.quantile(np.concatenate(kept, axis=0), quantile, axis=0) if dist.get_rank(group) == 0 else None]
+        dist.all_gather_object(parts, [(m.n, m.mean, m.m2) for m in per_site], group=group)
+        out = []
+        for i in range(len(per_site)):
+            total = _Moments()
+            for rank in parts:
+                total.merge(*rank[i])
+            out.append(total.mean + z * total.sd)
+        return np.concatenate(out)
+    box = [np.concatenate([np.quantile(k.rows(), quantile, axis=0) for k in per_site])
+           if dist.get_rank(group) == 0 else None]
     dist.broadcast_object_list(box, src=0, group=group)
     return box[0]
 
 
 # ---------------------------------------------------------------------------- internals
 
-def _check_modes(spatial: str, time: str) -> None:
-    if spatial not in SPATIAL_MODES:
-        raise DataError(f"spatial must be one of {SPATIAL_MODES}, got {spatial!r}")
-    if time not in TIME_MODES:
-        raise DataError(f"time must be one of {TIME_MODES}, got {time!r}")
+_MIN_SAMPLES_TO_WARN = 10
 
 
-def _positions(values: torch.Tensor, spatial: str) -> torch.Tensor:
-    """Values a per-neuron rule compares: (rows, units), or (rows·positions, units) for "any"."""
-    if spatial == "any":
-        return values.permute(0, 2, 1).reshape(-1, values.shape[1])
-    return _reduce(values, spatial)
+class _Enough(Exception):
+    """Stops a quantile calibration pass once every site has its rows."""
 
 
-def _reduce(values: torch.Tensor, spatial: str) -> torch.Tensor:
-    if values.shape[2] == 1:
-        return values[:, :, 0]
-    return values.mean(dim=2) if spatial == "mean" else values.amax(dim=2)
+def _meta(reading: Reading, sites: list[Site]) -> dict:
+    return {"spatial": reading.spatial, "time": reading.time,
+            "positions": {s.name: s.positions for s in sites if s.positions is not None},
+            "neuron_axis": {s.name: s.neuron_axis for s in sites if s.kind != "flat"}}
 
 
-def _make_rule(model, data, layers, rule, *, threshold, quantile, z, batch_size, spatial, time,
-               calibration_samples, progress, distributed=False, group=None):
-    """Return (fn(layer_index, values) -> bool (rows, units), rule description, thresholds or None)."""
-    _check_modes(spatial, time)
-    if rule not in RULES:
-        raise DataError(f"rule must be one of {RULES}, got {rule!r}")
-    if rule == "positive":
-        cut = None
-        name = "positive"
-        cuts = None
-    elif rule == "threshold":
-        cuts = np.asarray(threshold, dtype=np.float64)
-        if cuts.ndim == 0:
-            if not np.isfinite(cuts):
-                raise DataError(f"threshold must be finite, got {threshold!r}")
-            name = f"threshold({float(cuts)!r})"
-            cut = float(cuts)
-            cuts = None
-        else:
-            name = f"threshold(per-neuron, sha1={hashlib.sha1(cuts.tobytes()).hexdigest()[:12]})"
-            cut = cuts
-    else:
-        cut = calibrate(model, data, layers, rule, quantile=quantile, z=z, batch_size=batch_size,
-                        spatial=spatial, time=time, calibration_samples=calibration_samples, progress=progress,
-                        distributed=distributed, group=group)
-        name = f"quantile({quantile!r})" if rule == "quantile" else f"zscore({z!r})"
-        name += f"[sha1={hashlib.sha1(np.asarray(cut).tobytes()).hexdigest()[:12]}]"
-        cuts = cut
-    per_layer: list[torch.Tensor | float] = []
-
-    def fn(i: int, values: torch.Tensor) -> torch.Tensor:
-        if cut is None:
-            c: torch.Tensor | float = 0.0
-        elif isinstance(cut, float):
-            c = cut
-        else:
-            if len(per_layer) <= i:
-                start = sum(int(t.shape[0]) for t in per_layer)
-                n_units = values.shape[1]
-                if start + n_units > cut.shape[0]:
-                    raise DataError(f"threshold has {cut.shape[0]} values but the recorded layers have more "
-                                    f"neurons than that")
-                per_layer.append(torch.as_tensor(cut[start:start + n_units], dtype=values.dtype,
-                                                 device=values.device))
-            c = per_layer[i]
-        if spatial == "any":
-            cc = c[None, :, None] if isinstance(c, torch.Tensor) else c
-            return (values > cc).any(dim=2)
-        red = _reduce(values, spatial)
-        return red > (c[None, :] if isinstance(c, torch.Tensor) else c)
-
-    return fn, name, cuts
+def _warn_degenerate(stats: CoactivationStats, reading: Reading) -> None:
+    """DegenerateLayerWarning for each layer with most neurons dead or always on under the rule."""
+    n = stats.n_samples
+    if n < _MIN_SAMPLES_TO_WARN:  # with a handful of samples every neuron is trivially dead or always on
+        return
+    layer = stats.neurons["layer"].to_numpy()
+    fire = stats.fire_counts
+    for name in dict.fromkeys(layer.tolist()):
+        sel = layer == name
+        units = int(sel.sum())
+        dead = float((fire[sel] == 0).mean())
+        on = float((fire[sel] == n).mean())
+        if units >= 2 and dead + on > 0.5:
+            if reading.rule == "zscore":
+                advice = "a lower z, or rule='quantile'"
+            elif reading.rule == "quantile":
+                advice = "a quantile further from 0 and 1"
+            else:
+                advice = "rule='zscore' (e.g. z=0.5) or rule='quantile', which adapt the cut to each neuron"
+            warnings.warn(DegenerateLayerWarning(
+                f"layer {name!r}: {dead:.0%} of its {units} neurons never fire and {on:.0%} always fire under "
+                f"rule {stats.rule!r} over {n} samples, so its co-activation graph is nearly empty; try {advice}"),
+                stacklevel=3)
 
 
-def _model_device_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype | None]:
-    for p in model.parameters():
-        return p.device, (p.dtype if p.dtype.is_floating_point else None)
-    for b in model.buffers():
-        return b.device, None
-    return torch.device("cpu"), None
+class _Kept:
+    """The first ``limit`` calibration rows of one site, float64."""
 
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[np.ndarray] = []
+        self.n = 0
 
-def _run(model: nn.Module, data, modules, *, batch_size: int, time: str, progress: bool,
-         on_batch: Callable[[list[torch.Tensor], torch.Tensor | None], None], desc: str) -> None:
-    """Run ``model`` over ``data`` with hooks on ``modules``; call ``on_batch`` per batch.
+    @property
+    def full(self) -> bool:
+        return self.n >= self.limit
 
-    ``on_batch`` gets, per layer, values of shape (rows, units, positions) and the
-    labels of the rows (or None). Restores the model's mode and removes hooks.
-    """
-    device, pdtype = _model_device_dtype(model)
-    was_training = model.training
-    total = None
-    if not isinstance(data, (tuple, list)) or not len(data) == 2:
-        try:
-            total = len(data)
-        except TypeError:
-            total = None
-    widths: list[int] | None = None
-    try:
-        model.eval()
-        with torch.no_grad(), capture(modules) as outputs:
-            batches = iter_batches(data, batch_size)
-            for k, (inputs, labels) in enumerate(tqdm(batches, total=total, desc=desc, disable=not progress,
-                                                      unit="batch")):
-                x0 = first_tensor(inputs)
-                if x0 is not None and pdtype is not None and x0.dtype.is_floating_point and x0.dtype != pdtype:
-                    raise DataError(f"inputs of batch {k} have dtype {x0.dtype} but the model's parameters are "
-                                    f"{pdtype}; convert the inputs (e.g. X.to({pdtype}))")
-                outputs.clear()
-                try:
-                    call_model(model, to_device(inputs, device))
-                except NeurographError:
-                    raise
-                except Exception as exc:
-                    raise ModelError(f"the model raised on batch {k} (inputs of shape "
-                                     f"{tuple(x0.shape) if x0 is not None else '?'}): {exc}") from exc
-                missing = [name for name, _ in modules if name not in outputs]
-                if missing:
-                    raise LayerError(f"layers {missing} never ran during the forward pass of batch {k}")
-                values, row_labels, rows_of = [], None, None
-                for name, module in modules:
-                    v, steps = layer_values(name, module, outputs[name], time=time)
-                    # one cheap pass (a sum); the full check only if the sum is not finite
-                    if not torch.isfinite(v.sum()) and not torch.isfinite(v).all():
-                        raise DataError(f"layer {name!r} produced non-finite activations (NaN or inf) "
-                                        f"on batch {k}")
-                    if rows_of is not None and v.shape[0] != rows_of[1]:
-                        raise LayerError(f"layers {rows_of[0]!r} and {name!r} give different numbers of samples "
-                                         f"per batch ({rows_of[1]} vs {v.shape[0]}); record recurrent layers "
-                                         f"with time='last' or separately")
-                    rows_of = (name, v.shape[0])
-                    if labels is not None and row_labels is None:
-                        row_labels = labels if steps is None else labels.repeat_interleave(steps.cpu())
-                    values.append(v)
-                if widths is None:
-                    widths = [v.shape[1] for v in values]
-                elif widths != [v.shape[1] for v in values]:
-                    raise LayerError(f"layer widths changed between batches: {widths} vs "
-                                     f"{[v.shape[1] for v in values]}")
-                on_batch(values, row_labels)
-    finally:
-        model.train(was_training)
+    def add(self, x: torch.Tensor) -> None:
+        take = self.limit - self.n
+        if take > 0:
+            part = x[:take].numpy()
+            self.parts.append(part)
+            self.n += part.shape[0]
+
+    def rows(self) -> np.ndarray:
+        return np.concatenate(self.parts, axis=0)
 
 
 class _Moments:
@@ -425,6 +390,8 @@ class _Moments:
 
     def add(self, x: torch.Tensor) -> None:
         x = x.numpy()
+        if x.shape[0] == 0:
+            return
         mb = x.mean(axis=0)
         self.merge(x.shape[0], mb, ((x - mb) ** 2).sum(axis=0))
 

@@ -41,17 +41,19 @@ graph, communities and null) and stored under ``"<score>@<layer>"``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from ._data import call_model, is_reiterable, iter_batches, to_device
+from ._capture import run_model
+from ._data import LabelCodes, is_reiterable, logits_of
 from .errors import DataError, ModelError
 from .pipeline import Analysis, analyze
+from .reading import Reading
 from .record import record
 from .stats import CoactivationStats
 
@@ -180,7 +182,9 @@ def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None,
 
 def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str = "positive", *,
                 threshold: float = 0.0, quantile: float = 0.9, z: float = 1.0, spatial: str = "mean",
-                time: str = "all", batch_size: int = 256, per_layer: bool = True, weight: str = "npmi",
+                time: str = "all", neuron_axis: str | int | dict = "auto", positions: str | None = None,
+                mask="attention_mask", reading: Reading | None = None, batch_size: int = 256,
+                per_layer: bool = True, weight: str = "npmi",
                 method: str = "leiden", resolution: float = 1.0, n_null: int = 10, seed: int = 0,
                 progress: bool = False) -> ModelScores:
     """Record ``layers`` of ``model`` on ``data`` and return its row of structure scores.
@@ -198,8 +202,8 @@ def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str =
         information). A one-shot iterator is materialised as a list of batches first.
     layers : str or list of str
         Module names (glob patterns allowed).
-    rule, threshold, quantile, z, spatial, time, batch_size
-        Firing rule and recording options of :func:`neurograph.record`.
+    rule, threshold, quantile, z, spatial, time, neuron_axis, positions, mask, reading, batch_size
+        Firing rule and reading options of :func:`neurograph.record`.
     per_layer, weight, method, resolution, n_null, seed
         As for :func:`score_stats`.
     progress : bool
@@ -227,7 +231,8 @@ def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str =
     if not is_reiterable(data):
         data = list(data)
     stats = record(model, data, layers, rule, threshold=threshold, quantile=quantile, z=z, spatial=spatial,
-                   time=time, batch_size=batch_size, patterns=True, progress=progress)
+                   time=time, neuron_axis=neuron_axis, positions=positions, mask=mask, reading=reading,
+                   batch_size=batch_size, patterns=True, progress=progress)
     acc = _accuracy(model, data, batch_size) if int(stats.class_counts.sum()) > 0 else None
     scores = score_stats(stats, test_accuracy=acc, per_layer=per_layer, weight=weight, method=method,
                          resolution=resolution, n_null=n_null, seed=seed)
@@ -257,34 +262,36 @@ def _row(a: Analysis) -> dict:
     }
 
 
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    modes = {m: m.training for m in model.modules()}
-    try:
-        model.eval()
-        yield
-    finally:
-        for m, training in modes.items():
-            m.training = training
-
-
 def _accuracy(model: nn.Module, data, batch_size: int) -> float:
-    """Accuracy over the labelled batches of ``data`` (unlabelled batches are skipped)."""
-    first = next(iter(model.parameters()), None)
-    device = first.device if first is not None else torch.device("cpu")
-    correct = total = 0
-    with _eval_mode(model), torch.no_grad():
-        for k, (inputs, labels) in enumerate(iter_batches(data, batch_size)):
-            if labels is None:
-                continue
-            try:
-                logits = call_model(model, to_device(inputs, device))
-            except Exception as exc:  # noqa: BLE001 - re-raised with the batch named
-                raise ModelError(f"the model raised on batch {k} while measuring accuracy: {exc}") from exc
-            if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != labels.shape[0]:
-                shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-                raise ModelError(f"the model must return logits of shape ({labels.shape[0]}, n_classes) "
-                                 f"to measure accuracy; batch {k} gave {shape}")
-            correct += int((logits.argmax(dim=1).cpu() == labels).sum())
-            total += int(labels.shape[0])
-    return correct / total if total else float("nan")
+    """Accuracy over the labelled batches of ``data`` (unlabelled batches are skipped).
+
+    Logits are ``.logits`` of a Hugging Face ``ModelOutput`` or the first tensor of the output.
+    Named (string) labels are compared with the output index of their rank among the sorted names.
+    """
+    codes = LabelCodes()
+    preds: list[np.ndarray] = []
+    truth: list[np.ndarray] = []
+
+    def on_batch(state) -> None:
+        labels = state.batch.labels
+        if labels is None:
+            return
+        logits = logits_of(state.output)
+        if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != labels.shape[0]:
+            shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(state.output).__name__
+            raise ModelError(f"the model must return logits of shape ({labels.shape[0]}, n_classes) "
+                             f"to measure accuracy; batch {state.index} gave {shape}")
+        preds.append(logits.argmax(dim=1).cpu().numpy())
+        truth.append(labels.cpu().numpy())
+
+    run_model(model, data, batch_size=batch_size, on_batch=on_batch, codes=codes, desc="accuracy")
+    if not truth:
+        return float("nan")
+    y = np.concatenate(truth)
+    if codes.kind == "named":
+        names = codes.decode(np.arange(len(codes.names)))
+        rank = np.empty(len(names), np.int64)
+        rank[np.argsort(names, kind="stable")] = np.arange(len(names))
+        y = rank[y]
+    return float((np.concatenate(preds) == y).mean())
+

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
-from tqdm.auto import tqdm
 
-from ._hooks import capture, resolve_layers, restored_modes
+from ._capture import run_model
+from ._data import logits_of
+from ._hooks import resolve_layers
 from .errors import DataError, LayerError, ModelError
 from .fsa_algorithms import as_padded
 
@@ -233,36 +234,39 @@ def record_states(
     (name, module), = matched
     if getattr(module, "bidirectional", False):
         raise LayerError(f"layer {name!r} is bidirectional; its states do not follow the sequence order")
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
     h0_arr = None if h0 is None else _check_h0(h0, n)
     rows, preds = [], []
-    with restored_modes(model), torch.no_grad(), capture([(name, module)]) as outputs, \
-            _captured_hx(module) as hx_box:
-        model.eval()
-        for lo in tqdm(range(0, n, batch_size), desc="record_states", disable=not progress, leave=False):
-            tb = torch.as_tensor(tok[lo : lo + batch_size], device=device)
-            lb = torch.as_tensor(lens[lo : lo + batch_size], device=device)
-            outputs.clear()
-            hx_box.clear()
-            try:
-                logits = call(model, tb, lb)
-            except Exception as exc:  # noqa: BLE001 - re-raised with context
-                raise ModelError(f"{type(model).__name__} failed on sequences {lo}..{lo + len(tb) - 1}: {exc}") from exc
-            if isinstance(logits, (tuple, list)):
-                logits = logits[0]
-            if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != len(tb):
-                shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-                raise ModelError(f"model must return logits of shape ({len(tb)}, n_classes), got {shape}")
-            if name not in outputs:
-                raise LayerError(f"layer {name!r} did not run during the forward pass")
-            seq = _sequence_output(name, module, outputs[name], len(tb), int(lb.max()) if len(lb) else 0)
-            init = _initial(hx_box.get("hx"), len(tb), seq.shape[-1], h0_arr, lo)
-            seq_np = seq.float().cpu().numpy()
-            for i in range(len(tb)):
-                rows.append(init[i][None])
-                rows.append(seq_np[i, : lens[lo + i]])
-            preds.append(logits.argmax(dim=1).cpu().numpy())
+    order = torch.arange(n)
+    data = [((torch.as_tensor(tok[lo:lo + batch_size]), torch.as_tensor(lens[lo:lo + batch_size])), order[lo:lo + batch_size])
+            for lo in range(0, n, batch_size)]
+    box: dict = {}
+
+    def on_site(i, site, output, state):
+        box["out"] = output
+
+    def on_batch(state):
+        tb, lb = state.batch.inputs
+        lo = int(state.batch.labels[0])
+        logits = logits_of(state.output)
+        if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != len(tb):
+            shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(state.output).__name__
+            raise ModelError(f"model must return logits of shape ({len(tb)}, n_classes), got {shape}")
+        seq = _sequence_output(name, module, box.pop("out"), len(tb), int(lb.max()) if len(lb) else 0)
+        init = _initial(hx_box.get("hx"), len(tb), seq.shape[-1], h0_arr, lo)
+        hx_box.clear()
+        seq_np = seq.float().cpu().numpy()
+        for i in range(len(tb)):
+            rows.append(init[i][None])
+            rows.append(seq_np[i, : lens[lo + i]])
+        preds.append(logits.argmax(dim=1).cpu().numpy())
+
+    def run(m, inputs):
+        tb, lb = inputs
+        return call(m, tb, lb)
+
+    with _captured_hx(module) as hx_box:
+        run_model(model, data, batch_size=batch_size, layers=[name], on_site=on_site, on_batch=on_batch,
+                  read=False, call=run, progress=progress, desc="record_states")
     states = np.concatenate(rows).astype(np.float32)
     if not np.all(np.isfinite(states)):
         raise DataError(f"layer {name!r} produced non-finite states")

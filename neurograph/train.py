@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._capture import run_model
 from ._hooks import restored_modes
 from ._seed import as_int_seed
 from .errors import DataError, ModelError
@@ -241,13 +242,15 @@ def accuracy(
     X_t, y_t = _check_data(X, y, device=device, dtype=dtype)
     y_max = int(y_t.max())
     correct = 0
-    with restored_modes(model), torch.no_grad():
-        model.eval()
-        for lo in range(0, int(X_t.shape[0]), int(batch_size)):
-            xb, yb = X_t[lo : lo + int(batch_size)], y_t[lo : lo + int(batch_size)]
-            logits = _forward(model, xb, where=f"batch starting at {lo}")
-            _check_logits(logits, int(yb.shape[0]), y_max)
-            correct += int((logits.argmax(dim=1) == yb).sum())
+
+    def on_batch(state) -> None:
+        nonlocal correct
+        yb = state.batch.labels.to(X_t.device)
+        logits = state.output
+        _check_logits(logits, int(yb.shape[0]), y_max)
+        correct += int((logits.argmax(dim=1) == yb).sum())
+
+    run_model(model, (X_t, y_t), batch_size=int(batch_size), on_batch=on_batch, desc="accuracy")
     return correct / int(X_t.shape[0])
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from neurograph.errors import DataError, LayerError, ModelError
+from neurograph.errors import DataError, LayerError, ModelError, OptionError
 from neurograph.record import calibrate, list_layers, record
 from neurograph.stats import CoactivationStats
 
@@ -221,10 +221,11 @@ def test_errors_name_the_culprit():
         record(net, [], "1")
     with pytest.raises(DataError, match="56 entries.*57"):
         record(net, (X, y[:-1]), "1")
-    with pytest.raises(DataError, match="integer class ids"):
-        record(net, (X, y.float()), "1")
-    with pytest.raises(DataError, match="float64"):
-        record(net, (X.double(), y), "1")
+    with pytest.raises(DataError, match="not whole numbers"):
+        record(net, (X, y.float() + 0.5), "1")
+    # integral float labels and float64 inputs are what users have: accepted, same counts
+    same = record(net, (X.double(), y.float()), "1")
+    assert np.array_equal(same.cofire_counts, record(net, (X, y), "1").cofire_counts)
     with pytest.raises(ModelError, match="batch 0"):
         record(net, (torch.randn(4, 9), None), "1")
     assert _no_hooks(net)
@@ -239,9 +240,9 @@ def test_errors_name_the_culprit():
 
     with pytest.raises(LayerError, match="unused.*never ran"):
         record(Skip(), (X, y), ["used", "unused"])
-    with pytest.raises(DataError, match="rule"):
+    with pytest.raises(OptionError, match="rule"):
         record(net, (X, y), "1", rule="sometimes")
-    with pytest.raises(DataError, match="spatial"):
+    with pytest.raises(OptionError, match="spatial"):
         record(net, (X, y), "1", spatial="median")
 
 
@@ -287,6 +288,6 @@ def test_distributed_needs_a_process_group_and_bad_kernel_is_named():
     net, (X, y) = _mlp(), _data()
     with pytest.raises(NeurographError, match="init_process_group"):
         record(net, (X, y), "1", distributed=True)
-    with pytest.raises(DataError, match="kernel"):
+    with pytest.raises(OptionError, match="kernel"):
         record(net, (X, y), "1", kernel="bf16")
     assert _no_hooks(net)

@@ -14,7 +14,7 @@ from torch import nn
 from neurograph import graph as graph_mod
 from neurograph.blockwise import record_blocks, record_top_k
 from neurograph.communities import detect_communities, modularity_significance, resolution_profile
-from neurograph.errors import DataError, GraphError, LayerError
+from neurograph.errors import DataError, LayerError, OptionError
 from neurograph.graph import activation_graph
 from neurograph.record import record
 from neurograph.stats import CoactivationStats
@@ -69,9 +69,9 @@ def test_record_top_k_input_errors():
     net, X, y = _net_data()
     with pytest.raises(DataError, match="several"):
         record_top_k(net, iter([(X, y)]), "1", 2)
-    with pytest.raises(GraphError, match="top_k"):
+    with pytest.raises(OptionError, match="top_k"):
         record_top_k(net, (X, y), "1", -1)
-    with pytest.raises(GraphError, match="weight"):
+    with pytest.raises(OptionError, match="weight"):
         record_top_k(net, (X, y), "1", 2, "pearson")
 
 
@@ -126,9 +126,9 @@ def test_resolution_profile_matches_single_detections_and_n_jobs():
     assert table["n_communities"].is_monotonic_increasing
     assert table.loc[1, "modularity_1"] == table.loc[1, "modularity"]
     assert resolution_profile(g, res, "leiden", seed=3, n_jobs=2).equals(table)
-    with pytest.raises(GraphError, match="resolution"):
+    with pytest.raises(OptionError, match="resolution"):
         resolution_profile(g, [1.0, -1.0])
-    with pytest.raises(GraphError, match="n_jobs"):
+    with pytest.raises(OptionError, match="n_jobs"):
         resolution_profile(g, [1.0], n_jobs=0)
 
 
