@@ -18,3 +18,14 @@ def test_readme_tour_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and "Q = " in out
     assert (tmp_path / "mlp.gexf").stat().st_size > 0 and (tmp_path / "mlp_stats.npz").stat().st_size > 0
+
+
+def test_readme_transformer_example_runs(capsys):
+    import pytest
+    pytest.importorskip("transformers", reason="Hugging Face transformers is not installed")
+    text = README.read_text()
+    start = text.index("## Any model: transformers")
+    block = re.search(r"```python\n(.*?)```", text[start:], re.S).group(1)
+    exec(compile(block, "README transformer example", "exec"), {})
+    out = capsys.readouterr().out
+    assert "400 40 ['neg' 'pos']" in out and "intermediate_act_fn" in out
