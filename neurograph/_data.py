@@ -184,6 +184,25 @@ def is_xy_pair(data) -> bool:
     return True
 
 
+def class_indices(y, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Labels as class indices for a classifier's outputs: (int64 indices, class names or None).
+
+    Integer labels (and integral floats) are the indices themselves; named labels (strings, ...)
+    become the rank of their name among the sorted names, so the model's output ``k`` stands for
+    ``names[k]`` (the convention of scikit-learn's ``LabelEncoder``).
+    """
+    arr = _labels_array(y, where)
+    codes = LabelCodes()
+    coded = codes.encode(arr, arr.shape[0], where).numpy()
+    if codes.kind != "named":
+        return coded, None
+    names = codes.decode(np.arange(len(codes.names)))
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(names), np.int64)
+    rank[order] = np.arange(len(names))
+    return rank[coded], names[order]
+
+
 def check_labels(y, n: int, where: str) -> torch.Tensor | None:
     """Validate labels of a batch of ``n`` inputs; return an int64 tensor of codes (or None)."""
     return LabelCodes().encode(y, n, where)

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path
-from .errors import DataError
+from ._io import atomic_path, check_file
+from .errors import DataError, FileFormatError
 from .fsa_algorithms import (COUNT_COLUMNS, _agreement, _dot_escape, _merge_centres, _merge_counts,
                              _one_sequence, _symbol_token, as_padded, bfs_order, hopcroft_partition)
 
@@ -450,24 +450,147 @@ class FSA:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FSA:
-        """Read an FSA written by :meth:`save`; raises DataError for another kind of file."""
+        """Read an FSA written by :meth:`save`, checking its structure and every table.
+
+        The file must be UTF-8 JSON: an object with ``format`` ``"neurograph-fsa"``,
+        ``version`` 1 and exactly the keys :meth:`save` writes, whose ``transitions`` is a
+        rectangular table of state ids (ints in ``[0, n_states)``), ``outputs`` one int per
+        state, ``alphabet`` sorted unique ints (one per column), ``start`` a state id,
+        ``counts`` null or rows ``[source, symbol, target, count]`` of ints (states in
+        range, ``count >= 0``), ``centres`` null or one row of numbers per state,
+        ``visits`` null or one int >= 0 per state, ``state_names`` / ``symbol_names`` null
+        or strings (one per state / symbol), and ``params`` an object.
+
+        Raises
+        ------
+        FileFormatError
+            Naming the file and the key at fault: missing, a folder, unreadable, not UTF-8,
+            not JSON, not a neurograph FSA file, a missing or unexpected key, a value of the
+            wrong type or shape, or a table that breaks an FSA invariant. (Building an FSA
+            in memory from bad arrays raises :class:`~neurograph.errors.DataError`.)
+        """
+        path = check_file(path, "FSA file")
+        name = str(path)
         try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"cannot read FSA file {str(path)!r}: {exc}") from exc
-        if not isinstance(doc, dict) or doc.get("format") != "neurograph-fsa" or doc.get("version") != 1:
-            raise DataError(f"{str(path)!r} is not a neurograph FSA file (version 1)")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise FileFormatError(f"FSA file {name!r} cannot be read: {exc.strerror or exc}") from exc
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(f"FSA file {name!r} is not UTF-8 text (a binary file?): invalid byte at "
+                                  f"offset {exc.start}") from exc
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"FSA file {name!r} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                                  f"column {exc.colno}") from exc
+        except RecursionError as exc:
+            raise FileFormatError(f"FSA file {name!r} is not a neurograph FSA file (JSON nested too deeply)") from exc
+        if not isinstance(doc, dict) or doc.get("format") != "neurograph-fsa":
+            raise FileFormatError(f"{name!r} is not a neurograph FSA file (version 1)")
+        if doc.get("version") != 1 or isinstance(doc.get("version"), bool):
+            raise FileFormatError(f"{name!r} is a neurograph FSA file of version {doc.get('version')!r}; this "
+                                  "neurograph reads version 1")
+        missing, extra = sorted(_FILE_KEYS - set(doc)), sorted(set(doc) - _FILE_KEYS)
+        if missing:
+            raise FileFormatError(f"FSA file {name!r} is incomplete: missing key(s) {missing}")
+        if extra:
+            raise FileFormatError(f"FSA file {name!r} has unknown key(s) {extra}")
+
+        def bad(key: str, msg: str) -> FileFormatError:
+            return FileFormatError(f"FSA file {name!r}: {key!r} {msg}")
+
+        outputs = _json_ints(doc["outputs"], 1, "outputs", bad)
+        n = outputs.shape[0]
+        if n == 0:
+            raise bad("outputs", "is empty: an FSA needs at least one state")
+        transitions = _json_ints(doc["transitions"], 2, "transitions", bad, rows=n)
+        m = transitions.shape[1]
+        if transitions.size and (transitions.min() < 0 or transitions.max() >= n):
+            raise bad("transitions", f"must hold state ids in [0, {n}), got values in "
+                                     f"[{int(transitions.min())}, {int(transitions.max())}]")
+        alphabet = _json_ints(doc["alphabet"], 1, "alphabet", bad)
+        if alphabet.shape[0] != m:
+            raise bad("alphabet", f"has {alphabet.shape[0]} symbols but the transition table {m} columns")
+        if m > 1 and np.any(np.diff(alphabet) <= 0):
+            raise bad("alphabet", "must be sorted and unique")
+        start = doc["start"]
+        if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < n:
+            raise bad("start", f"must be a state id in [0, {n}), got {start!r}")
         counts = doc["counts"]
-        return cls(transitions=np.array(doc["transitions"], np.int64).reshape(len(doc["outputs"]), -1),
-                   outputs=np.array(doc["outputs"], np.int64), alphabet=np.array(doc["alphabet"], np.int64),
-                   start=int(doc["start"]),
-                   counts=None if counts is None else pd.DataFrame(np.array(counts, np.int64).reshape(-1, 4),
-                                                                   columns=_COUNT_COLUMNS),
-                   centres=None if doc["centres"] is None else np.array(doc["centres"], float),
-                   visits=None if doc["visits"] is None else np.array(doc["visits"], np.int64),
-                   state_names=None if doc["state_names"] is None else tuple(doc["state_names"]),
-                   symbol_names=None if doc["symbol_names"] is None else tuple(doc["symbol_names"]),
-                   params=doc["params"])
+        if counts is not None:
+            table = _json_ints(counts, 2, "counts", bad, cols=len(_COUNT_COLUMNS))
+            if table.size and ((table[:, [0, 2]] < 0).any() or (table[:, [0, 2]] >= n).any()):
+                raise bad("counts", f"must have source and target state ids in [0, {n})")
+            if table.size and (table[:, 3] < 0).any():
+                raise bad("counts", "must have counts >= 0")
+            counts = pd.DataFrame(table, columns=_COUNT_COLUMNS)
+        centres = doc["centres"]
+        if centres is not None:
+            centres = _json_numbers(centres, "centres", bad, rows=n)
+        visits = doc["visits"]
+        if visits is not None:
+            visits = _json_ints(visits, 1, "visits", bad)
+            if visits.shape != (n,) or (visits < 0).any():
+                raise bad("visits", f"must be {n} ints >= 0 (one per state)")
+        names = {}
+        for key, size in (("state_names", n), ("symbol_names", m)):
+            value = doc[key]
+            if value is not None and not (isinstance(value, list) and len(value) == size
+                                          and all(isinstance(x, str) for x in value)):
+                raise bad(key, f"must be null or a list of {size} strings")
+            names[key] = None if value is None else tuple(value)
+        if not isinstance(doc["params"], dict):
+            raise bad("params", f"must be a JSON object, got {type(doc['params']).__name__}")
+        try:
+            return cls(transitions=transitions, outputs=outputs, alphabet=alphabet, start=start, counts=counts,
+                       centres=centres, visits=visits, params=doc["params"], **names)
+        except DataError as exc:  # not reached for a file that passed the checks above; kept as a guard
+            raise FileFormatError(f"FSA file {name!r} is invalid: {exc}") from exc
+
+
+_FILE_KEYS = {"format", "version", "transitions", "outputs", "alphabet", "start", "counts", "centres", "visits",
+              "state_names", "symbol_names", "params"}
+
+
+def _json_ints(value, ndim: int, key: str, bad, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
+    """A JSON list (of lists) of ints as an int64 array; ``bad(key, msg)`` for anything else."""
+    shape = "a list of ints" if ndim == 1 else "a list of equally long lists of ints"
+    if not isinstance(value, list) or (ndim == 2 and not all(isinstance(r, list) for r in value)):
+        raise bad(key, f"must be {shape}")
+    flat = value if ndim == 1 else [x for r in value for x in r]
+    if not all(type(x) is int for x in flat):  # noqa: E721 - bools and floats are not ids
+        raise bad(key, f"must be {shape} (found {_first_non_int(flat)!r})")
+    if any(not -2**63 <= x < 2**63 for x in flat):
+        raise bad(key, "holds a number beyond the int64 range")
+    if ndim == 1:
+        return np.array(value, np.int64)
+    width = cols if cols is not None else (len(value[0]) if value else 0)
+    if any(len(r) != width for r in value):
+        raise bad(key, f"must be a table of rows of {width} ints (rows differ in length)")
+    if rows is not None and len(value) != rows:
+        raise bad(key, f"has {len(value)} rows but there are {rows} states")
+    return np.array(value, np.int64).reshape(len(value), width)
+
+
+def _first_non_int(flat):
+    return next(x for x in flat if type(x) is not int)  # noqa: E721
+
+
+def _json_numbers(value, key: str, bad, *, rows: int) -> np.ndarray:
+    """A JSON table of numbers (``rows`` equally long rows) as a float64 array."""
+    if not (isinstance(value, list) and len(value) == rows and all(isinstance(r, list) for r in value)):
+        raise bad(key, f"must be a table of {rows} rows of numbers (one per state)")
+    width = len(value[0]) if value else 0
+    if any(len(r) != width for r in value):
+        raise bad(key, "must have rows of equal length")
+    if not all(type(x) in (int, float) for r in value for x in r):
+        raise bad(key, "must hold numbers only")
+    try:
+        return np.array(value, np.float64).reshape(rows, width)
+    except OverflowError as exc:
+        raise bad(key, "holds a number beyond the float64 range") from exc
 
 
 def _jsonable(obj):

@@ -52,6 +52,19 @@ class ActivationMoments:
     mean: np.ndarray
     comoment: np.ndarray
 
+    def __post_init__(self) -> None:
+        # O(1) structural checks only; the O(d^2) invariants are checked by moments_problem on load.
+        from .errors import DataError
+
+        n, m, c = self.n_samples, self.mean, self.comoment
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise DataError(f"ActivationMoments n_samples must be an int >= 0, got {n!r}")
+        if not (isinstance(m, np.ndarray) and m.ndim == 1):
+            raise DataError(f"ActivationMoments mean must be a 1-D numpy array, got {_describe(m)}")
+        if not (isinstance(c, np.ndarray) and c.shape == (m.shape[0], m.shape[0])):
+            raise DataError(f"ActivationMoments comoment must be a ({m.shape[0]}, {m.shape[0]}) numpy array "
+                            f"(one row and column per neuron of mean), got {_describe(c)}")
+
     @property
     def n_neurons(self) -> int:
         """Number of neurons ``d``."""
@@ -127,6 +140,68 @@ class ActivationMoments:
         """Moments of the neurons ``idx`` only."""
         idx = np.asarray(idx, dtype=np.int64)
         return ActivationMoments(self.n_samples, self.mean[idx], self.comoment[np.ix_(idx, idx)])
+
+
+def _describe(x) -> str:
+    return f"shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+
+
+def moments_problem(n_samples, mean, comoment, *, rtol: float = 1e-6) -> str | None:
+    """What is wrong with ``(n_samples, mean, comoment)`` as moments, or None when they are valid.
+
+    Checks types and shapes (real arrays, mean (d,), comoment (d, d)), finiteness,
+    ``n_samples >= 0``, and the invariants of centred cross-products: a non-negative
+    diagonal, symmetry and Cauchy-Schwarz (``|C_ij| <= sqrt(C_ii C_jj)``), the last two up
+    to ``rtol`` times the rounding scale of :meth:`ActivationMoments.isclose`
+    (``s_i s_j + sqrt(n) (|m_i| s_j + |m_j| s_i)``, ``s_i = sqrt(C_ii)``): merges and matrix
+    products round, corruption does not hide in the last digits. The ``O(d^2)`` work is done
+    in row blocks, so extra memory stays small whatever ``d``. Used by
+    :meth:`CoactivationStats.load <neurograph.stats.CoactivationStats.load>` and ``save``.
+    """
+    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0:
+        return f"moments n_samples must be an int >= 0, got {n_samples!r}"
+    for name, arr, ndim in (("moments mean", mean, 1), ("moments comoment", comoment, 2)):
+        if not isinstance(arr, np.ndarray) or arr.ndim != ndim:
+            return f"{name} must be a {ndim}-D array, got {_describe(arr)}"
+        if arr.dtype.kind not in "fiu":
+            return f"{name} must be a real (float) array, got dtype {arr.dtype}"
+    d = mean.shape[0]
+    if comoment.shape != (d, d):
+        return f"moments comoment has shape {comoment.shape}, expected ({d}, {d}) for {d} means"
+    m = np.abs(mean.astype(np.float64))
+    if not np.isfinite(m).all():
+        return f"moments mean[{int(np.argmin(np.isfinite(m)))}] is NaN or infinite"
+    diag = np.diagonal(comoment).astype(np.float64)
+    bad = ~np.isfinite(diag) | (diag < -rtol * np.maximum(np.sqrt(n_samples) * m, 1.0) ** 2)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        return f"moments comoment[{i}, {i}] = {diag[i]!r} is not a sum of squares (must be finite and >= 0)"
+    s = np.sqrt(np.clip(diag, 0.0, None))
+    root_n = np.sqrt(float(n_samples))
+    step = max(1, (1 << 20) // max(d, 1))
+    for a in range(0, d, step):
+        b = min(d, a + step)
+        blk = comoment[a:b].astype(np.float64, copy=False)
+        if not np.isfinite(blk).all():
+            i, j = np.argwhere(~np.isfinite(blk))[0]
+            return f"moments comoment[{a + i}, {j}] is NaN or infinite"
+        scale = np.outer(s[a:b], s)
+        tol = rtol * (scale + root_n * (np.outer(m[a:b], s) + np.outer(s[a:b], m))) + 1e-300
+        asym = np.abs(blk - comoment[:, a:b].T) > tol
+        if asym.any():
+            i, j = np.argwhere(asym)[0]
+            return (f"moments comoment is not symmetric: [{a + i}, {j}] = {blk[i, j]!r} but "
+                    f"[{j}, {a + i}] = {comoment[j, a + i]!r}")
+        over = np.abs(blk) > scale + tol
+        if over.any():
+            i, j = np.argwhere(over)[0]
+            return (f"moments comoment[{a + i}, {j}] = {blk[i, j]!r} exceeds sqrt(comoment[{a + i}, {a + i}] "
+                    f"* comoment[{j}, {j}]) = {scale[i, j]!r} (Cauchy-Schwarz)")
+    if n_samples <= 1 and d and np.abs(comoment).max() > 0:
+        return f"moments of {n_samples} sample(s) must have an all-zero comoment"
+    if n_samples == 0 and d and m.max() > 0:
+        return "moments of 0 samples must have all-zero means"
+    return None
 
 
 def _chan(na, ma, ca, nb, mb, cb):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path
-from .errors import IncompatibleStatsError, StatsFileError
-from .moments import ActivationMoments
+from ._io import atomic_path, read_npz
+from .errors import DataError, IncompatibleStatsError, StatsFileError
+from .moments import ActivationMoments, moments_problem
 
 __all__ = ["CoactivationStats"]
 
@@ -44,7 +43,7 @@ class CoactivationStats:
     cofire_counts : numpy.ndarray of int64, shape (d, d)
         ``cofire_counts[i, j]`` = number of samples on which ``i`` and ``j`` both
         fired; symmetric, with ``fire_counts`` on its diagonal.
-    classes : numpy.ndarray of int64, shape (c,)
+    classes : numpy.ndarray of int64 or str, shape (c,)
         The class labels seen, sorted (empty when recorded without labels).
     class_counts : numpy.ndarray of int64, shape (c,)
         Number of samples of each class in ``classes``.
@@ -154,11 +153,21 @@ class CoactivationStats:
         if self.rule != other.rule:
             raise IncompatibleStatsError(
                 f"cannot merge statistics made with different firing rules: {self.rule!r} vs {other.rule!r}")
+        for a_, b_ in ((self, other), (other, self)):
+            if a_.n_classes and not b_.n_classes and b_.n_samples:
+                raise IncompatibleStatsError(
+                    f"cannot merge statistics recorded with labels ({a_.n_samples} samples) and without labels "
+                    f"({b_.n_samples} samples): the class counts would not cover every sample")
 
     def __add__(self, other: CoactivationStats) -> CoactivationStats:
         """Exact merge: counts of the union of two disjoint sets of samples."""
         self._check_same_neurons(other)
-        classes = np.union1d(self.classes, other.classes).astype(np.int64)
+        if self.n_classes and other.n_classes and (self.classes.dtype.kind == "U") != (other.classes.dtype.kind == "U"):
+            raise IncompatibleStatsError(f"cannot merge statistics with named classes and numbered classes: "
+                                         f"{self.classes.tolist()[:5]} vs {other.classes.tolist()[:5]}")
+        classes = np.union1d(self.classes, other.classes)
+        if classes.dtype.kind != "U":
+            classes = classes.astype(np.int64)
         d = self.n_neurons
         cc = np.zeros(classes.shape[0], np.int64)
         cf = np.zeros((classes.shape[0], d), np.int64)
@@ -243,9 +252,20 @@ class CoactivationStats:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the statistics to ``path`` (a ``.npz`` file), whole or not at all.
 
+        The statistics are checked first (the invariants :meth:`load` checks), so a file
+        this writes is always one :meth:`load` reads back.
+
         Returns the path written.
+
+        Raises
+        ------
+        DataError
+            If the statistics break an invariant (nothing is written).
         """
         path = Path(path)
+        problem = _stats_problem(self)
+        if problem is not None:
+            raise DataError(f"cannot save statistics to {str(path)!r}: {problem}")
         header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "n_samples": int(self.n_samples),
                   "rule": self.rule, "meta": self.meta,
                   "pattern_layers": None if self.pattern_counts is None else list(self.pattern_counts)}
@@ -273,60 +293,270 @@ class CoactivationStats:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CoactivationStats:
-        """Read statistics written by :meth:`save`.
+        """Read statistics written by :meth:`save`, checking every invariant.
+
+        Nothing in the file is unpickled (``allow_pickle=False``; the header is JSON). The
+        file must hold exactly the members :meth:`save` writes, with integer counts, and the
+        counts must be counts of one set of samples: every count between 0 and
+        ``n_samples``; ``cofire_counts`` symmetric with ``fire_counts`` on its diagonal and
+        ``max(0, f_i + f_j - n) <= cofire[i, j] <= min(f_i, f_j)``; one neuron-table row per
+        neuron, no (layer, unit) twice; ``classes`` sorted and unique, each seen at least
+        once, ``class_counts`` summing to ``n_samples`` and ``class_fire_counts`` between 0
+        and the class's count, summing over classes to ``fire_counts``; pattern counts of
+        recorded layers summing to ``n_samples``; moments of ``n_samples`` samples, finite,
+        symmetric and positive semi-definite on the diagonal (see
+        :func:`neurograph.moments.moments_problem`). The ``O(d^2)`` checks run in row
+        blocks (vectorised), about as long as reading the file.
 
         Raises
         ------
         StatsFileError
-            If the file is missing, is not a neurograph statistics file, is corrupt,
-            or has a format version this neurograph cannot read.
+            Naming the file and what is wrong: missing, a folder, not a neurograph
+            statistics file, corrupt (a truncated archive, a member that fails to
+            decompress), a format version this neurograph cannot read, a missing or
+            unexpected member, a header field of the wrong type, or a broken invariant.
         """
         path = Path(path)
-        if not path.exists():
-            raise StatsFileError(f"statistics file {str(path)!r} does not exist")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-            raise StatsFileError(f"statistics file {str(path)!r} is corrupt or not a .npz file: {exc}") from exc
-        try:
-            header = json.loads(str(data["header"]))
-        except (KeyError, json.JSONDecodeError) as exc:
-            raise StatsFileError(f"{str(path)!r} is not a neurograph statistics file (no valid header)") from exc
+        name = str(path)
+        data = read_npz(path, "statistics file", StatsFileError)
+
+        def bad(msg: str) -> StatsFileError:
+            return StatsFileError(f"statistics file {name!r} is invalid: {msg}")
+
+        if "header" not in data:
+            raise StatsFileError(f"{name!r} is not a neurograph statistics file (no header; members "
+                                 f"{sorted(data)})")
+        header = _json_header(data["header"])
+        if not isinstance(header, dict):
+            raise StatsFileError(f"{name!r} is not a neurograph statistics file (its header is not a JSON object)")
         if header.get("format") != FORMAT_NAME:
-            raise StatsFileError(f"{str(path)!r} is not a neurograph statistics file "
-                                 f"(format {header.get('format')!r})")
-        if header.get("version") != FORMAT_VERSION:
-            raise StatsFileError(f"{str(path)!r} has format version {header.get('version')!r}; this neurograph "
+            raise StatsFileError(f"{name!r} is not a neurograph statistics file (format {header.get('format')!r})")
+        if header.get("version") != FORMAT_VERSION or isinstance(header.get("version"), bool):
+            raise StatsFileError(f"{name!r} has format version {header.get('version')!r}; this neurograph "
                                  f"reads version {FORMAT_VERSION}")
-        try:
-            neurons = pd.DataFrame({"layer": data["layer"].astype(str).tolist(),
-                                    "unit": data["unit"].astype(np.int64)})
-            patterns = None
-            if header.get("pattern_layers") is not None:
-                patterns = {}
-                for i, layer in enumerate(header["pattern_layers"]):
-                    keys, vals = data[f"pattern_keys_{i}"], data[f"pattern_vals_{i}"]
-                    patterns[layer] = dict(zip(keys.tolist(), vals.tolist()))
-            moments = None
-            if "moments_mean" in data:
-                moments = ActivationMoments(int(data["moments_n"]), data["moments_mean"].astype(np.float64),
-                                            data["moments_comoment"].astype(np.float64))
-            stats = cls(neurons=neurons, n_samples=int(header["n_samples"]),
-                        fire_counts=data["fire_counts"].astype(np.int64),
-                        cofire_counts=data["cofire_counts"].astype(np.int64),
-                        classes=data["classes"].astype(np.int64),
-                        class_counts=data["class_counts"].astype(np.int64),
-                        class_fire_counts=data["class_fire_counts"].astype(np.int64),
-                        pattern_counts=patterns, rule=str(header.get("rule", "positive")),
-                        meta=dict(header.get("meta") or {}), moments=moments)
-        except KeyError as exc:
-            raise StatsFileError(f"statistics file {str(path)!r} is incomplete: missing {exc}") from exc
-        d = stats.n_neurons
-        bad_moments = stats.moments is not None and (stats.moments.mean.shape != (d,)
-                                                     or stats.moments.comoment.shape != (d, d))
-        if stats.cofire_counts.shape != (d, d) or stats.class_fire_counts.shape != (stats.n_classes, d) \
-                or bad_moments:
-            raise StatsFileError(f"statistics file {str(path)!r} is inconsistent: shapes "
-                                 f"{stats.cofire_counts.shape} and {stats.class_fire_counts.shape} for {d} neurons")
+        unknown = sorted(set(header) - _HEADER_KEYS)
+        if unknown:
+            raise bad(f"unknown header field(s) {unknown}")
+        n = header.get("n_samples")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 2**62:
+            raise bad(f"header field 'n_samples' must be an int >= 0, got {n!r}")
+        rule = header.get("rule", "positive")
+        if not isinstance(rule, str):
+            raise bad(f"header field 'rule' must be a string, got {rule!r}")
+        meta = header.get("meta", {})
+        meta = {} if meta is None else meta
+        if not isinstance(meta, dict):
+            raise bad(f"header field 'meta' must be a JSON object, got {type(meta).__name__}")
+        pattern_layers = header.get("pattern_layers")
+        if pattern_layers is not None and not (isinstance(pattern_layers, list)
+                                               and all(isinstance(x, str) for x in pattern_layers)):
+            raise bad(f"header field 'pattern_layers' must be null or a list of layer names, got {pattern_layers!r}")
+        if pattern_layers is not None and len(set(pattern_layers)) != len(pattern_layers):
+            raise bad(f"header field 'pattern_layers' names a layer twice: {pattern_layers}")
+
+        expected = set(_REQUIRED_MEMBERS)
+        if pattern_layers is not None:
+            expected |= {f"pattern_{kind}_{i}" for i in range(len(pattern_layers)) for kind in ("keys", "vals")}
+        has_moments = any(k.startswith("moments_") for k in data)
+        if has_moments:
+            expected |= set(_MOMENT_MEMBERS)
+        missing, extra = sorted(expected - set(data)), sorted(set(data) - expected)
+        if missing:
+            raise StatsFileError(f"statistics file {name!r} is incomplete: missing member(s) {missing}")
+        if extra:
+            raise bad(f"unexpected member(s) {extra}")
+
+        layer, unit = data["layer"], data["unit"]
+        if layer.ndim != 1 or layer.dtype.kind != "U":
+            raise bad(f"member 'layer' must be a 1-D array of strings, got dtype {layer.dtype} shape {layer.shape}")
+        ints = {}
+        for key in ("unit", "fire_counts", "cofire_counts", "class_counts", "class_fire_counts"):
+            ints[key] = _int_member(data, key, bad)
+        named = data["classes"]
+        ints["classes"] = named if named.dtype.kind == "U" else _int_member(data, "classes", bad)
+        d = layer.shape[0]
+        if ints["unit"].shape != (d,):
+            raise bad(f"the neuron table has {d} layer names but {ints['unit'].shape} units")
+        neurons = pd.DataFrame({"layer": layer.astype(str).tolist(), "unit": ints["unit"]})
+        patterns = None
+        if pattern_layers is not None:
+            patterns = {}
+            for i, lname in enumerate(pattern_layers):
+                keys, vals = data[f"pattern_keys_{i}"], data[f"pattern_vals_{i}"]
+                if keys.ndim != 1 or keys.dtype != np.uint64:
+                    raise bad(f"member 'pattern_keys_{i}' must be a 1-D uint64 array, got dtype {keys.dtype} "
+                              f"shape {keys.shape}")
+                vals = _int_member(data, f"pattern_vals_{i}", bad)
+                if vals.shape != keys.shape:
+                    raise bad(f"members 'pattern_keys_{i}' and 'pattern_vals_{i}' differ in length "
+                              f"({keys.shape[0]} vs {vals.shape[0]})")
+                patterns[lname] = dict(zip(keys.tolist(), vals.tolist()))
+                if len(patterns[lname]) != keys.shape[0]:
+                    raise bad(f"member 'pattern_keys_{i}' (layer {lname!r}) lists a pattern twice")
+        moments = None
+        if has_moments:
+            mn, mean, com = data["moments_n"], data["moments_mean"], data["moments_comoment"]
+            if mn.shape != () or mn.dtype.kind not in "iu":
+                raise bad(f"member 'moments_n' must be an integer scalar, got dtype {mn.dtype} shape {mn.shape}")
+            problem = moments_problem(int(mn), mean, com)
+            if problem is not None:
+                raise bad(problem)
+            moments = ActivationMoments(int(mn), mean.astype(np.float64), com.astype(np.float64))
+        stats = cls(neurons=neurons, n_samples=n, fire_counts=ints["fire_counts"],
+                    cofire_counts=ints["cofire_counts"], classes=ints["classes"],
+                    class_counts=ints["class_counts"], class_fire_counts=ints["class_fire_counts"],
+                    pattern_counts=patterns, rule=rule, meta=meta, moments=moments)
+        problem = _stats_problem(stats, check_moments=False)
+        if problem is not None:
+            raise bad(problem)
         return stats
+
+
+# ---------------------------------------------------------------------- checks
+
+_HEADER_KEYS = {"format", "version", "n_samples", "rule", "meta", "pattern_layers"}
+_REQUIRED_MEMBERS = ("header", "layer", "unit", "fire_counts", "cofire_counts", "classes", "class_counts",
+                     "class_fire_counts")
+_MOMENT_MEMBERS = ("moments_n", "moments_mean", "moments_comoment")
+_BLOCK_ELEMENTS = 1 << 20  # entries of a (d, d) matrix checked at once: bounds the checks' extra memory
+
+
+def _json_header(arr: np.ndarray):
+    """The JSON value of a 0-d string array, or None when it is not one."""
+    if not isinstance(arr, np.ndarray) or arr.shape != () or arr.dtype.kind != "U":
+        return None
+    try:
+        return json.loads(str(arr))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _int_member(data: dict, key: str, bad) -> np.ndarray:
+    arr = data[key]
+    if arr.dtype.kind not in "iu":
+        raise bad(f"member {key!r} must hold integers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise bad(f"member {key!r} holds values beyond the int64 range")
+    return arr.astype(np.int64)
+
+
+def _stats_problem(s: CoactivationStats, *, check_moments: bool = True) -> str | None:
+    """What breaks an invariant of ``s`` (see :meth:`CoactivationStats.load`), or None when nothing does."""
+    n = s.n_samples
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+        return f"n_samples must be an int >= 0, got {n!r}"
+    if not isinstance(s.rule, str):
+        return f"rule must be a string, got {s.rule!r}"
+    if not isinstance(s.meta, dict):
+        return f"meta must be a dict, got {type(s.meta).__name__}"
+    if not isinstance(s.classes, np.ndarray) or s.classes.ndim != 1 or s.classes.dtype.kind not in "iuU":
+        what = f"dtype {s.classes.dtype} shape {s.classes.shape}" if isinstance(s.classes, np.ndarray) else \
+            type(s.classes).__name__
+        return f"classes must be a 1-D array of integer labels or of names (str), got {what}"
+    arrays = {"fire_counts": (s.fire_counts, 1), "cofire_counts": (s.cofire_counts, 2),
+              "class_counts": (s.class_counts, 1), "class_fire_counts": (s.class_fire_counts, 2)}
+    for key, (arr, ndim) in arrays.items():
+        if not isinstance(arr, np.ndarray) or arr.ndim != ndim or arr.dtype.kind not in "iu":
+            what = f"dtype {arr.dtype} shape {arr.shape}" if isinstance(arr, np.ndarray) else type(arr).__name__
+            return f"{key} must be a {ndim}-D integer array, got {what}"
+    fire, cofire = s.fire_counts, s.cofire_counts
+    d = fire.shape[0]
+    nb = s.neurons
+    if not isinstance(nb, pd.DataFrame) or list(nb.columns) != ["layer", "unit"]:
+        return "the neuron table must be a DataFrame with columns ['layer', 'unit']"
+    if len(nb) != d:
+        return f"the neuron table has {len(nb)} rows but there are {d} fire counts"
+    units = nb["unit"].to_numpy()
+    if units.dtype.kind not in "iu" or (units.size and units.min() < 0):
+        return "the neuron table's units must be integers >= 0"
+    if not all(isinstance(x, str) for x in nb["layer"].tolist()):
+        return "the neuron table's layer names must be strings"
+    dup = nb.duplicated()
+    if dup.any():
+        r = nb[dup.to_numpy()].iloc[0]
+        return f"the neuron table lists neuron (layer {r['layer']!r}, unit {int(r['unit'])}) twice"
+    if fire.size and (fire.min() < 0 or fire.max() > n):
+        i = int(np.flatnonzero((fire < 0) | (fire > n))[0])
+        return f"fire_counts[{i}] = {int(fire[i])} is outside [0, n_samples = {n}]"
+    if cofire.shape != (d, d):
+        return f"cofire_counts has shape {cofire.shape}, expected ({d}, {d}) for {d} neurons"
+    diag = np.diagonal(cofire)
+    if not np.array_equal(diag, fire):
+        i = int(np.flatnonzero(diag != fire)[0])
+        return f"cofire_counts[{i}, {i}] = {int(diag[i])} differs from fire_counts[{i}] = {int(fire[i])}"
+    step = max(1, _BLOCK_ELEMENTS // max(d, 1))
+    for a in range(0, d, step):
+        b = min(d, a + step)
+        blk = cofire[a:b]
+        asym = blk != cofire[:, a:b].T
+        if asym.any():
+            i, j = np.argwhere(asym)[0]
+            return (f"cofire_counts is not symmetric: [{a + i}, {j}] = {int(blk[i, j])} but "
+                    f"[{j}, {a + i}] = {int(cofire[j, a + i])}")
+        hi = np.minimum(fire[a:b, None], fire[None, :])
+        over = blk > hi
+        if over.any():
+            i, j = np.argwhere(over)[0]
+            return (f"cofire_counts[{a + i}, {j}] = {int(blk[i, j])} exceeds min(fire_counts[{a + i}], "
+                    f"fire_counts[{j}]) = {int(hi[i, j])}")
+        lo = np.maximum(fire[a:b, None] + fire[None, :] - n, 0)
+        under = blk < lo
+        if under.any():
+            i, j = np.argwhere(under)[0]
+            return (f"cofire_counts[{a + i}, {j}] = {int(blk[i, j])} is below max(0, fire_counts[{a + i}] + "
+                    f"fire_counts[{j}] - n_samples) = {int(lo[i, j])}")
+    classes, cc, cf = s.classes, s.class_counts, s.class_fire_counts
+    c = classes.shape[0]
+    if c > 1 and np.any(classes[1:] <= classes[:-1]):
+        return f"classes must be sorted and unique, got {classes.tolist()[:20]}"
+    if cc.shape != (c,):
+        return f"class_counts has shape {cc.shape}, expected ({c},) for {c} classes"
+    if cf.shape != (c, d):
+        return f"class_fire_counts has shape {cf.shape}, expected ({c}, {d}) for {c} classes and {d} neurons"
+    if c:
+        if cc.min() < 1:
+            k = int(np.argmin(cc))
+            return f"class_counts[{k}] = {int(cc[k])} (class {classes[k].item()!r}): a listed class must have samples"
+        if int(cc.sum()) != n:
+            return f"class_counts sum to {int(cc.sum())} but n_samples is {n}"
+        if cf.size and cf.min() < 0:
+            k, i = np.argwhere(cf < 0)[0]
+            return f"class_fire_counts[{k}, {i}] = {int(cf[k, i])} is negative"
+        over = cf > cc[:, None]
+        if over.any():
+            k, i = np.argwhere(over)[0]
+            return (f"class_fire_counts[{k}, {i}] = {int(cf[k, i])} exceeds class_counts[{k}] = {int(cc[k])} "
+                    f"(class {classes[k].item()!r})")
+        total = cf.sum(axis=0)
+        if not np.array_equal(total, fire):
+            i = int(np.flatnonzero(total != fire)[0])
+            return (f"class_fire_counts[:, {i}] sums to {int(total[i])} over the classes but "
+                    f"fire_counts[{i}] = {int(fire[i])}")
+    if s.pattern_counts is not None:
+        if not isinstance(s.pattern_counts, dict):
+            return f"pattern_counts must be a dict or None, got {type(s.pattern_counts).__name__}"
+        layers = set(nb["layer"].tolist())
+        for lname, counts in s.pattern_counts.items():
+            if lname not in layers:
+                return f"pattern_counts has patterns of layer {lname!r}, which has no neurons here"
+            vals = list(counts.values())
+            if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in vals):
+                return f"pattern_counts of layer {lname!r} must be counts >= 1"
+            if any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < 2**64
+                   for k in counts):
+                return f"pattern_counts keys of layer {lname!r} must be 64-bit pattern hashes (ints in [0, 2^64))"
+            if sum(int(v) for v in vals) != n:
+                return (f"pattern_counts of layer {lname!r} sum to {sum(int(v) for v in vals)} but "
+                        f"n_samples is {n}")
+    if s.moments is not None:
+        if not isinstance(s.moments, ActivationMoments):
+            return f"moments must be ActivationMoments or None, got {type(s.moments).__name__}"
+        if s.moments.n_samples != n:
+            return f"the moments count {s.moments.n_samples} samples but the counts {n}"
+        if s.moments.n_neurons != d:
+            return f"the moments have {s.moments.n_neurons} neurons but the counts {d}"
+        if check_moments:
+            problem = moments_problem(s.moments.n_samples, s.moments.mean, s.moments.comoment)
+            if problem is not None:
+                return problem
+    return None

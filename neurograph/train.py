@@ -17,6 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._capture import run_model
+from ._data import class_indices
 from ._hooks import restored_modes
 from ._seed import as_int_seed
 from .errors import DataError, ModelError
@@ -265,11 +266,20 @@ def _check_count(name: str, value: object, *, minimum: int) -> None:
 def _check_data(
     X: object, y: object, *, device: torch.device, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate inputs and labels; return them on ``device``, X as ``dtype``, y as int64."""
+    """Validate inputs and labels; return them on ``device``, X as ``dtype``, y as int64.
+
+    Named labels (strings) become the index of their name among the sorted names.
+    """
     try:
         X_t = torch.as_tensor(X)
     except (TypeError, ValueError, RuntimeError) as exc:
         raise DataError(f"X must be a tensor or array of numbers, got {type(X).__name__}: {exc}") from exc
+    if not isinstance(y, torch.Tensor):
+        arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        if arr.ndim == 1 and arr.dtype.kind in "OUS":  # class names: indices by sorted name
+            y = class_indices(arr, "y")[0]
+    if hasattr(X, "to_numpy") and hasattr(X, "shape"):  # pandas DataFrame
+        X = X.to_numpy()
     try:
         y_t = torch.as_tensor(y)
     except (TypeError, ValueError, RuntimeError) as exc:

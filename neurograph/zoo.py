@@ -34,7 +34,7 @@ A zoo is described by a TOML file (read with :mod:`tomllib`)::
 
     [[custom]]                  # your own models: checkpoints + a factory + data
     name = "mine"
-    factory = "mypackage.models:build"   # called with `kwargs`; must return an nn.Module
+    factory = "mypackage.models:build"   # an installed package (see below); must return an nn.Module
     kwargs = { width = 32 }
     checkpoints = ["ckpt/epoch1.pt", "ckpt/epoch9.pt"]    # state_dicts, relative to this file
     data = "test.npz"           # arrays X and y (y optional), or a .pt dict of tensors {"X", "y"}
@@ -43,6 +43,14 @@ A zoo is described by a TOML file (read with :mod:`tomllib`)::
     z = 1.0
     threshold = 0.0
     spatial = "mean"
+
+A zoo config holds data only. Its ``factory`` strings are imported only after the whole
+config has been validated (keys, types, that checkpoints and data files exist and the data
+reads), only from installed (already importable) packages or from folders named explicitly
+(``run_zoo(..., search_path=DIR)``, ``neurograph zoo --factory-path DIR``), never from the
+config's own folder; standard-library and process-control modules (``os``, ``subprocess``,
+...) are refused, and a factory must return an ``nn.Module`` (see
+:mod:`neurograph.checkpoints` for the whole policy).
 
 Determinism: the run's ``seed`` seeds the initial weights (``torch.manual_seed``), the
 label noise, and the shuffling and dropout of every training segment, so a run is
@@ -76,7 +84,7 @@ from tqdm.auto import tqdm
 
 from ._io import atomic_path, write_csv
 from .checkpoints import (ConfigError, CustomSpec, ZooResult, _neuron_rows, _unknown, load_checkpoint,
-                          parse_custom_spec, score_checkpoints)
+                          parse_custom_spec, prepare_custom, score_checkpoints)
 from .datasets import load_digits, make_blobs_task
 from .timeline import export_dynamic_gexf
 from .models import MLP, SmallCNN
@@ -97,6 +105,7 @@ _FAMILY_KEYS = {"task", "arch", "hidden", "dropout", "label_noise", "seeds", "ep
                 "batch_size", "weight_decay"}
 _SCORE_KEYS = {"n_null", "weight", "method", "per_layer", "seed"}
 _TOP_KEYS = {"name", "data_seed", "timeline", "score", "blobs", "family", "custom"}
+_BLOBS_KEYS = {"n_samples", "n_features", "n_classes", "test_fraction"}
 
 
 @dataclass(frozen=True)
@@ -134,19 +143,29 @@ class ZooConfig:
 def load_zoo_config(path: str | os.PathLike) -> ZooConfig:
     """Read a zoo configuration from a TOML file; relative paths in it are relative to the file.
 
+    Reading a config runs no code: factories are only checked as strings here (see
+    :func:`run_zoo` for when they are imported).
+
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
     ConfigError
-        If it is not valid TOML or not a valid zoo configuration (the key at fault is named).
+        Naming the file (and the key at fault): missing, a folder, unreadable, not UTF-8,
+        not valid TOML, or not a valid zoo configuration.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"zoo config {str(path)!r} is a folder, not a file")
     if not path.is_file():
-        raise FileNotFoundError(f"zoo config {str(path)!r} does not exist")
+        raise ConfigError(f"zoo config {str(path)!r} does not exist")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"zoo config {str(path)!r} cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"zoo config {str(path)!r} is not UTF-8 text (invalid byte at offset {exc.start})") from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return parse_zoo_config(raw, base_dir=path.parent, source=str(path))
 
@@ -178,6 +197,16 @@ def parse_zoo_config(raw: dict, *, base_dir: str | os.PathLike = ".", source: st
     blobs = raw.get("blobs", {})
     if not isinstance(blobs, dict):
         raise ConfigError(f"{source}: [blobs] must be a table")
+    _unknown(blobs, _BLOBS_KEYS, f"{source} [blobs]")
+    for key in ("n_samples", "n_features", "n_classes"):
+        if key in blobs:
+            _int(blobs[key], key, f"{source} [blobs]", minimum=2 if key == "n_classes" else 1)
+    tf = blobs.get("test_fraction", 0.25)
+    if isinstance(tf, bool) or not isinstance(tf, (int, float)) or not 0 < tf < 1:
+        raise ConfigError(f"{source} [blobs]: test_fraction must be a number in (0, 1), got {tf!r}")
+    for key in ("name", "timeline"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{source}: {key} must be a string, got {raw[key]!r}")
     runs: list[RunSpec] = []
     for i, fam in enumerate(families):
         runs.extend(_expand_family(fam, f"{source} [[family]] #{i + 1}"))
@@ -196,8 +225,13 @@ def parse_zoo_config(raw: dict, *, base_dir: str | os.PathLike = ".", source: st
 
 
 def run_zoo(config: ZooConfig, out_dir: str | os.PathLike, *, num_threads: int | None = 1,
-            progress: bool = False) -> ZooResult:
+            progress: bool = False, search_path: str | os.PathLike | list | None = None) -> ZooResult:
     """Train every run of ``config``, save its checkpoints, and score every checkpoint.
+
+    Before anything is trained, every ``[[custom]]`` entry is checked (checkpoint and
+    data files) and then its factory is imported, following the factory policy of
+    :mod:`neurograph.checkpoints`: from installed packages, or from the folder(s)
+    ``search_path`` names explicitly; never from the config's own folder.
 
     Writes into ``out_dir``: ``checkpoints/<run>_e<epoch>.pt`` (state_dicts),
     ``scores.csv`` (one row per checkpoint: run, task, arch, hidden, depth, width,
@@ -219,7 +253,7 @@ def run_zoo(config: ZooConfig, out_dir: str | os.PathLike, *, num_threads: int |
     if num_threads is not None:
         torch.set_num_threads(int(num_threads))
     try:
-        return _run_zoo(config, Path(out_dir), progress=progress)
+        return _run_zoo(config, Path(out_dir), progress=progress, search_path=search_path)
     finally:
         torch.set_num_threads(threads)
 
@@ -380,8 +414,10 @@ def _build(spec: RunSpec, data) -> nn.Module:
     return MLP(int(np.prod(data.input_shape)), hidden=spec.hidden, n_classes=data.n_classes, dropout=spec.dropout)
 
 
-def _run_zoo(config: ZooConfig, out: Path, *, progress: bool) -> ZooResult:
+def _run_zoo(config: ZooConfig, out: Path, *, progress: bool, search_path=None) -> ZooResult:
     t0 = time.perf_counter()
+    for cs in config.custom:  # files and factories checked before any training (a failure costs nothing)
+        prepare_custom(cs, search_path=search_path)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     sc = {"n_null": 10, "weight": "npmi", "method": "leiden", "per_layer": True, "seed": 0, **config.score}
     timeline = config.timeline or _default_timeline(config)
@@ -404,7 +440,7 @@ def _run_zoo(config: ZooConfig, out: Path, *, progress: bool) -> ZooResult:
             if spec.name == timeline:
                 snapshots.append((epoch, s.analysis))
     for cs in config.custom:
-        res = score_checkpoints(cs, **sc, search_path=config.base_dir, progress=progress)
+        res = score_checkpoints(cs, **sc, search_path=search_path, progress=progress)
         rows.extend(res.table.to_dict("records"))
         neurons.append(res.neurons)
     table = pd.DataFrame(rows)

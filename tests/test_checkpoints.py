@@ -10,7 +10,7 @@ import torch
 
 from neurograph.checkpoints import (ConfigError, CustomSpec, load_checkpoint, load_data_file, load_factory,
                                     parse_custom_spec, score_checkpoints)
-from neurograph.errors import DataError, ModelError
+from neurograph.errors import FileFormatError, ModelError
 from neurograph.models import MLP
 from neurograph.train import accuracy
 
@@ -80,12 +80,12 @@ def test_checkpoints_load_weights_only_and_errors_name_the_file(tmp_path):
     with pytest.raises(ModelError, match="ok.pt"):
         load_checkpoint(MLP(4, hidden=(9,), n_classes=3), tmp_path / "ok.pt")
     torch.save({"w": torch.zeros(2), "obj": np.random.default_rng(0)}, tmp_path / "pickled.pt")
-    with pytest.raises(DataError, match="pickled.pt"):          # weights_only refuses arbitrary objects
+    with pytest.raises(FileFormatError, match="pickled.pt"):    # weights_only refuses arbitrary objects
         load_checkpoint(m, tmp_path / "pickled.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(DataError, match="junk.pt"):
+    with pytest.raises(FileFormatError, match="junk.pt"):
         load_checkpoint(m, tmp_path / "junk.pt")
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    with pytest.raises(FileFormatError, match="missing.pt"):
         load_checkpoint(m, tmp_path / "missing.pt")
 
 
@@ -94,15 +94,15 @@ def test_data_files(tmp_path):
     X, y = load_data_file(tmp_path / "xonly.npz")
     assert X.shape == (3, 2) and y is None
     np.savez(tmp_path / "noX.npz", inputs=np.zeros(3))
-    with pytest.raises(DataError, match="no tensor 'X'"):
+    with pytest.raises(FileFormatError, match="no tensor 'X'"):
         load_data_file(tmp_path / "noX.npz")
     (tmp_path / "d.csv").write_text("1,2")
-    with pytest.raises(DataError, match=".npz or .pt"):
+    with pytest.raises(FileFormatError, match=".npz or .pt"):
         load_data_file(tmp_path / "d.csv")
     torch.save([1, 2], tmp_path / "list.pt")
-    with pytest.raises(DataError, match="dict of tensors"):
+    with pytest.raises(FileFormatError, match="dict of tensors"):
         load_data_file(tmp_path / "list.pt")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileFormatError, match="none.npz"):
         load_data_file(tmp_path / "none.npz")
 
 

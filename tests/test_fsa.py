@@ -18,7 +18,7 @@ import neurograph.fsa_algorithms as algo_mod
 import neurograph.fsa_extract as extract_mod
 import neurograph.fsa_structure as scores_mod
 from neurograph.communities import modularity
-from neurograph.errors import DataError
+from neurograph.errors import DataError, FileFormatError, OptionError
 from neurograph.export import export_gexf
 from neurograph.fsa import FSA
 from neurograph.fsa_algorithms import hopcroft_partition
@@ -123,7 +123,7 @@ def test_to_spec_round_trip_and_save_load(tmp_path):
     assert np.allclose(loaded.centres, ext.centres) and loaded.state_names == ext.state_names
     assert loaded.params["row_states"] == ext.params["row_states"].tolist()
     (tmp_path / "bad.json").write_text("{}")
-    with pytest.raises(DataError, match="not a neurograph FSA"):
+    with pytest.raises(FileFormatError, match="not a neurograph FSA"):
         FSA.load(tmp_path / "bad.json")
 
 
@@ -296,7 +296,7 @@ def test_readout_acceptance_and_majority_fallback():
     # majority: no sequence ends in the start state -> overall majority (2 odd, 2 even -> tie -> class 0)
     maj = extract_fsa(trace, 2, accept="majority")
     assert maj.outputs[0] == 0 and maj.outputs[even] == 1 and maj.outputs[odd] == 0
-    with pytest.raises(ValueError, match="readout"):
+    with pytest.raises(OptionError, match="readout"):
         extract_fsa(trace, 2, accept="readout")
 
 
@@ -322,9 +322,9 @@ def test_unseen_rules_and_tie_break():
 
 def test_extract_checks_inputs():
     trace = hand_trace(FSA.from_spec(PARITY), [[0, 1], [1]])
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(OptionError, match="method"):
         extract_fsa(trace, 2, "dbscan")
-    with pytest.raises(ValueError, match="n_states"):
+    with pytest.raises(OptionError, match="n_states"):
         extract_fsa(trace, 0)
     with pytest.raises(DataError, match="alphabet misses"):
         extract_fsa(trace, 2, alphabet=[0])

@@ -489,3 +489,20 @@ def test_gpt2_conv1d_projections_and_last_real_token():
     a = _hooked(gpt, c_fc, {"input_ids": ids, "attention_mask": am})[0]
     idx = am.sum(1) - 1
     _check_counts(stats, (a[torch.arange(len(idx)), idx] > 0).numpy(), y.numpy())
+
+
+def test_named_classes_survive_merge_save_and_load(tmp_path):
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 5), nn.ReLU())
+    X = torch.randn(30, 3)
+    a = ng.record(net, (X[:14], ["b", "a"] * 7), "1")
+    b = ng.record(net, (X[14:], ["c"] * 16), "1")
+    m = a + b
+    assert m.classes.tolist() == ["a", "b", "c"] and m.class_counts.tolist() == [7, 7, 16]
+    m.save(tmp_path / "s.npz")
+    back = ng.CoactivationStats.load(tmp_path / "s.npz")
+    assert back.classes.tolist() == ["a", "b", "c"]
+    assert np.array_equal(back.class_fire_counts, m.class_fire_counts)
+    with pytest.raises(ng.IncompatibleStatsError, match="named classes"):
+        _ = a + ng.record(net, (X[14:], np.zeros(16, int)), "1")
+    assert ng.neuron_entropy(back)["mutual_info"].notna().all()

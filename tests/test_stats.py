@@ -132,7 +132,8 @@ def test_moments_merge_of_any_split_equals_two_pass(n, k, offset, seed):
     merged = ActivationMoments.from_values(x[:split]) + ActivationMoments.from_values(x[split:])
     whole = ActivationMoments.from_values(x)
     assert merged.isclose(whole, rtol=1e-9)
-    assert np.allclose(merged.correlation(), np.corrcoef(x.T), atol=1e-8)
+    # the data themselves carry about ulp(offset) / spread of relative error in the 0.01-spread column
+    assert np.allclose(merged.correlation(), np.corrcoef(x.T), atol=1e-8 + 1e-12 * abs(offset))
     assert np.allclose(merged.covariance(), np.cov(x.T), rtol=1e-7, atol=1e-12 * offset**2)
 
 

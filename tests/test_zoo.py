@@ -73,7 +73,7 @@ def test_config_files(tmp_path):
     (tmp_path / "bad.toml").write_text("[[family]\n")
     with pytest.raises(ConfigError, match="bad.toml.*TOML"):
         load_zoo_config(tmp_path / "bad.toml")
-    with pytest.raises(FileNotFoundError, match="missing.toml"):
+    with pytest.raises(ConfigError, match="missing.toml"):
         load_zoo_config(tmp_path / "missing.toml")
 
 
