@@ -217,16 +217,28 @@ def bytes_available(device: torch.device | str = "cpu") -> int | None:
         return None
 
 
+_SHARE_OF_FREE = 0.9  # of the free memory a recording may take by default (the rest for the model and data)
+
+
+def budget_bytes(device, memory_limit: int | None) -> int | None:
+    """Bytes a recording may take: ``memory_limit``, else 90% of the free memory on ``device`` (None: unknown)."""
+    if memory_limit is not None:
+        return int(memory_limit)
+    free = bytes_available(device)
+    return None if free is None else int(_SHARE_OF_FREE * free)
+
+
 def check_budget(sites: list[Site], device, *, moments: bool, memory_limit: int | None) -> None:
     """Raise MemoryBudgetError, with the figure and the ways out, when the d x d counts would not fit."""
     d = sum(s.units for s in sites)
     need = bytes_needed(d, moments=moments)
-    have = memory_limit if memory_limit is not None else bytes_available(device)
+    have = budget_bytes(device, memory_limit)
     if have is not None and need > have:
         widest = sorted(sites, key=lambda s: -s.units)[:3]
         raise MemoryBudgetError(
             f"recording {d:,} neurons ({', '.join(f'{s.name}: {s.units:,}' for s in widest)}"
             f"{', ...' if len(sites) > 3 else ''}) needs about {need / 2**30:.1f} GiB for the d x d counts "
             f"(12 bytes per pair{' + 16 for moments' if moments else ''}) but {have / 2**30:.1f} GiB "
-            f"{'is the memory_limit' if memory_limit is not None else 'is available'}; record fewer layers, use "
+            f"{'is the memory_limit' if memory_limit is not None else f'is {_SHARE_OF_FREE:.0%} of the memory available'}"
+            f"; record fewer layers, use "
             f"record_top_k (the exact top-k graph without a d x d matrix) or record_blocks (chosen layer pairs)")

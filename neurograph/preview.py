@@ -11,7 +11,7 @@ from torch import nn
 
 from ._capture import BatchState, Site, SiteValues, run_model
 from ._data import model_device_dtype
-from ._firing import bytes_available, bytes_needed
+from ._firing import budget_bytes, bytes_needed
 from .reading import Reading, make_reading
 
 __all__ = ["RecordingPlan", "preview"]
@@ -34,7 +34,8 @@ class RecordingPlan:
     bytes_needed : int
         Peak extra memory of the recording (``12 d^2`` bytes for the counts, more with moments).
     bytes_available : int or None
-        Memory available on the model's device (or the ``memory_limit`` given).
+        Memory a recording may take: the ``memory_limit`` given, else 90% of the memory free on
+        the model's device (as :func:`record` uses).
     """
 
     table: pd.DataFrame
@@ -51,7 +52,7 @@ class RecordingPlan:
         have = "unknown" if self.bytes_available is None else f"{self.bytes_available / 2**30:.2f} GiB"
         verdict = "fits" if self.fits else "does NOT fit: use record_top_k / record_blocks or fewer layers"
         text = (self.table.to_string(index=False) + f"\n{self.n_neurons:,} neurons; the d x d counts need about "
-                f"{self.bytes_needed / 2**30:.2f} GiB of {have} available ({verdict})")
+                f"{self.bytes_needed / 2**30:.2f} GiB of the {have} it may take ({verdict})")
         if not self.consistent:
             text += ("\nthe layers give different samples per input: record them in separate calls, or choose "
                      "positions= so that they agree")
@@ -112,6 +113,6 @@ def preview(model: nn.Module, data, layers: str | Sequence[str], *, neuron_axis:
              "positions_per_input": s.n_positions, "samples_per_input": per_input.get(i, float("nan"))}
             for i, s in enumerate(sites)]
     d = sum(s.units for s in sites)
-    have = memory_limit if memory_limit is not None else bytes_available(device)
+    have = budget_bytes(device, memory_limit)
     return RecordingPlan(table=pd.DataFrame(rows), n_neurons=d, bytes_needed=bytes_needed(d, moments=moments),
                          bytes_available=have)
