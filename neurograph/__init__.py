@@ -19,7 +19,7 @@ from .distributed import all_reduce_stats, spawn_local
 from .dynamics import (AttractorDimension, FixedPoints, attractor_dimension, cell_from_layer, find_fixed_points,
                        sample_initial_states)
 from .entropy import layer_entropy, neuron_entropy
-from .errors import (ConfigError, DataError, DegenerateLayerWarning, FileFormatError, GraphError, IncompatibleStatsError,
+from .errors import (ConfigError, DataError, DegenerateGraphWarning, DegenerateLayerWarning, FileFormatError, GraphError, IncompatibleStatsError,
                      LayerError, MemoryBudgetError, ModelError, NeurographError, NeurographWarning, OptionError,
                      StatsFileError)
 from .export import export_gexf, export_graphml
@@ -60,6 +60,7 @@ __all__ = [
     "ConfigError",
     "CustomSpec",
     "DataError",
+    "DegenerateGraphWarning",
     "DegenerateLayerWarning",
     "FSA",
     "FileFormatError",

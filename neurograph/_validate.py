@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError, OptionError
 
-__all__ = ["check_bool", "check_choice", "check_finite_array", "check_int", "check_number"]
+__all__ = ["check_bool", "check_choice", "check_finite_array", "check_int", "check_module_finite", "check_number",
+           "check_optional_int", "check_output_file", "check_seed"]
 
 
 def check_choice(name: str, value, choices: Collection):
@@ -73,3 +75,70 @@ def check_finite_array(name: str, value, *, ndim: int | None = None, dtype=np.fl
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         raise DataError(f"{name} contains NaN or infinite values")
     return arr
+
+
+def check_seed(name: str, value):
+    """Return ``value`` if it is a seed: None, an integer (not a bool) or a ``numpy.random.Generator``."""
+    if value is None or isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise OptionError(f"{name} must be an int, a numpy Generator or None, got {value!r}")
+    return value
+
+
+def check_optional_int(name: str, value, *, min: int | None = None, max: int | None = None) -> int | None:  # noqa: A002
+    """None, or :func:`check_int` of ``value``."""
+    return None if value is None else check_int(name, value, min=min, max=max)
+
+
+def check_output_file(path) -> Path:
+    """Return ``path`` as a Path if a file can be written there; else an ``OSError`` subclass naming it.
+
+    Checked up front so that a writer fails before any work, with a one-line message naming
+    ``path`` (not a temporary file): ``IsADirectoryError`` for a folder, ``FileNotFoundError``
+    for a folder that does not exist, ``NotADirectoryError`` when the folder is a file,
+    ``PermissionError`` when the folder (or an existing file) is not writable.
+    """
+    import errno
+    import os
+
+    p = Path(path)
+    folder = p.parent
+    if p.is_dir():
+        raise _os_error(IsADirectoryError, errno.EISDIR, f"cannot write {str(p)!r}: it is a folder, not a file")
+    if not folder.exists():
+        raise _os_error(FileNotFoundError, errno.ENOENT,
+                        f"cannot write {str(p)!r}: folder {str(folder)!r} does not exist")
+    if not folder.is_dir():
+        raise _os_error(NotADirectoryError, errno.ENOTDIR,
+                        f"cannot write {str(p)!r}: {str(folder)!r} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise _os_error(PermissionError, errno.EACCES, f"cannot write {str(p)!r}: permission denied")
+    return p
+
+
+def _os_error(cls: type[OSError], code: int, message: str) -> OSError:
+    """``cls(message)`` with ``errno`` set, whose ``str`` is just ``message``."""
+    exc = cls(message)
+    exc.errno = code
+    return exc
+
+
+def check_module_finite(name: str, obj) -> None:
+    """DataError naming the parameter (or buffer) unless every float tensor of ``obj`` is finite.
+
+    ``obj`` is a ``torch.nn.Module``, a bound method of one (such as ``RecurrentLayer.step``)
+    or any other callable (then nothing is checked). ``name`` names ``obj`` in the message.
+    """
+    import torch
+
+    module = obj if isinstance(obj, torch.nn.Module) else getattr(obj, "__self__", None)
+    if not isinstance(module, torch.nn.Module):
+        return
+    for kind, tensors in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
+        for pname, t in tensors:
+            if t.is_floating_point() or t.is_complex():
+                finite = torch.isfinite(t.detach())
+                if not bool(finite.all()):
+                    raise DataError(f"{name} {kind} {pname!r} contains {int((~finite).sum())} NaN or infinite "
+                                    f"value(s) (shape {tuple(t.shape)})")

@@ -20,7 +20,6 @@ the README (``experiments/benchmarks/bench_communities.py``).
 from __future__ import annotations
 
 import logging
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,8 +29,9 @@ import pandas as pd
 from ._nulls import _igraph_seeded, _null_graph, _strengths
 from ._parallel import run_pool
 from ._seed import as_generator, as_int_seed
-from .errors import GraphError
-from .graph import ActivationGraph
+from ._validate import check_bool, check_choice, check_int, check_number, check_seed
+from .errors import GraphError, OptionError
+from .graph import ActivationGraph, _check_edge_weights
 
 __all__ = ["METHODS", "ModularitySignificance", "Partition", "detect_communities", "modularity",
            "modularity_significance", "resolution_profile"]
@@ -130,14 +130,15 @@ def detect_communities(graph, method: str = "leiden", resolution: float = 1.0,
     Parameters
     ----------
     graph : ActivationGraph, igraph.Graph or networkx.Graph
-        Undirected; edge attribute ``weight`` (1 where missing), non-negative. For a
-        networkx graph, node ``k`` of the result is the ``k``-th node of ``list(graph)``.
+        Undirected, without multi-edges; edge attribute ``weight`` (1 where missing or
+        None), finite and ``>= 0``. For a networkx graph, node ``k`` of the result is the
+        ``k``-th node of ``list(graph)``.
     method : str
         ``"leiden"`` (igraph's C Leiden for modularity, leidenalg for cpm; run to
         convergence), ``"multilevel"`` (igraph's Louvain), ``"louvain"``
         (python-louvain) or ``"networkx"`` (``networkx.community.louvain_communities``).
     resolution : float
-        Resolution ``gamma >= 0`` (larger gives more, smaller communities).
+        Resolution ``gamma > 0`` (larger gives more, smaller communities).
     seed : int, numpy Generator or None
         Randomness of the algorithm; a fixed int gives the same partition every time.
     objective : str
@@ -148,13 +149,18 @@ def detect_communities(graph, method: str = "leiden", resolution: float = 1.0,
     Partition
         Membership relabelled by decreasing community size; ``modularity`` recomputed
         with igraph's ``Graph.modularity`` whatever the method (leidenalg's
-        ``quality()`` is not modularity). A graph without edges gives every node its own
-        community and modularity NaN.
+        ``quality()`` is not modularity). A graph without edges (or with total weight 0)
+        gives every node its own community and modularity NaN; a graph without nodes
+        gives an empty membership (``n_communities == 0``).
 
     Raises
     ------
+    OptionError
+        Unknown ``method`` or ``objective`` (or ``"cpm"`` without leiden), ``resolution``
+        not a finite number ``> 0``, ``seed`` not an int, Generator or None.
     GraphError
-        Unknown method or objective, bad resolution, directed graph or negative weights.
+        ``graph`` of another type, directed, a networkx multigraph, or with edge weights
+        that are not numbers, not finite or negative (the message names the first bad edge).
 
     Examples
     --------
@@ -165,6 +171,7 @@ def detect_communities(graph, method: str = "leiden", resolution: float = 1.0,
     ([0, 0, 0, 0, 1, 1, 1, 1], 0.4231)
     """
     method, resolution, objective = _check_options(method, resolution, objective)
+    check_seed("seed", seed)
     g, w = _as_igraph(graph)
     return _detect(g, w, method, resolution, as_int_seed(seed), objective)
 
@@ -179,12 +186,20 @@ def modularity(graph, membership, *, resolution: float = 1.0) -> float:
     membership : array-like of int, shape (n_nodes,)
         Community id of each node (any non-negative ints).
     resolution : float
-        Resolution ``gamma >= 0``.
+        Resolution ``gamma >= 0`` (0 scores the coverage, the share of weight inside communities).
 
     Returns
     -------
     float
         ``Q`` in [-1/2, 1]; NaN for a graph without edges (or zero total weight).
+
+    Raises
+    ------
+    OptionError
+        ``resolution`` not a finite number ``>= 0``.
+    GraphError
+        A bad ``graph`` (as for :func:`detect_communities`) or ``membership`` that is not
+        one non-negative int per node.
 
     Examples
     --------
@@ -192,7 +207,7 @@ def modularity(graph, membership, *, resolution: float = 1.0) -> float:
     >>> round(modularity(nx.barbell_graph(4, 0), [0, 0, 0, 0, 1, 1, 1, 1]), 4)
     0.4231
     """
-    _, resolution, _ = _check_options("leiden", resolution, "modularity")
+    resolution = check_number("resolution", resolution, low=0.0)
     g, w = _as_igraph(graph)
     return _modularity(g, w, _check_membership(membership, g.vcount()), resolution)
 
@@ -247,6 +262,14 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
     ModularitySignificance
         All fields NaN (and ``null_values`` NaN) for a graph without edges.
 
+    Raises
+    ------
+    OptionError
+        Bad ``method``, ``resolution`` (finite, ``> 0``), ``n_null`` (int ``>= 2``), ``seed``,
+        ``progress`` (bool) or ``n_jobs`` (int ``>= 1``).
+    GraphError
+        A bad ``graph`` (as for :func:`detect_communities`) or ``partition``.
+
     Examples
     --------
     >>> import networkx as nx
@@ -255,8 +278,10 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
     (0.452, 5, 0.16666666666666666)
     """
     method, resolution, _ = _check_options(method, resolution, "modularity")
-    if isinstance(n_null, bool) or not isinstance(n_null, numbers.Integral) or n_null < 2:
-        raise GraphError(f"n_null must be an int >= 2, got {n_null!r}")
+    n_null = check_int("n_null", n_null, min=2)
+    check_seed("seed", seed)
+    progress = check_bool("progress", progress)
+    n_jobs = _check_n_jobs(n_jobs)
     g, w = _as_igraph(graph)
     if partition is None:
         membership = _detect(g, w, method, resolution, as_int_seed(seed), "modularity").membership
@@ -269,7 +294,6 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
         nan = float("nan")
         return ModularitySignificance(nan, nan, nan, nan, nan, np.full(n_null, np.nan), int(n_null), method)
 
-    n_jobs = _check_n_jobs(n_jobs)
     rng = as_generator(seed)
     edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
     seeds = [tuple(int(x) for x in rng.integers(0, 2**31 - 1, size=2)) for _ in range(n_null)]
@@ -293,7 +317,7 @@ def resolution_profile(graph, resolutions: Sequence[float], method: str = "leide
     graph : ActivationGraph, igraph.Graph or networkx.Graph
         As for :func:`detect_communities`; converted to igraph once for the whole sweep.
     resolutions : sequence of float
-        Resolutions ``gamma >= 0`` to try, in the order given (e.g. ``np.geomspace(0.1, 10, 9)``).
+        Resolutions ``gamma > 0`` to try, in the order given (e.g. ``np.geomspace(0.1, 10, 9)``).
     method : str
         Detection method (one of :data:`METHODS`).
     seed : int, numpy Generator or None
@@ -314,6 +338,14 @@ def resolution_profile(graph, resolutions: Sequence[float], method: str = "leide
         gamma = 1, comparable across rows) and ``largest`` (size of the largest community).
         Cost: one detection per resolution.
 
+    Raises
+    ------
+    OptionError
+        ``resolutions`` empty or holding a value that is not a finite number ``> 0``; bad
+        ``method``, ``objective``, ``seed``, ``n_jobs`` or ``progress``.
+    GraphError
+        A bad ``graph`` (as for :func:`detect_communities`).
+
     Examples
     --------
     >>> import networkx as nx
@@ -322,9 +354,17 @@ def resolution_profile(graph, resolutions: Sequence[float], method: str = "leide
     [2, 2, 8]
     """
     method, _, objective = _check_options(method, 1.0, objective)
-    checked = [_check_options(method, r, objective)[1] for r in np.atleast_1d(np.asarray(resolutions, dtype=float))]
+    try:
+        values = np.atleast_1d(np.asarray(resolutions, dtype=float))
+    except (TypeError, ValueError) as exc:
+        raise OptionError(f"resolutions must be a sequence of numbers, got {resolutions!r}") from exc
+    if values.ndim != 1:
+        raise OptionError(f"resolutions must be a 1-D sequence of numbers, got shape {values.shape}")
+    checked = [check_number(f"resolutions[{k}]", float(r), low=0.0, low_open=True) for k, r in enumerate(values)]
     if not checked:
-        raise GraphError("resolutions must hold at least one value")
+        raise OptionError("resolutions must hold at least one value")
+    check_seed("seed", seed)
+    progress = check_bool("progress", progress)
     n_jobs = _check_n_jobs(n_jobs)
     g, w = _as_igraph(graph)
     edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
@@ -385,38 +425,43 @@ def _profile_task(task) -> tuple:
 
 
 def _check_n_jobs(n_jobs) -> int:
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs < 1:
-        raise GraphError(f"n_jobs must be an int >= 1, got {n_jobs!r}")
-    return int(n_jobs)
+    return check_int("n_jobs", n_jobs, min=1)
 
 
 def _check_options(method, resolution, objective) -> tuple[str, float, str]:
-    if method not in METHODS:
-        raise GraphError(f"method must be one of {list(METHODS)}, got {method!r}")
-    if objective not in _OBJECTIVES:
-        raise GraphError(f"objective must be one of {list(_OBJECTIVES)}, got {objective!r}")
+    check_choice("method", method, METHODS)
+    check_choice("objective", objective, _OBJECTIVES)
     if objective == "cpm" and method != "leiden":
-        raise GraphError(f"objective='cpm' needs method='leiden', got method={method!r}")
-    if (isinstance(resolution, bool) or not isinstance(resolution, numbers.Real)
-            or not np.isfinite(resolution) or resolution < 0):
-        raise GraphError(f"resolution must be a finite number >= 0, got {resolution!r}")
-    return method, float(resolution), objective
+        raise OptionError(f"objective='cpm' needs method='leiden', got method={method!r}")
+    return method, check_number("resolution", resolution, low=0.0, low_open=True), objective
 
 
 def _as_igraph(graph):
-    """Return ``(igraph.Graph without attributes, weights (m,) float64)`` for any accepted graph."""
+    """Return ``(igraph.Graph without attributes, weights (m,) float64)`` for any accepted graph.
+
+    The weights are checked on every path (finite, ``>= 0``), also for an ActivationGraph,
+    whose arrays can have been changed after it was built.
+    """
     import igraph as ig
     import networkx as nx
 
     if isinstance(graph, ActivationGraph):
-        g = ig.Graph(n=graph.n_nodes)
-        g.add_edges(np.ascontiguousarray(graph.edges, dtype=np.int64))  # 4x faster than Graph(edges=...)
-        return g, np.asarray(graph.weights, np.float64)
+        edges = np.asarray(graph.edges)
+        n = graph.n_nodes
+        if (edges.ndim != 2 or edges.shape[1] != 2 or np.shape(graph.weights) != (edges.shape[0],)
+                or (edges.size and (edges.min() < 0 or edges.max() >= n))):
+            raise GraphError(f"ActivationGraph edges must be an (m, 2) array of node indices within "
+                             f"0..{n - 1} with m weights, got edges {edges.shape}, weights {np.shape(graph.weights)}")
+        w = _weights(graph.weights, "ActivationGraph weights")
+        _check_edge_weights(w, edges, "ActivationGraph weights")
+        g = ig.Graph(n=n)
+        g.add_edges(np.ascontiguousarray(edges, dtype=np.int64))  # 4x faster than Graph(edges=...)
+        return g, w
     if isinstance(graph, ig.Graph):
         if graph.is_directed():
             raise GraphError("graph must be undirected, got a directed igraph.Graph")
         if "weight" in graph.es.attributes():
-            w = np.array([1.0 if x is None else x for x in graph.es["weight"]], dtype=np.float64)
+            w = _weights([1.0 if x is None else x for x in graph.es["weight"]], "graph edge attribute 'weight'")
         else:
             w = np.ones(graph.ecount())
         g = ig.Graph(n=graph.vcount(), edges=graph.get_edgelist())
@@ -425,13 +470,25 @@ def _as_igraph(graph):
             raise GraphError(f"graph must be an undirected simple networkx.Graph, got {type(graph).__name__}")
         index = {v: k for k, v in enumerate(graph)}
         g = ig.Graph(n=len(index), edges=[(index[u], index[v]) for u, v in graph.edges()])
-        w = np.array([d.get("weight", 1.0) for _, _, d in graph.edges(data=True)], dtype=np.float64)
+        w = _weights([1.0 if d.get("weight") is None else d["weight"] for _, _, d in graph.edges(data=True)],
+                     "graph edge attribute 'weight'")
     else:
         raise GraphError(f"graph must be an ActivationGraph, igraph.Graph or networkx.Graph, "
                          f"got {type(graph).__name__}")
-    if w.size and (not np.all(np.isfinite(w)) or w.min() < 0):
-        raise GraphError("graph edge attribute 'weight' must be finite and non-negative")
+    _check_edge_weights(w, np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2),
+                        "graph edge attribute 'weight'")
     return g, w
+
+
+def _weights(values, what: str) -> np.ndarray:
+    """Edge weights as a (m,) float64 array; GraphError naming ``what`` if they are not numbers."""
+    try:
+        w = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise GraphError(f"{what} must hold numbers: {exc}") from exc
+    if w.ndim != 1:
+        raise GraphError(f"{what} must be one number per edge, got shape {w.shape}")
+    return w
 
 
 def _check_membership(membership, n: int) -> np.ndarray:

@@ -34,7 +34,8 @@ import pandas as pd
 from scipy import stats as st
 
 from ._seed import as_int_seed
-from .errors import DataError
+from ._validate import check_choice, check_int, check_number, check_seed
+from .errors import DataError, OptionError
 
 __all__ = ["METHODS", "Ranking", "composite_score", "correlate", "label_free_ranking"]
 
@@ -86,9 +87,11 @@ def correlate(table: pd.DataFrame, metrics: str | Sequence[str], target: str = "
 
     Raises
     ------
+    OptionError
+        ``metrics`` empty, an unknown method, ``n_boot`` not an int >= 0, ``confidence``
+        not in (0, 1), a bad ``seed``.
     DataError
-        A missing or non-numeric column, an unknown method, bad ``n_boot``,
-        ``confidence`` or ``groups``.
+        ``table`` not a DataFrame, a missing or non-numeric column, ``groups`` of the wrong length.
 
     Examples
     --------
@@ -101,17 +104,17 @@ def correlate(table: pd.DataFrame, metrics: str | Sequence[str], target: str = "
         raise DataError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     if not metrics:
-        raise DataError("metrics is empty: name at least one column to correlate")
-    methods = list(methods)
+        raise OptionError("metrics is empty: name at least one column to correlate")
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    if not methods:
+        raise OptionError("methods is empty: name at least one of " + ", ".join(METHODS))
     for m in methods:
-        if m not in METHODS:
-            raise DataError(f"unknown correlation method {m!r}; expected one of {list(METHODS)}")
+        check_choice("methods", m, METHODS)
+    n_boot = check_int("n_boot", n_boot, min=0)
+    confidence = check_number("confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
+    check_seed("seed", seed)
     cols = [*metrics, target] + ([covariate] if covariate is not None else [])
     values = {c: _numeric_column(table, c) for c in dict.fromkeys(cols)}
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise DataError(f"n_boot must be a non-negative int, got {n_boot!r}")
-    if not isinstance(confidence, (float, int)) or not 0.0 < float(confidence) < 1.0:
-        raise DataError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
     codes = _group_codes(table, groups)
     base_seed = as_int_seed(seed)
     q = [(1.0 - float(confidence)) / 2.0, 1.0 - (1.0 - float(confidence)) / 2.0]
@@ -211,9 +214,10 @@ def label_free_ranking(table: pd.DataFrame, features: Sequence[str], target: str
 
     Raises
     ------
+    OptionError
+        ``features`` empty or holding ``target``, ``alpha`` not a finite number > 0.
     DataError
-        Missing/non-numeric columns, ``target`` among ``features``, fewer than 3 groups,
-        or ``alpha <= 0``.
+        Missing/non-numeric columns or fewer than 3 groups.
 
     Examples
     --------
@@ -228,11 +232,10 @@ def label_free_ranking(table: pd.DataFrame, features: Sequence[str], target: str
         raise DataError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     features = [features] if isinstance(features, str) else list(features)
     if not features:
-        raise DataError("features is empty: name at least one structure score")
+        raise OptionError("features is empty: name at least one structure score")
     if target in features:
-        raise DataError(f"features must not contain the target {target!r}: the ranking is label-free")
-    if not isinstance(alpha, (int, float)) or not float(alpha) > 0:
-        raise DataError(f"alpha must be a positive number, got {alpha!r}")
+        raise OptionError(f"features must not contain the target {target!r}: the ranking is label-free")
+    alpha = check_number("alpha", alpha, low=0.0, low_open=True)
     y_all = _numeric_column(table, target)
     X_all = np.column_stack([_numeric_column(table, f) for f in features])
     codes_all = _group_codes(table, groups)
@@ -279,10 +282,11 @@ def composite_score(table: pd.DataFrame, metrics: Sequence[str] = ("modularity",
     >>> composite_score(t).round(3).tolist()
     [-1.0, 1.0]
     """
-    metrics, signs = list(metrics), [float(s) for s in signs]
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    signs = [check_number(f"signs[{k}]", s) for k, s in enumerate(signs)]
     if not metrics or len(metrics) != len(signs):
-        raise DataError(f"metrics and signs must be non-empty and of equal length, got {len(metrics)} "
-                        f"metrics and {len(signs)} signs")
+        raise OptionError(f"metrics and signs must be non-empty and of equal length, got {len(metrics)} "
+                          f"metrics and {len(signs)} signs")
     parts = []
     for m, s in zip(metrics, signs):
         v = _numeric_column(table, m)

@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import zipfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,10 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from ._cells import StepMap, cell_from_layer, minimise_speed, newton_refine, visited_states
-from ._io import atomic_path
+from ._io import atomic_path, read_npz
 from ._seed import as_generator, as_int_seed
-from .errors import DataError, StatsFileError
+from ._validate import check_bool, check_finite_array, check_int, check_module_finite, check_number, check_seed
+from .errors import DataError, FileFormatError, NeurographWarning
 
 __all__ = ["AttractorDimension", "FixedPoints", "attractor_dimension", "cell_from_layer", "find_fixed_points",
            "sample_initial_states"]
@@ -141,8 +142,17 @@ class FixedPoints:
         return self[np.sort(np.asarray(kept, dtype=np.int64))]
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write to ``path`` (``.npz``), whole or not at all; returns the path."""
+        """Write to ``path`` (``.npz``), whole or not at all; returns the path.
+
+        Raises
+        ------
+        DataError
+            If the points break an invariant :meth:`load` checks (nothing is written).
+        """
         path = Path(path)
+        problem = FixedPoints._file_problem(self.states, self.q, self.jacobians, self.eigenvalues, self.inputs)
+        if problem is not None:
+            raise DataError(f"cannot save fixed points to {str(path)!r}: {problem}")
         header = {"format": _FORMAT, "version": _VERSION}
         with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, header=np.array(json.dumps(header)), states=self.states, q=self.q,
@@ -151,24 +161,73 @@ class FixedPoints:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FixedPoints:
-        """Read a file written by :meth:`save`; raises StatsFileError if missing, corrupt or of another format."""
+        """Read a file written by :meth:`save`, checking its structure and invariants.
+
+        Nothing is unpickled. The file must hold exactly the members :meth:`save` writes:
+        float ``states`` (k, D), ``q`` (k,) >= 0, ``jacobians`` (k, D, D), real or complex
+        ``eigenvalues`` (k, D) by non-increasing modulus, ``inputs`` (k, m), all finite.
+
+        Raises
+        ------
+        FileFormatError
+            Naming the file and what is wrong: missing, a folder, not a ``.npz`` archive,
+            corrupt or truncated, not a fixed-point file of this format version, a missing or
+            unexpected member, or an array of the wrong type, shape or value.
+        """
         path = Path(path)
-        if not path.exists():
-            raise StatsFileError(f"fixed-point file {str(path)!r} does not exist")
+        name = str(path)
+        data = read_npz(path, "fixed-point file", FileFormatError)
+        header = data.get("header")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-            header = json.loads(str(data["header"]))
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-            raise StatsFileError(f"fixed-point file {str(path)!r} is corrupt or not a neurograph file: {exc}") from exc
-        if header.get("format") != _FORMAT or header.get("version") != _VERSION:
-            raise StatsFileError(f"{str(path)!r} is not a fixed-point file of format version {_VERSION} "
-                                 f"(header {header})")
-        try:
-            return cls(states=data["states"], q=data["q"], jacobians=data["jacobians"],
-                       eigenvalues=data["eigenvalues"], inputs=data["inputs"])
-        except (KeyError, DataError) as exc:
-            raise StatsFileError(f"fixed-point file {str(path)!r} is incomplete or inconsistent: {exc}") from exc
+            header = json.loads(str(header)) if (isinstance(header, np.ndarray) and header.shape == ()
+                                                 and header.dtype.kind == "U") else None
+        except (ValueError, RecursionError):
+            header = None
+        if not isinstance(header, dict) or header.get("format") != _FORMAT:
+            raise FileFormatError(f"{name!r} is not a neurograph fixed-point file (no valid header)")
+        if header.get("version") != _VERSION or isinstance(header.get("version"), bool) or set(header) != {
+                "format", "version"}:
+            raise FileFormatError(f"{name!r} is not a fixed-point file of format version {_VERSION} "
+                                  f"(header {header})")
+        members = ("states", "q", "jacobians", "eigenvalues", "inputs")
+        missing = [m for m in members if m not in data]
+        extra = sorted(set(data) - {"header", *members})
+        if missing or extra:
+            raise FileFormatError(f"fixed-point file {name!r} is incomplete or inconsistent: "
+                                  + (f"missing member(s) {missing}" if missing else f"unexpected member(s) {extra}"))
+        problem = cls._file_problem(*(data[m] for m in members))
+        if problem is not None:
+            raise FileFormatError(f"fixed-point file {name!r} is invalid: {problem}")
+        return cls(states=data["states"].astype(np.float64), q=data["q"].astype(np.float64),
+                   jacobians=data["jacobians"].astype(np.float64),
+                   eigenvalues=data["eigenvalues"].astype(np.complex128), inputs=data["inputs"].astype(np.float64))
+
+    @staticmethod
+    def _file_problem(states, q, jacobians, eigenvalues, inputs) -> str | None:
+        """What is wrong with these arrays as saved fixed points, or None."""
+        arrays = {"states": (states, 2, "fiu"), "q": (q, 1, "fiu"), "jacobians": (jacobians, 3, "fiu"),
+                  "eigenvalues": (eigenvalues, 2, "fiuc"), "inputs": (inputs, 2, "fiu")}
+        for key, (arr, ndim, kinds) in arrays.items():
+            if not isinstance(arr, np.ndarray) or arr.ndim != ndim or arr.dtype.kind not in kinds:
+                what = f"dtype {arr.dtype} shape {arr.shape}" if isinstance(arr, np.ndarray) else type(arr).__name__
+                return f"{key} must be a {ndim}-D {'complex or real' if 'c' in kinds else 'real'} array, got {what}"
+        k, d = states.shape
+        shapes = {"q": (q, (k,)), "jacobians": (jacobians, (k, d, d)), "eigenvalues": (eigenvalues, (k, d))}
+        for key, (arr, shape) in shapes.items():
+            if arr.shape != shape:
+                return f"{key} has shape {arr.shape}, expected {shape} for states of shape {states.shape}"
+        if inputs.shape[0] != k:
+            return f"inputs has {inputs.shape[0]} rows, expected one per point ({k})"
+        for key, (arr, _, _) in arrays.items():
+            if not np.isfinite(arr).all():
+                return f"{key} holds NaN or infinite values"
+        if (q < 0).any():
+            return f"q (a squared speed) must be >= 0, got {float(q.min())!r}"
+        modulus = np.abs(eigenvalues)
+        if d > 1 and (np.diff(modulus, axis=1) > 1e-12 * (1.0 + modulus[:, :-1])).any():
+            i = int(np.flatnonzero((np.diff(modulus, axis=1) > 1e-12 * (1.0 + modulus[:, :-1])).any(axis=1))[0])
+            return f"eigenvalues of point {i} are not ordered by decreasing modulus"
+        return None
 
     def plot(self, *, states: np.ndarray | None = None, title: str = "") -> Figure:
         """Fixed points in the plane of the first two principal components, coloured by stability.
@@ -265,8 +324,15 @@ def find_fixed_points(
 
     Raises
     ------
+    OptionError
+        If an option is of the wrong type or out of range (``q_tol``, ``lr`` > 0; ``max_iters``,
+        ``newton_steps`` ints >= 0; ``unique_tol`` None or >= 0; ``max_q`` None or finite;
+        ``outlier_distance`` None or > 0; ``state_pair`` None or a bool; ``seed``).
     DataError
-        If ``initial_states`` is empty, not 2-D or not finite, or an option is out of range.
+        If ``initial_states`` is empty, not 2-D or not finite; ``x`` is not finite; a parameter
+        (or buffer) of the cell is not finite (the message names it, e.g. ``'weight_hh'``); or
+        the cell gives NaN or infinite states at ``x`` from every initial state (from only
+        some of them: a :class:`~neurograph.errors.NeurographWarning`, and those are dropped).
     ModelError
         If the cell raises or returns states of the wrong shape.
 
@@ -280,23 +346,36 @@ def find_fixed_points(
     >>> len(fps), bool(fps.is_stable[0]), round(float(fps.states[0, 0]), 4)
     (1, True, 0.4621)
     """
-    for name, value in (("q_tol", q_tol), ("lr", lr)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not float(value) > 0:
-            raise DataError(f"{name} must be a positive number, got {value!r}")
-    for name, value in (("max_iters", max_iters), ("newton_steps", newton_steps)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-            raise DataError(f"{name} must be a non-negative int, got {value!r}")
-    init = np.asarray(initial_states.detach().cpu() if isinstance(initial_states, torch.Tensor) else initial_states,
-                      dtype=np.float64)
+    q_tol = check_number("q_tol", q_tol, low=0.0, low_open=True)
+    lr = check_number("lr", lr, low=0.0, low_open=True)
+    max_iters = check_int("max_iters", max_iters, min=0)
+    newton_steps = check_int("newton_steps", newton_steps, min=0)
+    if unique_tol is not None:
+        unique_tol = check_number("unique_tol", unique_tol, low=0.0)
+    if outlier_distance is not None:
+        outlier_distance = check_number("outlier_distance", outlier_distance, low=0.0, low_open=True)
+    if max_q is not None:
+        max_q = check_number("max_q", max_q)
+    if state_pair is not None:
+        state_pair = check_bool("state_pair", state_pair)
+    check_seed("seed", seed)
+    try:
+        init = np.asarray(initial_states.detach().cpu() if isinstance(initial_states, torch.Tensor)
+                          else initial_states, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"initial_states must be a numeric (n, D) array: {exc}") from exc
     if init.ndim != 2 or init.shape[0] == 0:
         raise DataError(f"initial_states must be a non-empty (n, D) array, got shape {init.shape}")
     if not np.all(np.isfinite(init)):
         raise DataError("initial_states contain NaN or infinite values")
+    check_finite_array("x", x.detach().cpu() if isinstance(x, torch.Tensor) else x)
+    check_module_finite("cell", cell)
     if isinstance(cell, torch.nn.LSTMCell) and init.shape[1] == cell.hidden_size:
         init = np.concatenate([init, np.zeros_like(init)], axis=1)
     step = StepMap(cell, x, state_pair=state_pair, probe_dim=init.shape[1])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(as_int_seed(seed))
+        init = _drop_non_finite_starts(step, init)
         z = minimise_speed(step, step.as_tensor(init), q_tol=float(q_tol), max_iters=int(max_iters), lr=float(lr))
         z = newton_refine(step, z, q_tol=float(q_tol), n_steps=int(newton_steps))
         with torch.no_grad():
@@ -325,6 +404,22 @@ def find_fixed_points(
     logger.debug("fixed points: %d initial states, %d kept after q/outlier filters, %d unique",
                  len(init), n_found, len(fps))
     return fps
+
+
+def _drop_non_finite_starts(step: StepMap, init: np.ndarray) -> np.ndarray:
+    """The initial states at which the cell gives a finite next state; DataError if there are none."""
+    with torch.no_grad():
+        out = step(step.as_tensor(init))
+    ok = torch.isfinite(out).all(dim=1).cpu().numpy()
+    if not ok.any():
+        raise DataError(f"cell {step.name} gives NaN or infinite states at input x from all {len(init)} "
+                        "initial_states; no fixed point can be searched for (check the input and the cell)")
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        warnings.warn(f"cell {step.name} gives NaN or infinite states at input x from {bad.size} of {len(init)} "
+                      f"initial_states (rows {bad[:10].tolist()}); they are left out", NeurographWarning,
+                      stacklevel=3)
+    return init[ok]
 
 
 def sample_initial_states(
@@ -359,10 +454,9 @@ def sample_initial_states(
     >>> sample_initial_states(np.zeros((10, 4, 3)), 6, noise_sd=0.1, seed=0).shape
     (6, 3)
     """
-    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
-        raise DataError(f"n must be a positive int, got {n!r}")
-    if isinstance(noise_sd, bool) or not isinstance(noise_sd, Real) or not float(noise_sd) >= 0:
-        raise DataError(f"noise_sd must be a non-negative number, got {noise_sd!r}")
+    n = check_int("n", n, min=1)
+    noise_sd = check_number("noise_sd", noise_sd, low=0.0)
+    check_seed("seed", seed)
     pool = visited_states(trace_or_states)
     rng = as_generator(seed)
     idx = rng.choice(len(pool), size=int(n), replace=len(pool) < n)
@@ -447,7 +541,9 @@ def attractor_dimension(states: ArrayLike | torch.Tensor | FixedPoints, variance
     Raises
     ------
     DataError
-        If there are fewer than 2 states, they are not finite, or ``variance`` is out of range.
+        If there are fewer than 2 states or they are not finite.
+    OptionError
+        If ``variance`` is not a number in (0, 1].
 
     Examples
     --------
@@ -470,8 +566,7 @@ def attractor_dimension(states: ArrayLike | torch.Tensor | FixedPoints, variance
         raise DataError(f"attractor_dimension needs at least 2 states, got {s.shape[0]}")
     if not np.all(np.isfinite(s)):
         raise DataError("states contain NaN or infinite values")
-    if isinstance(variance, bool) or not isinstance(variance, Real) or not 0 < float(variance) <= 1:
-        raise DataError(f"variance must be in (0, 1], got {variance!r}")
+    variance = check_number("variance", variance, low=0.0, high=1.0, low_open=True)
     r = min(s.shape)
     if float(np.var(s, axis=0).sum()) <= 1e-300:      # all states equal: no variance, no direction
         return AttractorDimension(n_components=0, explained_variance_ratio=np.zeros(r), participation_ratio=0.0,

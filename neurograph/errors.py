@@ -18,7 +18,8 @@ and names the thing at fault (the layer, the argument, the file)::
 Warnings derive from :class:`NeurographWarning` (a ``UserWarning``)::
 
     NeurographWarning
-     └── DegenerateLayerWarning  most neurons of a layer dead or always on under the chosen rule
+     ├── DegenerateLayerWarning  most neurons of a layer dead or always on under the chosen rule
+     └── DegenerateGraphWarning  a co-activation graph with no edge: modularity and communities are NaN
 
 ``ConfigError``, ``LayerError``, ``DataError``, ``OptionError``, ``IncompatibleStatsError`` and
 ``GraphError`` are also ``ValueError``; ``FileFormatError`` (and so ``StatsFileError``) is also
@@ -35,6 +36,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DataError",
+    "DegenerateGraphWarning",
     "DegenerateLayerWarning",
     "FileFormatError",
     "GraphError",
@@ -99,3 +101,7 @@ class GraphError(NeurographError, ValueError):
 
 class ConfigError(NeurographError, ValueError):
     """A zoo configuration (TOML) or a model factory string that cannot be used."""
+
+
+class DegenerateGraphWarning(NeurographWarning):
+    """A co-activation graph with no edge, so modularity and the community scores are NaN (says why)."""

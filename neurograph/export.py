@@ -51,6 +51,7 @@ Sanitising (so that the file is valid XML 1.0 and reads back with the same value
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import numbers
@@ -63,7 +64,8 @@ import numpy as np
 import pandas as pd
 
 from ._io import atomic_path
-from .errors import GraphError
+from ._validate import check_choice, check_output_file
+from .errors import GraphError, NeurographError
 
 __all__ = ["export_gexf", "export_graphml"]
 
@@ -104,10 +106,13 @@ def export_gexf(graph, path: str | os.PathLike, partition=None, node_table: pd.D
     GraphError
         If ``graph`` is not a graph, ``partition`` or ``node_table`` does not match its
         nodes, or an attribute name is reserved by GEXF.
-    FileNotFoundError
-        If the folder of ``path`` does not exist.
-    ValueError
+    OptionError
         If ``version`` is not a GEXF version networkx writes.
+    OSError
+        If ``path`` cannot be written, with a one-line message naming it:
+        ``FileNotFoundError`` (its folder does not exist), ``IsADirectoryError`` (it is a
+        folder), ``NotADirectoryError`` (its folder is a file), ``PermissionError``.
+        Nothing is written then, and no temporary file is left.
 
     Examples
     --------
@@ -119,12 +124,12 @@ def export_gexf(graph, path: str | os.PathLike, partition=None, node_table: pd.D
     >>> H.nodes[2]["community"], H.edges[1, 2]["weight"]
     (1, 2.0)
     """
-    if version not in GEXF_VERSIONS:
-        raise ValueError(f"version must be one of {list(GEXF_VERSIONS)}, got {version!r}")
-    with atomic_path(path) as tmp:
+    check_choice("version", version, GEXF_VERSIONS)
+    path = check_output_file(path)
+    with _writing(path) as tmp:
         H = _prepared(graph, partition, node_table, fmt="gexf")
         nx.write_gexf(H, tmp, version=version)
-    return Path(path)
+    return path
 
 
 def export_graphml(graph, path: str | os.PathLike, partition=None,
@@ -152,8 +157,8 @@ def export_graphml(graph, path: str | os.PathLike, partition=None,
     ------
     GraphError
         If ``graph`` is not a graph, or ``partition`` or ``node_table`` does not match its nodes.
-    FileNotFoundError
-        If the folder of ``path`` does not exist.
+    OSError
+        If ``path`` cannot be written (as for :func:`export_gexf`); the message names it.
 
     Examples
     --------
@@ -165,13 +170,28 @@ def export_graphml(graph, path: str | os.PathLike, partition=None,
     >>> H.nodes[1]["community"], H.edges[0, 1]["weight"]
     (1, 0.5)
     """
-    with atomic_path(path) as tmp:
+    path = check_output_file(path)
+    with _writing(path) as tmp:
         H = _prepared(graph, partition, node_table, fmt="graphml")
         nx.write_graphml(H, tmp)
-    return Path(path)
+    return path
 
 
 # ---------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _writing(path: Path):
+    """:func:`atomic_path` whose OS errors (disk full, ...) name ``path``, not the temporary file."""
+    try:
+        with atomic_path(path) as tmp:
+            yield tmp
+    except OSError as exc:
+        if isinstance(exc, NeurographError) or str(path) in str(exc):
+            raise
+        err = type(exc)(f"cannot write {str(path)!r}: {exc.strerror or exc}")
+        err.errno = exc.errno
+        raise err from exc
+
+
 def _prepared(graph, partition, node_table, *, fmt: str) -> nx.Graph:
     """A fresh networkx graph of the same kind with sanitised, annotated attributes."""
     G = _as_networkx(graph)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ._validate import check_int
 from .errors import DataError
 
 __all__ = ["as_padded", "bfs_order", "hopcroft_partition"]
@@ -31,6 +32,7 @@ def as_padded(sequences, lengths=None, *, pad: int = 0) -> tuple[np.ndarray, np.
     >>> tokens.tolist(), lengths.tolist()
     ([[3, 4], [5, 9], [9, 9]], [2, 1, 0])
     """
+    pad = check_int("pad", pad)
     if isinstance(sequences, (torch.Tensor, np.ndarray)) and np.ndim(sequences) == 2:
         tokens = _int_array(sequences, "sequences")
         n, t = tokens.shape

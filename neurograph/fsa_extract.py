@@ -53,14 +53,14 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
 
 from ._seed import as_int_seed
-from .errors import DataError
+from ._validate import check_choice, check_int, check_number, check_seed
+from .errors import DataError, OptionError
 from .fsa import FSA
 from .states import StateTrace
 
@@ -129,6 +129,19 @@ def extract_fsa(
         (method, k, rules, seconds, and ``row_states``: the FSA state of every row of
         ``trace.states``).
 
+    Raises
+    ------
+    OptionError
+        A bad option: ``n_states``, ``n_init`` (ints >= 1), ``n_iter`` (int >= 0),
+        ``method``, ``accept``, ``majority_of``, ``unseen`` (not one of their choices),
+        ``transition_weight`` (finite number >= 0), ``seed``, ``readout`` missing or not
+        callable for ``accept="readout"``, ``alphabet`` not integer token ids.
+    DataError
+        ``trace`` not a StateTrace, with no steps, or with NaN or infinite ``trace.states``
+        (the message names the field and the first bad row); ``trace.predictions`` /
+        ``trace.labels`` not non-negative class ids; ``alphabet`` missing tokens of the
+        trace; ``symbol_names`` too short; a ``readout`` giving logits of the wrong shape.
+
     Examples
     --------
     >>> import numpy as np
@@ -144,23 +157,24 @@ def extract_fsa(
     start_time = time.perf_counter()
     if not isinstance(trace, StateTrace):
         raise DataError(f"trace must be a StateTrace (see record_states), got {type(trace).__name__}")
-    _check_int("n_states", n_states, 1)
-    _check_int("n_init", n_init, 1)
-    _check_int("n_iter", n_iter, 0)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    if accept not in ("majority", "readout"):
-        raise ValueError(f"accept must be 'majority' or 'readout', got {accept!r}")
+    n_states = check_int("n_states", n_states, min=1)
+    n_init = check_int("n_init", n_init, min=1)
+    n_iter = check_int("n_iter", n_iter, min=0)
+    check_choice("method", method, METHODS)
+    check_seed("seed", seed)
+    check_choice("accept", accept, ("majority", "readout"))
     if accept == "readout" and readout is None:
-        raise ValueError("accept='readout' needs readout=<the model's output layer>, e.g. model.readout")
-    if majority_of not in ("predictions", "labels"):
-        raise ValueError(f"majority_of must be 'predictions' or 'labels', got {majority_of!r}")
+        raise OptionError("accept='readout' needs readout=<the model's output layer>, e.g. model.readout")
+    if accept == "readout" and not callable(readout):
+        raise OptionError(f"readout must be callable (the model's output layer), got {type(readout).__name__}")
+    check_choice("majority_of", majority_of, ("predictions", "labels"))
     if majority_of == "labels" and trace.labels is None:
         raise DataError("majority_of='labels' needs a trace recorded with labels")
-    if unseen not in ("self", "symbol"):
-        raise ValueError(f"unseen must be 'self' or 'symbol', got {unseen!r}")
-    if isinstance(transition_weight, bool) or not isinstance(transition_weight, Real) or transition_weight < 0:
-        raise ValueError(f"transition_weight must be a number >= 0, got {transition_weight!r}")
+    check_choice("unseen", unseen, ("self", "symbol"))
+    transition_weight = check_number("transition_weight", transition_weight, low=0.0)
+    _check_trace_states(trace, trace.states, np.arange(trace.states.shape[0]))
+    if accept == "majority":
+        _check_classes(trace, majority_of)
     steps = trace.step_tokens()
     if steps.size == 0:
         raise DataError("the trace has no steps (every sequence is empty); nothing to cluster")
@@ -168,7 +182,7 @@ def extract_fsa(
     col = np.searchsorted(alpha, steps)
 
     labels, centres, info = cluster_states(trace, n_states, method, seed, n_init=n_init,
-                                           transition_weight=float(transition_weight), n_iter=n_iter,
+                                           transition_weight=transition_weight, n_iter=n_iter,
                                            alphabet=alpha)
     k = centres.shape[0]
     n_fsa = k + 1
@@ -222,6 +236,10 @@ def cluster_states(
     :meth:`StateTrace.step_index` order, ``centres`` (k, H) float64, and ``info`` (for
     ``"transition"``: ``n_rounds``, ``objective`` per round, ``converged``).
 
+    Raises OptionError for a bad ``n_clusters``, ``method``, ``seed``, ``n_init``,
+    ``transition_weight`` or ``n_iter``, and DataError for a trace that is not a StateTrace,
+    has no steps, or holds NaN or infinite states (naming ``trace.states`` and the row).
+
     Examples
     --------
     >>> import numpy as np
@@ -232,9 +250,18 @@ def cluster_states(
     >>> int(labels[0] == labels[1]), int(labels[1] == labels[2])
     (1, 0)
     """
-    _check_int("n_clusters", n_clusters, 1)
+    n_clusters = check_int("n_clusters", n_clusters, min=1)
+    check_choice("method", method, METHODS)
+    check_seed("seed", seed)
+    n_init = check_int("n_init", n_init, min=1)
+    transition_weight = check_number("transition_weight", transition_weight, low=0.0)
+    n_iter = check_int("n_iter", n_iter, min=0)
+    if not isinstance(trace, StateTrace):
+        raise DataError(f"trace must be a StateTrace (see record_states), got {type(trace).__name__}")
     rows = trace.step_rows()
-    X = trace.states[rows].astype(np.float64)
+    if rows.size == 0:
+        raise DataError("the trace has no steps (every sequence is empty); nothing to cluster")
+    X = _check_trace_states(trace, trace.states[rows], rows).astype(np.float64)
     n_distinct = np.unique(X, axis=0).shape[0]
     k = min(int(n_clusters), n_distinct)
     if k < n_clusters:
@@ -252,8 +279,6 @@ def cluster_states(
             alphabet = np.unique(trace.step_tokens())
         labels, centres, info = _viterbi_training(trace, X, labels, centres, np.asarray(alphabet, np.int64),
                                                   transition_weight, n_iter)
-    elif method != "kmeans":
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
     return labels, centres, info
 
 
@@ -338,16 +363,35 @@ def _objective(X, labels, seq, t, cols, centres, var, weight, log_p):
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+def _check_trace_states(trace: StateTrace, states: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``states`` (rows ``rows`` of ``trace.states``) if numeric and finite; else DataError naming the field."""
+    if states.dtype.kind not in "fiub":
+        raise DataError(f"trace.states must hold numbers, got dtype {states.dtype}")
+    if states.dtype.kind == "f":
+        bad = ~np.isfinite(states).all(axis=1)
+        if bad.any():
+            row = int(rows[np.flatnonzero(bad)[0]])
+            seq = int(np.searchsorted(trace.offsets, row, side="right") - 1)
+            raise DataError(f"trace.states contains NaN or infinite values in {int(bad.sum())} row(s) "
+                            f"(first: row {row}, sequence {seq}); record the states again or drop those sequences")
+    return states
+
+
+def _check_classes(trace: StateTrace, field: str) -> None:
+    cls = np.asarray(getattr(trace, field))
+    if cls.size and (cls.dtype.kind not in "iu" or cls.min() < 0):
+        raise DataError(f"trace.{field} must hold non-negative integer class ids, got dtype {cls.dtype}"
+                        + (f" and minimum {cls.min()}" if cls.dtype.kind in "iu" else ""))
 
 
 def _alphabet(steps: np.ndarray, alphabet) -> np.ndarray:
     seen = np.unique(steps)
     if alphabet is None:
         return seen
-    alpha = np.unique(np.asarray(alphabet, dtype=np.int64))
+    arr = np.asarray(alphabet)
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise OptionError(f"alphabet must be a sequence of integer token ids, got {alphabet!r}")
+    alpha = np.unique(arr.astype(np.int64))
     missing = np.setdiff1d(seen, alpha)
     if missing.size:
         raise DataError(f"alphabet misses token ids that occur in the trace: {missing[:10].tolist()}")

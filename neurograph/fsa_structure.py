@@ -19,8 +19,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .communities import detect_communities
-from .errors import DataError
+from ._validate import check_bool, check_choice, check_int, check_number, check_seed
+from .communities import METHODS, detect_communities
+from .errors import DataError, OptionError
 from .fsa import FSA
 from .states import StateTrace
 
@@ -43,8 +44,9 @@ def fsa_graph(fsa: FSA, *, weight: str = "count", self_loops: bool = False) -> n
     >>> sorted(g.edges(data="weight"))
     [(0, 1, 2.0)]
     """
-    if weight not in ("count", "symbols"):
-        raise ValueError(f"weight must be 'count' or 'symbols', got {weight!r}")
+    _check_fsa(fsa)
+    check_choice("weight", weight, ("count", "symbols"))
+    self_loops = check_bool("self_loops", self_loops)
     n = fsa.n_states
     w = np.zeros((n, n))
     if weight == "count":
@@ -86,6 +88,7 @@ def fsa_state_table(fsa: FSA) -> pd.DataFrame:
     >>> fsa_state_table(fsa)["nondeterminism"].tolist()
     [1.0, nan]
     """
+    _check_fsa(fsa)
     if fsa.counts is None:
         raise DataError("fsa_state_table needs an FSA with observed counts (from extract_fsa)")
     c = fsa.counts
@@ -126,6 +129,12 @@ def fsa_scores(fsa: FSA, *, sequences=None, labels=None, rnn_predictions=None, l
     >>> s["fsa_n_states"], s["fsa_n_states_min"], s["fsa_accuracy"]
     (2, 2, 1.0)
     """
+    _check_fsa(fsa)
+    check_choice("method", method, METHODS)
+    check_number("resolution", resolution, low=0.0, low_open=True)
+    check_seed("seed", seed)
+    if not isinstance(prefix, str):
+        raise OptionError(f"prefix must be a str, got {prefix!r}")
     out: dict = {"n_states": fsa.n_states, "n_states_min": fsa.minimize().n_states,
                  "n_accepting": int(fsa.accepting.sum())}
     if fsa.counts is not None:
@@ -182,8 +191,10 @@ def state_words(fsa: FSA, trace: StateTrace, vocab: Sequence[str] | None = None,
     >>> state_words(fsa, trace, vocab=["good", "bad"])[["state", "word", "count"]].values.tolist()
     [[0, 'good', 1], [1, 'bad', 3]]
     """
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"top must be a positive int, got {top!r}")
+    _check_fsa(fsa)
+    if not isinstance(trace, StateTrace):
+        raise DataError(f"trace must be a StateTrace (see record_states), got {type(trace).__name__}")
+    top = check_int("top", top, min=1)
     seqs, ts = trace.step_index()
     toks = trace.tokens[seqs, ts - 1]
     cols = fsa.symbol_index(trace.tokens)
@@ -201,8 +212,16 @@ def state_words(fsa: FSA, trace: StateTrace, vocab: Sequence[str] | None = None,
     df["rank"] = df.groupby("state").cumcount() + 1
     df = df[df["rank"] <= top].reset_index(drop=True)
     df["output"] = fsa.outputs[df["state"].to_numpy()]
+    if vocab is not None and len(df) and len(vocab) <= int(df["token"].max()):
+        raise OptionError(f"vocab has {len(vocab)} words but the trace holds token id {int(df['token'].max())}; "
+                          "give one word per token id")
     df["word"] = [str(vocab[t]) if vocab is not None else str(t) for t in df["token"].tolist()]
     return df[["state", "output", "rank", "token", "word", "count", "share"]]
+
+
+def _check_fsa(fsa) -> None:
+    if not isinstance(fsa, FSA):
+        raise DataError(f"fsa must be an FSA, got {type(fsa).__name__}")
 
 
 def _entropy_rows(m: np.ndarray) -> np.ndarray:

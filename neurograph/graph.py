@@ -14,7 +14,6 @@ even when millions of pairs pass the threshold. Hypergeometric p-values are comp
 from __future__ import annotations
 
 import logging
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,7 @@ import scipy.sparse as sp
 from scipy import special as spf
 from scipy import stats as sps
 
+from ._validate import check_bool, check_choice, check_number, check_optional_int
 from .errors import DataError, GraphError
 from .stats import CoactivationStats
 
@@ -47,9 +47,9 @@ class ActivationGraph:
         ``unit`` and ``fire_prob`` (firing probability in [0, 1]).
     edges : numpy.ndarray of int64, shape (n_edges, 2)
         Node indices (rows of ``nodes``) of each edge, ``i < j``, no duplicates,
-        sorted lexicographically.
+        sorted lexicographically (graphs built by :func:`activation_graph`).
     weights : numpy.ndarray of float64, shape (n_edges,)
-        Edge weights, all ``> 0``.
+        Edge weights: finite and ``>= 0`` (those built by :func:`activation_graph` are ``> 0``).
     weight : str
         Which association the weights are (one of :data:`WEIGHTS`).
     n_samples : int
@@ -60,6 +60,13 @@ class ActivationGraph:
     params : dict
         How the graph was built (``threshold``, ``top_k``, ``alpha``, ``drop_inactive``,
         ``n_pairs``: number of neuron pairs considered).
+
+    Raises
+    ------
+    GraphError
+        On construction, if ``nodes`` is not a DataFrame, ``edges`` is not an (m, 2) array of
+        integer node pairs ``i < j`` within ``0..n_nodes-1`` without repeats, or ``weights``
+        is not (m,) finite numbers ``>= 0``. The arrays are stored as int64 and float64.
     """
 
     nodes: pd.DataFrame
@@ -71,12 +78,32 @@ class ActivationGraph:
     params: dict
 
     def __post_init__(self) -> None:
-        e, w, n = self.edges, self.weights, len(self.nodes)
+        if not isinstance(self.nodes, pd.DataFrame):
+            raise GraphError(f"ActivationGraph nodes must be a pandas DataFrame, got {type(self.nodes).__name__}")
+        n = len(self.nodes)
+        e = np.asarray(self.edges)
+        if e.size == 0:
+            e = e.reshape(0, 2) if e.ndim != 2 or e.shape[1] != 2 else e
+        if e.size and e.dtype.kind not in "iu":
+            raise GraphError(f"ActivationGraph edges must hold integer node indices, got dtype {e.dtype}")
+        try:
+            w = np.asarray(self.weights, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise GraphError(f"ActivationGraph weights must be numbers: {exc}") from exc
         if e.ndim != 2 or e.shape[1] != 2 or w.shape != (e.shape[0],):
             raise GraphError(f"ActivationGraph edges must have shape (m, 2) and weights (m,), "
                              f"got {e.shape} and {w.shape}")
+        e = e.astype(np.int64, copy=False)
         if e.size and (e.min() < 0 or e.max() >= n or np.any(e[:, 0] >= e[:, 1])):
-            raise GraphError(f"ActivationGraph edges must be node pairs i < j within 0..{n - 1}")
+            raise GraphError(f"ActivationGraph edges must be node pairs i < j within 0..{n - 1} "
+                             f"(the rows of nodes)")
+        if e.shape[0] > 1:
+            key = e[:, 0] * n + e[:, 1]
+            if not np.all(np.diff(key) > 0) and np.unique(key).size != key.size:
+                raise GraphError("ActivationGraph edges repeat a node pair; give each pair once")
+        _check_edge_weights(w, e, "ActivationGraph weights")
+        object.__setattr__(self, "edges", e)
+        object.__setattr__(self, "weights", w)
 
     def __repr__(self) -> str:
         return (f"ActivationGraph(weight={self.weight!r}, n_nodes={self.n_nodes}, n_edges={self.n_edges}, "
@@ -189,8 +216,10 @@ def activation_graph(stats: CoactivationStats, weight: str = "npmi", *, threshol
     ------
     DataError
         If ``stats`` is not a CoactivationStats or has no samples.
-    GraphError
-        If ``weight``, ``threshold``, ``top_k`` or ``alpha`` is invalid.
+    OptionError
+        If ``weight`` is not one of :data:`WEIGHTS`, ``threshold`` is not a finite number,
+        ``top_k`` is not None or an int ``>= 0``, ``alpha`` is not None or a number in (0, 1),
+        or ``drop_inactive`` is not a bool.
 
     Examples
     --------
@@ -204,14 +233,10 @@ def activation_graph(stats: CoactivationStats, weight: str = "npmi", *, threshol
     _check_stats(stats)
     _check_weight(weight)
     thr = _check_threshold(threshold)
-    if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0:
-            raise GraphError(f"top_k must be a non-negative int or None, got {top_k!r}")
-        top_k = int(top_k)
+    top_k = check_optional_int("top_k", top_k, min=0)
     if alpha is not None:
-        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < float(alpha) < 1.0:
-            raise GraphError(f"alpha must be a float in (0, 1) or None, got {alpha!r}")
-        alpha = float(alpha)
+        alpha = check_number("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+    drop_inactive = check_bool("drop_inactive", drop_inactive)
 
     n = int(stats.n_samples)
     f = np.asarray(stats.fire_counts, dtype=np.int64)
@@ -314,14 +339,28 @@ def _check_stats(stats) -> None:
 
 
 def _check_weight(weight) -> None:
-    if weight not in WEIGHTS:
-        raise GraphError(f"weight must be one of {list(WEIGHTS)}, got {weight!r}")
+    check_choice("weight", weight, WEIGHTS)
 
 
 def _check_threshold(threshold) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not np.isfinite(threshold):
-        raise GraphError(f"threshold must be a finite number, got {threshold!r}")
-    return max(float(threshold), 0.0)
+    return max(check_number("threshold", threshold), 0.0)
+
+
+def _check_edge_weights(w: np.ndarray, edges: np.ndarray, what: str) -> None:
+    """GraphError naming ``what`` and the first bad edge unless every weight is finite and ``>= 0``.
+
+    ``w`` (m,) float64, ``edges`` (m, 2) node indices (internal; shared with :mod:`neurograph.communities`).
+    """
+    bad = ~np.isfinite(w)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise GraphError(f"{what} must be finite: {int(bad.sum())} edge(s) are NaN or infinite "
+                         f"(first: edge {k} {tuple(int(x) for x in edges[k])} = {w[k]})")
+    neg = w < 0
+    if neg.any():
+        k = int(np.flatnonzero(neg)[0])
+        raise GraphError(f"{what} must be >= 0 (modularity needs non-negative weights): {int(neg.sum())} "
+                         f"edge(s) are negative (first: edge {k} {tuple(int(x) for x in edges[k])} = {w[k]})")
 
 
 def _association(weight: str, n: int, n1, n2, n11) -> np.ndarray:

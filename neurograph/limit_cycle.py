@@ -21,7 +21,6 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -29,6 +28,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from ._cells import StepMap, newton_refine
+from ._validate import check_bool, check_int, check_module_finite, check_number
 from .errors import DataError
 
 __all__ = ["LimitCycle", "find_limit_cycle"]
@@ -210,7 +210,21 @@ def find_limit_cycle(
     Returns
     -------
     LimitCycle
-        Its ``kind`` says whether a cycle, a fixed point or neither was found.
+        Its ``kind`` says whether a cycle, a fixed point or neither was found: a chaotic
+        orbit, or a cycle longer than ``max_period``, gives ``kind == "none"`` (``is_cycle``
+        False, ``period`` NaN), never an error.
+
+    Raises
+    ------
+    OptionError
+        ``n_transient`` not an int ``>= 0``; ``max_period`` or ``n_loops`` not an int
+        ``>= 1``; ``tol`` or ``neutral_tol`` not a finite number ``> 0`` (``>= 0`` for
+        ``neutral_tol``); ``state_pair`` not None or a bool.
+    DataError
+        ``initial_state`` or ``x`` not finite; a parameter of the cell (module) not finite
+        (the message names it); the state becoming NaN or infinite along the orbit.
+    ModelError
+        If the cell raises or returns states of the wrong shape.
 
     Examples
     --------
@@ -222,22 +236,29 @@ def find_limit_cycle(
     >>> c.kind, c.period
     ('periodic', 5.0)
     """
-    for name, value in (("n_transient", n_transient), ("max_period", max_period), ("n_loops", n_loops)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < (0 if name == "n_transient" else 1):
-            raise DataError(f"{name} must be a {'non-negative' if name == 'n_transient' else 'positive'} int, "
-                            f"got {value!r}")
-    if isinstance(tol, bool) or not isinstance(tol, Real) or not tol > 0:
-        raise DataError(f"tol must be a positive number, got {tol!r}")
-    h0 = np.asarray(initial_state.detach().cpu() if isinstance(initial_state, torch.Tensor) else initial_state,
-                    dtype=np.float64).reshape(1, -1)
-    if not np.all(np.isfinite(h0)):
-        raise DataError("initial_state contains NaN or infinite values")
+    n_transient = check_int("n_transient", n_transient, min=0)
+    max_period = check_int("max_period", max_period, min=1)
+    n_loops = check_int("n_loops", n_loops, min=1)
+    tol = check_number("tol", tol, low=0.0, low_open=True)
+    neutral_tol = check_number("neutral_tol", neutral_tol, low=0.0)
+    if state_pair is not None:
+        state_pair = check_bool("state_pair", state_pair)
+    h0 = _finite_vector("initial_state", initial_state).reshape(1, -1)
+    _finite_vector("x", x)
+    check_module_finite("cell", cell)
     if isinstance(cell, torch.nn.LSTMCell) and h0.shape[1] == cell.hidden_size:
         h0 = np.concatenate([h0, np.zeros_like(h0)], axis=1)
     step = StepMap(cell, x, state_pair=state_pair, probe_dim=h0.shape[1])
     x_np = step.x.cpu().double().numpy()
     z = step.run(step.as_tensor(h0), n_transient)
+    if not bool(torch.isfinite(z).all()):
+        raise DataError(f"the state of cell {step.name} became NaN or infinite within the {n_transient} transient "
+                        "steps from initial_state at input x (the map diverges or yields NaN); no attractor")
     traj = _trajectory(step, z, max_period + 1)
+    if not np.all(np.isfinite(traj)):
+        k = int(np.flatnonzero(~np.all(np.isfinite(traj), axis=1))[0])
+        raise DataError(f"the state of cell {step.name} became NaN or infinite {n_transient + k} steps from "
+                        "initial_state at input x (the map diverges or yields NaN); no attractor")
     moves = np.linalg.norm(np.diff(traj, axis=0), axis=1)
     if moves[-1] < tol:
         return _fixed_point(step, traj[-1], x_np, tol)
@@ -252,7 +273,12 @@ def find_limit_cycle(
     if p0 is not None:
         long = _trajectory(step, z, int(math.ceil((n_loops + 0.5) * p0)) + 2)
         t_ret = _fit_period(long, p0, n_loops)
+        if not (math.isfinite(t_ret) and t_ret >= 1.0):  # no consistent return time: not a closed curve
+            p0 = None
+    if p0 is not None:
         n_keep = max(int(math.floor(n_loops * t_ret)), p0)
+        if n_keep > len(long):  # the fitted return time is longer than the first guess: run further
+            long = _trajectory(step, z, n_keep)
         q = _winding(long[: min(n_keep, 6 * p0)], np.arange(min(n_keep, 6 * p0)), t_ret, p0)
         cyc = _cycle("quasi_periodic", long[:n_keep], np.arange(n_keep), t_ret, q,
                      _lyapunov_multipliers(step, _trajectory(step, z, max(3 * n_keep, 400)), t_ret), neutral_tol,
@@ -271,6 +297,19 @@ def find_limit_cycle(
 
 
 # ---------------------------------------------------------------------------- helpers
+
+def _finite_vector(name: str, value) -> np.ndarray:
+    """``value`` (array-like or tensor) as a flat float64 array; DataError naming it if not numeric or finite."""
+    try:
+        arr = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} must be a numeric array: {exc}") from exc
+    if arr.size == 0:
+        raise DataError(f"{name} is empty")
+    if not np.all(np.isfinite(arr)):
+        raise DataError(f"{name} contains NaN or infinite values")
+    return arr.reshape(-1)
+
 
 def _trajectory(step: StepMap, z: torch.Tensor, n: int) -> np.ndarray:
     out = [z]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -22,7 +21,8 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from ._cells import StepMap
-from .errors import DataError
+from ._validate import check_bool, check_int, check_module_finite
+from .errors import DataError, OptionError
 from .limit_cycle import LimitCycle
 
 __all__ = ["PhaseAutomaton", "PhaseShifts", "phase_shifts", "relative_phases"]
@@ -63,9 +63,13 @@ class PhaseAutomaton:
     quantisation_error: float
 
     def run(self, values, start: int = 0) -> int:
-        """State after reading ``values`` (a sequence of input values) from ``start``."""
+        """State after reading ``values`` (a sequence of input values) from ``start``.
+
+        Raises OptionError if ``start`` is not a state (an int in ``0..n_states-1``), DataError
+        if a value is not an input of the automaton.
+        """
         index = {v: i for i, v in enumerate(self.values.tolist())}
-        s = int(start)
+        s = check_int("start", start, min=0, max=self.n_states - 1)
         for v in values:
             if v not in index:
                 raise DataError(f"value {v!r} is not an input of this automaton (values {self.values.tolist()})")
@@ -115,13 +119,17 @@ class PhaseShifts:
 
     def automaton(self, n_states: int, *, reference=None) -> PhaseAutomaton:
         """Quantise the shifts relative to the ``reference`` value's (default: the first value)
-        to steps of ``1 / n_states`` cycle and return the automaton on the phase regions."""
-        if isinstance(n_states, bool) or not isinstance(n_states, Integral) or n_states < 1:
-            raise DataError(f"n_states must be a positive int, got {n_states!r}")
+        to steps of ``1 / n_states`` cycle and return the automaton on the phase regions.
+
+        Raises OptionError if ``n_states`` is not an int >= 1 or ``reference`` is not one of
+        the values; DataError if the measured shifts are not finite."""
+        n_states = check_int("n_states", n_states, min=1)
         vals = self.values.tolist()
         ref = vals[0] if reference is None else reference
         if ref not in vals:
-            raise DataError(f"reference {ref!r} is not one of the values {vals}")
+            raise OptionError(f"reference must be one of the values {vals}, got {ref!r}")
+        if not np.all(np.isfinite(self.mean_shift)):
+            raise DataError("mean_shift contains NaN or infinite values; no automaton can be read off")
         offset = float(self.mean_shift[vals.index(ref)])
         rel = (self.mean_shift - offset) % 1.0
         steps = np.rint(rel * n_states).astype(np.int64) % n_states
@@ -182,6 +190,16 @@ def phase_shifts(
     -------
     PhaseShifts
 
+    Raises
+    ------
+    OptionError
+        ``n_phases`` or ``input_steps`` not an int >= 1, ``n_relax`` not None or an int >= 0,
+        ``state_pair`` not None or a bool.
+    DataError
+        ``cycle`` not a LimitCycle that is a cycle; ``inputs_by_value`` empty, not numeric or
+        not finite (the message names the value); a cell parameter not finite; the state
+        becoming NaN or infinite.
+
     Examples
     --------
     >>> import math, torch
@@ -194,20 +212,25 @@ def phase_shifts(
     >>> [round(float(s), 6) for s in ps.mean_shift]
     [0.25, 0.0]
     """
-    if not cycle.is_cycle:
-        raise DataError(f"phase shifts need a cycle; the attractor is {cycle.kind!r}")
-    for name, value in (("n_phases", n_phases), ("input_steps", input_steps)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise DataError(f"{name} must be a positive int, got {value!r}")
+    _check_cycle(cycle, "phase shifts")
+    n_phases = check_int("n_phases", n_phases, min=1)
+    input_steps = check_int("input_steps", input_steps, min=1)
+    if n_relax is not None:
+        n_relax = check_int("n_relax", n_relax, min=0)
+    if state_pair is not None:
+        state_pair = check_bool("state_pair", state_pair)
     if isinstance(inputs_by_value, dict):
         values = list(inputs_by_value)
-        vectors = [np.asarray(inputs_by_value[v], dtype=np.float64).reshape(-1) for v in values]
+        vectors = [_finite(f"inputs_by_value[{v!r}]", inputs_by_value[v]).reshape(-1) for v in values]
     else:
-        arr = np.asarray(inputs_by_value, dtype=np.float64)
+        arr = _finite("inputs_by_value", inputs_by_value)
         if arr.ndim != 2:
             raise DataError(f"inputs_by_value must be a dict or an (n_values, input_size) array, got {arr.shape}")
         values, vectors = list(range(len(arr))), list(arr)
-    relax = max(20, 3 * int(math.ceil(cycle.period))) if n_relax is None else int(n_relax)
+    if not values:
+        raise DataError("inputs_by_value is empty: give the input vector of at least one value")
+    check_module_finite("cell", cell)
+    relax = max(20, 3 * int(math.ceil(cycle.period))) if n_relax is None else n_relax
     step = StepMap(cell, cycle.input, state_pair=state_pair, probe_dim=cycle.states.shape[1])
     idx = np.unique(np.searchsorted(cycle.phases, np.arange(n_phases) / n_phases).clip(0, len(cycle.phases) - 1))
     start = step.as_tensor(cycle.states[idx])
@@ -216,6 +239,9 @@ def phase_shifts(
     for u in vectors:
         z = step.run(start, input_steps, x=step.as_tensor(u))
         z = step.run(z, relax).cpu().numpy()
+        if not np.all(np.isfinite(z)):
+            raise DataError(f"the state became NaN or infinite after the input of value {values[len(shifts)]!r}; "
+                            "no phase can be measured")
         shifts.append(np.round(cycle.phase(z) - ref, 12) % 1.0)
         off.append(cycle.distance(z))
     sh = np.asarray(shifts)
@@ -247,6 +273,12 @@ def relative_phases(cell: Callable, inputs: ArrayLike | torch.Tensor, cycle: Lim
     numpy.ndarray, shape (n, T + 1)
         ``(phase(h_t) - phase(h_t without input)) % 1`` for t = 0..T (column 0 is 0).
 
+    Raises
+    ------
+    DataError
+        ``cycle`` not a cycle; ``inputs`` not (n, T, input_size) or not finite;
+        ``initial_state`` not finite; the state becoming NaN or infinite.
+
     Examples
     --------
     >>> import math, torch
@@ -258,13 +290,16 @@ def relative_phases(cell: Callable, inputs: ArrayLike | torch.Tensor, cycle: Lim
     >>> relative_phases(cell, [[[0.0], [0.5], [0.0]]], c, [1.0, 0.0]).round(6).tolist()
     [[0.0, 0.0, 0.5, 0.5]]
     """
-    if not cycle.is_cycle:
-        raise DataError(f"relative phases need a cycle; the attractor is {cycle.kind!r}")
-    u = np.asarray(inputs.detach().cpu() if isinstance(inputs, torch.Tensor) else inputs, dtype=np.float64)
+    _check_cycle(cycle, "relative phases")
+    if state_pair is not None:
+        state_pair = check_bool("state_pair", state_pair)
+    u = _finite("inputs", inputs)
     if u.ndim != 3:
         raise DataError(f"inputs must have shape (n, T, input_size), got {u.shape}")
+    h_init = _finite("initial_state", initial_state)
+    check_module_finite("cell", cell)
     step = StepMap(cell, cycle.input, state_pair=state_pair, probe_dim=cycle.states.shape[1])
-    h0 = step.as_tensor(np.asarray(initial_state, dtype=np.float64).reshape(1, -1))
+    h0 = step.as_tensor(h_init.reshape(1, -1))
     ref = [h0]
     states = [h0.expand(len(u), -1)]
     u_t = step.as_tensor(u)
@@ -272,6 +307,27 @@ def relative_phases(cell: Callable, inputs: ArrayLike | torch.Tensor, cycle: Lim
         for t in range(u.shape[1]):
             ref.append(step(ref[-1]))
             states.append(step(states[-1], x=u_t[:, t]))
-    ref_ph = cycle.phase(torch.cat(ref).cpu().numpy())
-    ph = cycle.phase(torch.stack(states, 1).cpu().numpy())
+    ref_np, states_np = torch.cat(ref).cpu().numpy(), torch.stack(states, 1).cpu().numpy()
+    if not (np.all(np.isfinite(ref_np)) and np.all(np.isfinite(states_np))):
+        raise DataError("the state became NaN or infinite along the input sequences; no phase can be measured")
+    ref_ph = cycle.phase(ref_np)
+    ph = cycle.phase(states_np)
     return np.round(ph - ref_ph[None, :], 12) % 1.0
+
+
+def _check_cycle(cycle, what: str) -> None:
+    if not isinstance(cycle, LimitCycle):
+        raise DataError(f"cycle must be a LimitCycle (from find_limit_cycle), got {type(cycle).__name__}")
+    if not cycle.is_cycle:
+        raise DataError(f"{what} need a cycle; the attractor is {cycle.kind!r}")
+
+
+def _finite(name: str, value) -> np.ndarray:
+    """``value`` (array-like or tensor) as a float64 array; DataError naming it if not numeric or not finite."""
+    try:
+        arr = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} must be a numeric array: {exc}") from exc
+    if not np.all(np.isfinite(arr)):
+        raise DataError(f"{name} contains NaN or infinite values")
+    return arr

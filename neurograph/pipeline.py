@@ -9,6 +9,7 @@ results (GEXF, GraphML, CSV tables, PNG figures) into a folder. Both the
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ._io import write_csv
-from .communities import ModularitySignificance, Partition, detect_communities, modularity_significance
+from ._validate import check_int, check_seed
+from .communities import (ModularitySignificance, Partition, _check_options, detect_communities,
+                          modularity_significance)
 from .entropy import layer_entropy, neuron_entropy
+from .errors import DataError, DegenerateGraphWarning, OptionError
 from .export import export_gexf, export_graphml
 from .graph import ActivationGraph, activation_graph, edge_weights
 from .plots import plot_coactivation, plot_entropy, save_figure
@@ -85,6 +89,10 @@ def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float 
     :func:`modularity_significance` (``n_null=0`` skips the null model). Cost: one
     community detection per null graph, so about ``n_null + 1`` detections.
 
+    Every option is checked before any work: a bad value raises
+    :class:`~neurograph.errors.OptionError` naming it (``n_null`` must be 0 or an int >= 2);
+    ``stats`` that is not a CoactivationStats (or has no samples) raises DataError.
+
     Examples
     --------
     >>> import numpy as np
@@ -94,8 +102,17 @@ def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float 
     >>> sorted(a.summary())[:3]
     ['always_on_fraction', 'dead_fraction', 'mean_entropy']
     """
+    if not isinstance(stats, CoactivationStats):
+        raise DataError(f"stats must be a CoactivationStats, got {type(stats).__name__}")
+    n_null = check_int("n_null", n_null, min=0)
+    if n_null == 1:
+        raise OptionError("n_null must be 0 (no null model) or >= 2, got 1")
+    check_seed("seed", seed)
+    _check_options(method, resolution, "modularity")
     graph = activation_graph(stats, weight, threshold=threshold, top_k=top_k, alpha=alpha)
     partition = detect_communities(graph, method=method, resolution=resolution, seed=seed)
+    if graph.n_edges == 0:
+        _warn_empty(stats, graph)
     sig = None
     if n_null > 0 and graph.n_edges > 0:
         sig = modularity_significance(graph, partition, method=method, resolution=resolution, n_null=n_null,
@@ -111,6 +128,24 @@ def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float 
                     layers=layer_entropy(stats))
 
 
+def _warn_empty(stats: CoactivationStats, graph) -> None:
+    """Say why modularity and the community scores are NaN: the graph has no edge."""
+    d = stats.n_neurons
+    why = []
+    if graph.n_dead or graph.n_always_on:
+        why.append(f"{graph.n_dead} of {d} neurons never fire and {graph.n_always_on} always fire under rule "
+                   f"{stats.rule!r}, so they are left out")
+    if stats.n_samples < 2:
+        why.append(f"only {stats.n_samples} sample(s) were recorded")
+    if not why:
+        why.append("no pair of neurons passes the sparsification (threshold / top_k / alpha)")
+    advice = ("record with rule='zscore' or rule='quantile', which adapt the cut to each neuron"
+              if stats.rule == "positive" or stats.rule.startswith("threshold") else "loosen the sparsification")
+    warnings.warn(DegenerateGraphWarning(
+        f"the co-activation graph has {graph.n_nodes} node(s) and no edge, so modularity, its z-score and the "
+        f"communities are NaN: {'; '.join(why)}; {advice}"), stacklevel=3)
+
+
 def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str = "model",
                    title: str = "") -> dict[str, Path]:
     """Write an :class:`Analysis` into ``out_dir`` with file names prefixed by ``name``.
@@ -119,9 +154,26 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str 
     ``NAME_neurons.csv`` (per-neuron metrics and community), ``NAME_layers.csv``,
     ``NAME_coactivation.png`` (weights ordered by community) and ``NAME_entropy.png``.
     Returns a dict from kind to path.
+
+    Raises OptionError if ``name`` is empty or holds a path separator (or ``title`` is not a
+    str), DataError if ``analysis`` is not an Analysis, and an ``OSError`` naming ``out_dir``
+    if it is a file or cannot be made.
     """
+    if not isinstance(analysis, Analysis):
+        raise DataError(f"analysis must be an Analysis (from analyze), got {type(analysis).__name__}")
+    if not isinstance(name, str) or not name or "/" in name or os.sep in name or name in (".", ".."):
+        raise OptionError(f"name must be a non-empty file name prefix without path separators, got {name!r}")
+    if not isinstance(title, str):
+        raise OptionError(f"title must be a str, got {title!r}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"cannot write into {str(out)!r}: it is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err = type(exc)(f"cannot make folder {str(out)!r}: {exc.strerror or exc}")
+        err.errno = exc.errno
+        raise err from exc
     a = analysis
     node_table = a.neurons.loc[a.graph.nodes["neuron"].to_numpy(np.int64),
                                ["entropy", "cond_entropy", "mutual_info", "status"]]

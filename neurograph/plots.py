@@ -3,6 +3,11 @@
 Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), so
 no GUI backend is touched and nothing global changes; :func:`save_figure` writes
 a PNG whole or not at all.
+
+Errors: a bad option value (``ncols``, ``dpi``, ``density``, an empty ``metrics``) raises
+:class:`~neurograph.errors.OptionError`; a table that is not a DataFrame or lacks a named
+column raises :class:`~neurograph.errors.DataError`; a weight matrix or membership of the
+wrong shape raises :class:`~neurograph.errors.GraphError`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ._io import atomic_path
-from .errors import GraphError
+from ._validate import check_bool, check_int, check_output_file
+from .errors import DataError, GraphError, OptionError
 
 __all__ = ["figure_png", "plot_coactivation", "plot_entropy", "plot_ranking", "plot_score_grid",
            "plot_score_vs_accuracy", "plot_training_curves", "save_figure"]
@@ -109,9 +115,11 @@ def plot_entropy(table: pd.DataFrame, *, column: str = "entropy", by: str = "lay
     >>> plot_entropy(t).axes[0].get_xlabel()
     'entropy (bits)'
     """
+    _check_table(table)
+    density = check_bool("density", density)
     for col in (column, by):
         if col not in table.columns:
-            raise GraphError(f"table has no column {col!r} (columns: {list(table.columns)})")
+            raise DataError(f"table has no column {col!r} (columns: {list(table.columns)})")
     fig = Figure(figsize=(6.4, 4.0), layout="constrained")
     ax = fig.add_subplot()
     values = table[column].to_numpy(dtype=float)
@@ -145,6 +153,7 @@ def plot_score_vs_accuracy(table: pd.DataFrame, metric: str, target: str = "test
     >>> plot_score_vs_accuracy(t, "q").axes[0].get_ylabel()
     'test_accuracy'
     """
+    _check_table(table)
     fig = Figure(figsize=(5.0, 4.0), layout="constrained")
     _score_panel(fig.add_subplot(), table, metric, target, hue)
     if title:
@@ -162,10 +171,11 @@ def plot_score_grid(table: pd.DataFrame, metrics: list[str], target: str = "test
     >>> len(plot_score_grid(t, ["a", "b"]).axes)
     2
     """
-    metrics = list(metrics)
+    _check_table(table)
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     if not metrics:
-        raise GraphError("metrics is empty: nothing to plot")
-    ncols = max(1, min(int(ncols), len(metrics)))
+        raise OptionError("metrics is empty: nothing to plot")
+    ncols = min(check_int("ncols", ncols, min=1), len(metrics))
     nrows = -(-len(metrics) // ncols)
     fig = Figure(figsize=(4.2 * ncols, 3.4 * nrows), layout="constrained")
     for k, metric in enumerate(metrics):
@@ -192,9 +202,13 @@ def plot_training_curves(table: pd.DataFrame, metrics: tuple[str, ...] = ("modul
     """
     from matplotlib import colormaps
 
+    _check_table(table)
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    if not metrics:
+        raise OptionError("metrics is empty: nothing to plot")
     for col in (x, by, *metrics):
         if col not in table.columns:
-            raise GraphError(f"table has no column {col!r} (columns: {list(table.columns)})")
+            raise DataError(f"table has no column {col!r} (columns: {list(table.columns)})")
     fig = Figure(figsize=(5.0 * len(metrics), 3.8), layout="constrained")
     axes = [fig.add_subplot(1, len(metrics), k + 1) for k in range(len(metrics))]
     groups = [(name, g.sort_values(x)) for name, g in table.groupby(by, sort=False)]
@@ -244,6 +258,7 @@ def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
     """The PNG bytes of ``fig`` (for embedding in a report page)."""
     import io
 
+    dpi = check_int("dpi", dpi, min=1)
     buf = io.BytesIO()
     fig.savefig(buf, dpi=dpi, format="png")
     return buf.getvalue()
@@ -251,13 +266,18 @@ def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
 
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 120) -> Path:
     """Write ``fig`` as a PNG to ``path``, whole or not at all; returns the path."""
-    path = Path(path)
+    dpi = check_int("dpi", dpi, min=1)
+    path = check_output_file(path)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
     return path
 
 
 # ---------------------------------------------------------------------- helpers
+def _check_table(table) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+
 
 
 def _score_panel(ax, table: pd.DataFrame, metric: str, target: str, hue: str | None) -> None:
@@ -265,7 +285,7 @@ def _score_panel(ax, table: pd.DataFrame, metric: str, target: str, hue: str | N
 
     for col in (metric, target) + ((hue,) if hue else ()):
         if col not in table.columns:
-            raise GraphError(f"table has no column {col!r} (columns: {list(table.columns)})")
+            raise DataError(f"table has no column {col!r} (columns: {list(table.columns)})")
     groups = list(table.groupby(hue, sort=True)) if hue else [("", table)]
     notes = []
     for k, (name, g) in enumerate(groups):

@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from ._io import atomic_path, read_csv, write_csv
+from ._validate import check_int, check_number, check_seed
 from .correlation import composite_score, correlate, label_free_ranking
-from .errors import DataError
+from .errors import DataError, OptionError
 from .plots import (figure_png, plot_entropy, plot_ranking, plot_score_grid, plot_training_curves)
 from .scores import LABEL_FREE_SCORES, SCORE_DEFINITIONS
 
@@ -87,16 +88,40 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     ------
     FileNotFoundError
         If ``run_dir`` or ``scores.csv`` is missing.
+    NotADirectoryError
+        If ``run_dir`` (or its ``figures`` entry) is a file.
+    FileFormatError
+        If ``scores.csv`` (or an optional ``neurons.csv`` / ``summary.csv``) is not a readable
+        CSV table (the message names the file).
     DataError
-        If ``scores.csv`` is unreadable or lacks ``target``.
+        If ``scores.csv`` lacks ``target``.
+    OptionError
+        ``n_boot`` not an int >= 0, a bad ``seed``, ``target`` / ``title`` not a str,
+        ``wall_time`` not None or a finite number.
     """
+    if not isinstance(target, str):
+        raise OptionError(f"target must be a column name (str), got {target!r}")
+    if not isinstance(title, str):
+        raise OptionError(f"title must be a str, got {title!r}")
+    n_boot = check_int("n_boot", n_boot, min=0)
+    check_seed("seed", seed)
+    if wall_time is not None:
+        wall_time = check_number("wall_time", wall_time, low=0.0)
     run = Path(run_dir)
     path = run / "scores.csv"
+    if run.exists() and not run.is_dir():
+        raise NotADirectoryError(f"run folder {str(run)!r} is a file, not a folder")
     if not run.is_dir():
         raise FileNotFoundError(f"run folder {str(run)!r} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder, not a CSV file")
     if not path.is_file():
         raise FileNotFoundError(f"{str(path)!r} does not exist: write it with `neurograph zoo` or `neurograph score`")
     table = read_csv(path)
+    # optional inputs are read (and so checked) before anything is written
+    neurons = read_csv(run / "neurons.csv") if (run / "neurons.csv").is_file() else None
+    if (run / "summary.csv").exists():
+        read_csv(run / "summary.csv")
     if target not in table.columns:
         raise DataError(f"{str(path)!r} has no {target!r} column (columns: {list(table.columns)})")
     if "task" not in table.columns:
@@ -108,8 +133,13 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
         for _, idx in table.groupby("task").groups.items():
             table.loc[idx, "composite"] = composite_score(table.loc[idx])
     metrics = [m for m in (metrics or DEFAULT_METRICS) if m in table.columns]
+    if not metrics:
+        raise DataError(f"{str(path)!r} has none of the score columns {list(DEFAULT_METRICS)} "
+                        f"(columns: {list(table.columns)})")
     groups = "run" if "run" in table.columns else None
     fig_dir = run / "figures"
+    if fig_dir.exists() and not fig_dir.is_dir():
+        raise NotADirectoryError(f"cannot write figures into {str(fig_dir)!r}: it is a file, not a folder")
     fig_dir.mkdir(exist_ok=True)
     figures: dict[str, Path] = {}
     corr, ranks, preds = [], [], []
@@ -141,7 +171,7 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
                     plot_training_curves(sub, panels, title=f"{task}: {', '.join(panels)} along training "
                                                             f"(colour = final {target})"),
                     fig_dir / f"training_{_slug(task)}.png")
-    ent = _entropy_by_band(run, table, target)
+    ent = _entropy_by_band(neurons, table, target)
     if ent is not None:
         figures["entropy"] = _save(plot_entropy(ent, by="accuracy band", density=True,
                                                 title="neuron entropy in final models, by accuracy tercile"),
@@ -216,7 +246,7 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
                + (f"; wall time {wall_time:.0f} s" if wall_time is not None else "") + ".</p>")
     demo = run_dir / "summary.csv"
     if demo.is_file():
-        summary += "<h3>Reference models (neurograph demo)</h3>" + _table(pd.read_csv(demo))
+        summary += "<h3>Reference models (neurograph demo)</h3>" + _table(read_csv(demo))
     defs = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in SCORE_DEFINITIONS.items())
     defs += ("<dt>composite</dt><dd>mean of the z-scored (within task) modularity and minus mean_entropy: "
              "high = modular and predictable; signs fixed in advance, never fitted to accuracy</dd>")
@@ -302,12 +332,10 @@ def _slug(s: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(s))[:60] or "task"
 
 
-def _entropy_by_band(run: Path, table: pd.DataFrame, target: str) -> pd.DataFrame | None:
-    """Neurons of each run's final checkpoint, labelled by the run's accuracy tercile within its task."""
-    path = run / "neurons.csv"
-    if not path.is_file() or not {"run", "epoch"} <= set(table.columns):
+def _entropy_by_band(neurons: pd.DataFrame | None, table: pd.DataFrame, target: str) -> pd.DataFrame | None:
+    """Neurons (``neurons.csv``) of each run's final checkpoint, labelled by the run's accuracy tercile."""
+    if neurons is None or not {"run", "epoch"} <= set(table.columns):
         return None
-    neurons = pd.read_csv(path)
     if not {"run", "epoch", "entropy"} <= set(neurons.columns):
         return None
     final = table.sort_values("epoch").groupby("run").tail(1)[["run", "epoch", "task", target]].copy()

@@ -31,7 +31,8 @@ import networkx as nx
 import numpy as np
 
 from ._io import atomic_path
-from .errors import GraphError
+from ._validate import check_output_file
+from .errors import GraphError, OptionError
 from .graph import ActivationGraph
 
 __all__ = ["export_dynamic_gexf", "snapshot_intervals"]
@@ -45,11 +46,14 @@ def snapshot_intervals(times: Sequence[float]) -> list[tuple[float, float]]:
     >>> snapshot_intervals([0, 1, 5])
     [(0.0, 0.999), (1.0, 4.999), (5.0, 5.999)]
     """
-    t = np.asarray(times, dtype=float)
+    try:
+        t = np.asarray(times, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(f"times must be a non-empty 1-D sequence of finite numbers, got {times!r}") from exc
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)):
-        raise GraphError(f"times must be a non-empty 1-D sequence of finite numbers, got {list(times)!r}")
+        raise OptionError(f"times must be a non-empty 1-D sequence of finite numbers, got {t.tolist()!r}")
     if t.size > 1 and not np.all(np.diff(t) > 0):
-        raise GraphError(f"times must be strictly increasing, got {t.tolist()}")
+        raise OptionError(f"times must be strictly increasing, got {t.tolist()}")
     gap = float(np.diff(t).min()) if t.size > 1 else 1.0
     eps = 1e-3 * gap
     ends = [*(t[1:] - eps), t[-1] + gap - eps]
@@ -80,8 +84,13 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
 
     Raises
     ------
+    OptionError
+        ``times`` not finite, not strictly increasing or not one per graph; ``name`` not a str.
     GraphError
-        Lengths that differ, times not increasing, or a partition not matching its graph.
+        ``graphs`` empty or not ActivationGraphs, ``partitions`` not one per graph, or a
+        partition not matching its graph.
+    OSError
+        ``path`` not writable (a folder, a folder that does not exist, ...); the message names it.
 
     Examples
     --------
@@ -97,15 +106,18 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
     >>> G.graph["mode"], sorted(G.nodes)[:2]
     ('dynamic', ['layer:0', 'layer:1'])
     """
+    if not isinstance(name, str):
+        raise OptionError(f"name must be a str, got {name!r}")
+    path = check_output_file(path)
     graphs = list(graphs)
     if not graphs:
         raise GraphError("graphs is empty: give at least one snapshot")
     for k, g in enumerate(graphs):
         if not isinstance(g, ActivationGraph):
             raise GraphError(f"graphs[{k}] must be an ActivationGraph, got {type(g).__name__}")
-    if len(times) != len(graphs):
-        raise GraphError(f"times has {len(times)} entries for {len(graphs)} graphs")
     intervals = snapshot_intervals(times)
+    if len(intervals) != len(graphs):
+        raise OptionError(f"times has {len(intervals)} entries for {len(graphs)} graphs")
     if partitions is None:
         partitions = [None] * len(graphs)
     if len(partitions) != len(graphs):

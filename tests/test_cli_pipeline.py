@@ -161,7 +161,7 @@ def test_cli_zoo_correlate_report_and_score(tmp_path, capsys):
      "package.module:function"),
     (["score", "--factory", "neurograph.models:MLP", "--kwargs", "[1", "--checkpoint", "x.pt", "--data", "d.npz",
       "--layers", "l"], "JSON"),
-    (["score", "--factory", "neurograph.models:MLP", "--checkpoint", "x.pt", "--data", "{tmp}/none.npz",
+    (["score", "--factory", "neurograph.models:MLP", "--checkpoint", "{tmp}/none.npz", "--data", "{tmp}/none.npz",
       "--layers", "l"], "none.npz"),
 ])
 def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, argv, match):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from neurograph.communities import (METHODS, ModularitySignificance, Partition, detect_communities, modularity,
                                     modularity_significance)
 from neurograph.communities import _as_igraph, _null_graph, _strengths
-from neurograph.errors import GraphError
+from neurograph.errors import GraphError, OptionError
 from neurograph.graph import activation_graph
 from neurograph.stats import CoactivationStats
 
@@ -173,15 +173,15 @@ def test_cpm_objective_and_input_types():
     assert q_ig == pytest.approx(detect_communities(g, "leiden", seed=0).modularity, abs=1e-12)
 
 
-def test_bad_inputs_raise_graph_error():
+def test_bad_inputs_raise_option_or_graph_error():
     g = nx.barbell_graph(3, 0)
-    with pytest.raises(GraphError, match="leiden.*louvain.*multilevel.*networkx"):
+    with pytest.raises(OptionError, match="leiden.*louvain.*multilevel.*networkx"):
         detect_communities(g, "girvan_newman")
-    with pytest.raises(GraphError, match="cpm"):
+    with pytest.raises(OptionError, match="cpm"):
         detect_communities(g, "louvain", objective="cpm")
-    with pytest.raises(GraphError, match="objective"):
+    with pytest.raises(OptionError, match="objective"):
         detect_communities(g, objective="surprise")
-    with pytest.raises(GraphError, match="resolution"):
+    with pytest.raises(OptionError, match="resolution"):
         detect_communities(g, resolution=-1.0)
     with pytest.raises(GraphError, match="undirected"):
         detect_communities(nx.DiGraph([(0, 1)]))
@@ -191,7 +191,7 @@ def test_bad_inputs_raise_graph_error():
         detect_communities(np.eye(3))
     with pytest.raises(GraphError, match="membership"):
         modularity(g, [0, 1])
-    with pytest.raises(GraphError, match="n_null"):
+    with pytest.raises(OptionError, match="n_null"):
         modularity_significance(g, n_null=1)
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from neurograph.correlation import (_weighted, composite_score, correlate, label_free_ranking)
-from neurograph.errors import DataError
+from neurograph.errors import DataError, OptionError
 
 
 def _table(n=30, seed=0):
@@ -108,9 +108,9 @@ def test_missing_values_constant_columns_and_errors():
         correlate(t, "nope")
     with pytest.raises(DataError, match="'name' must be numeric"):
         correlate(t, "name")
-    with pytest.raises(DataError, match="method"):
+    with pytest.raises(OptionError, match="method"):
         correlate(t, "a", methods=["magic"])
-    with pytest.raises(DataError, match="confidence"):
+    with pytest.raises(OptionError, match="confidence"):
         correlate(t, "a", confidence=1.5)
     with pytest.raises(DataError, match="groups"):
         correlate(t, "a", groups=[1, 2])
@@ -143,7 +143,7 @@ def test_label_free_ranking_errors_and_missing_features():
     t = pd.DataFrame({"q": [0.1, 0.2, np.nan, 0.4, 0.5], "test_accuracy": [0.1, 0.2, 0.3, 0.4, 0.5]})
     r = label_free_ranking(t, ["q"])
     assert r.n == 5 and np.isfinite(r.predictions["predicted"]).all()
-    with pytest.raises(DataError, match="label-free"):
+    with pytest.raises(OptionError, match="label-free"):
         label_free_ranking(t, ["q", "test_accuracy"])
     with pytest.raises(DataError, match="at least 3"):
         label_free_ranking(t.iloc[:2], ["q"])
@@ -156,5 +156,5 @@ def test_composite_score_closed_form():
     ze = (t["mean_entropy"] - 0.4) / np.std([0.5, 0.5, 0.2])
     np.testing.assert_allclose(c, (zq - ze) / 2)
     assert c.name == "composite"
-    with pytest.raises(DataError):
+    with pytest.raises(OptionError, match="signs"):
         composite_score(t, ["modularity"], [1, -1])

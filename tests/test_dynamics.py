@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from neurograph.dynamics import (AttractorDimension, FixedPoints, attractor_dimension, cell_from_layer,
                                  find_fixed_points, sample_initial_states)
-from neurograph.errors import DataError, LayerError, ModelError, StatsFileError
+from neurograph.errors import DataError, FileFormatError, LayerError, ModelError, OptionError
 from neurograph.models.recurrent import RecurrentLayer
 from neurograph.states import StateTrace
 
@@ -159,7 +159,7 @@ def test_bad_inputs_raise_named_errors():
         find_fixed_points(cell, np.zeros(1), np.zeros((0, 2)))
     with pytest.raises(DataError, match="NaN"):
         find_fixed_points(cell, np.zeros(1), np.full((2, 2), np.nan))
-    with pytest.raises(DataError, match="lr"):
+    with pytest.raises(OptionError, match="lr"):
         find_fixed_points(cell, np.zeros(1), np.zeros((2, 2)), lr=0)
     with pytest.raises(ModelError, match="same shape"):
         find_fixed_points(lambda x, h: h[:, :1], np.zeros(1), np.zeros((2, 2)))
@@ -201,10 +201,10 @@ def test_save_load_roundtrip_and_bad_files(tmp_path):
     back = FixedPoints.load(path)
     for name in ("states", "q", "jacobians", "eigenvalues", "inputs"):
         np.testing.assert_array_equal(getattr(back, name), getattr(fps, name))
-    with pytest.raises(StatsFileError, match="does not exist"):
+    with pytest.raises(FileFormatError, match="does not exist"):
         FixedPoints.load(tmp_path / "missing.npz")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(StatsFileError, match="corrupt"):
+    with pytest.raises(FileFormatError, match="corrupt"):
         FixedPoints.load(tmp_path / "bad.npz")
     with pytest.raises(FileNotFoundError):
         fps.save(tmp_path / "no_folder" / "fp.npz")
@@ -232,7 +232,7 @@ def test_sample_initial_states_from_trace_uses_valid_states_only():
     resid = noisy - pool[np.argmin(((noisy[:, None] - pool[None]) ** 2).sum(-1), axis=1)]
     assert abs(resid.std() - 0.4) < 0.05
     np.testing.assert_array_equal(sample_initial_states(trace, 3, seed=7), sample_initial_states(trace, 3, seed=7))
-    with pytest.raises(DataError, match="n must"):
+    with pytest.raises(OptionError, match="n must"):
         sample_initial_states(trace, 0)
 
 
@@ -278,7 +278,7 @@ def test_attractor_dimension_of_fixed_points_and_errors():
     assert attractor_dimension(fps).n_components == 1
     with pytest.raises(DataError, match="at least 2"):
         attractor_dimension(np.zeros((1, 3)))
-    with pytest.raises(DataError, match="variance"):
+    with pytest.raises(OptionError, match="variance"):
         attractor_dimension(np.zeros((3, 3)), variance=1.5)
     assert attractor_dimension(np.ones((4, 3))).n_components == 0
 

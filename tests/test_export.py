@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurograph.errors import GraphError
+from neurograph.errors import GraphError, OptionError
 from neurograph.export import export_gexf, export_graphml
 
 ODD = "features.0/<conv>&\"é'\x00\x01\x0b\x1f\ud800\ufffe\r\nx\ty\u00a0€𝄞"
@@ -107,7 +107,7 @@ def test_gexf_declares_version_1_3(tmp_path):
     assert len(viz) == 6
     old = export_gexf(_graph(), tmp_path / "old.gexf", version="1.2draft")
     assert ET.parse(old).getroot().tag == "{http://www.gexf.net/1.2draft}gexf"
-    with pytest.raises(ValueError, match="version"):
+    with pytest.raises(OptionError, match="version"):
         export_gexf(_graph(), tmp_path / "bad.gexf", version="2.0")
     assert not (tmp_path / "bad.gexf").exists()
 

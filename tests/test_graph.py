@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 import neurograph.graph as graph_mod
-from neurograph.errors import DataError, GraphError
+from neurograph.errors import DataError, GraphError, OptionError
 from neurograph.graph import WEIGHTS, ActivationGraph, activation_graph, edge_weights
 from neurograph.stats import CoactivationStats
 
@@ -294,18 +294,18 @@ def test_graph_invariants(seed, weight, n, d):
 # ---------------------------------------------------------------------------- errors
 def test_bad_arguments_raise_named_errors():
     stats = CoactivationStats.from_binary(_random_fired(11))
-    with pytest.raises(GraphError, match="weight"):
+    with pytest.raises(OptionError, match="weight"):
         activation_graph(stats, "pearson")
-    with pytest.raises(GraphError, match="weight"):
+    with pytest.raises(OptionError, match="weight"):
         edge_weights(stats, "cosine")
-    with pytest.raises(GraphError, match="top_k"):
+    with pytest.raises(OptionError, match="top_k"):
         activation_graph(stats, top_k=-1)
-    with pytest.raises(GraphError, match="top_k"):
+    with pytest.raises(OptionError, match="top_k"):
         activation_graph(stats, top_k=2.5)
     for alpha in (0, 1, 1.5, -0.1):
-        with pytest.raises(GraphError, match="alpha"):
+        with pytest.raises(OptionError, match="alpha"):
             activation_graph(stats, alpha=alpha)
-    with pytest.raises(GraphError, match="threshold"):
+    with pytest.raises(OptionError, match="threshold"):
         activation_graph(stats, threshold=float("nan"))
     empty = CoactivationStats.from_binary(np.zeros((0, 3)))
     with pytest.raises(DataError, match="zero samples"):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from neurograph.errors import DataError
+from neurograph.errors import DataError, OptionError
 from neurograph.limit_cycle import LimitCycle, find_limit_cycle
 from neurograph.phase_code import PhaseAutomaton, phase_shifts, relative_phases
 
@@ -101,7 +101,7 @@ def test_period_two_of_the_logistic_map_and_chaos_reported_as_none():
 
 
 def test_bad_arguments_raise():
-    with pytest.raises(DataError, match="max_period"):
+    with pytest.raises(OptionError, match="max_period"):
         find_limit_cycle(rotation_cell(0.25), np.zeros(1), [1.0, 0.0], max_period=0)
     with pytest.raises(DataError, match="NaN"):
         find_limit_cycle(rotation_cell(0.25), np.zeros(1), [np.nan, 0.0])

@@ -506,3 +506,15 @@ def test_named_classes_survive_merge_save_and_load(tmp_path):
     with pytest.raises(ng.IncompatibleStatsError, match="named classes"):
         _ = a + ng.record(net, (X[14:], np.zeros(16, int)), "1")
     assert ng.neuron_entropy(back)["mutual_info"].notna().all()
+
+
+def test_empty_graph_says_why_instead_of_a_silent_nan():
+    sig = nn.Sequential(nn.Linear(4, 10), nn.Sigmoid())
+    with pytest.warns(DegenerateLayerWarning):
+        stats = ng.record(sig, (torch.randn(50, 4), torch.randint(0, 2, (50,))), "1")
+    with pytest.warns(ng.DegenerateGraphWarning, match=r"0 of 10 neurons never fire and 10 always fire.*zscore"):
+        a = ng.analyze(stats, n_null=0)
+    assert np.isnan(a.summary()["modularity"])
+    with pytest.warns(ng.DegenerateGraphWarning, match="no edge"):
+        s = ng.score_stats(stats, n_null=0)
+    assert np.isnan(s["modularity"])

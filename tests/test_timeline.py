@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from neurograph.communities import detect_communities
-from neurograph.errors import GraphError
+from neurograph.errors import GraphError, OptionError
 from neurograph.graph import activation_graph
 from neurograph.stats import CoactivationStats
 from neurograph.timeline import export_dynamic_gexf, snapshot_intervals
@@ -74,11 +74,11 @@ def test_intervals_start_at_times_and_never_touch(times):
     assert iv[-1][1] > iv[-1][0]
 
 
-def test_bad_arguments_raise_graph_error(tmp_path):
+def test_bad_arguments_raise_option_or_graph_error(tmp_path):
     g = _snapshot(0)
-    with pytest.raises(GraphError, match="increasing"):
+    with pytest.raises(OptionError, match="increasing"):
         export_dynamic_gexf([g, g], tmp_path / "x.gexf", times=[1, 1])
-    with pytest.raises(GraphError, match="times has 1"):
+    with pytest.raises(OptionError, match="times has 1"):
         export_dynamic_gexf([g, g], tmp_path / "x.gexf", times=[1])
     with pytest.raises(GraphError, match=r"partitions\[0\]"):
         export_dynamic_gexf([g], tmp_path / "x.gexf", times=[0], partitions=[np.zeros(2)])
