@@ -42,13 +42,13 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from neurograph._io import write_csv
+from neurograph.io.atomic import write_csv
 from neurograph.datasets.evidence import make_evidence_task, predict_dimension
-from neurograph.dynamics import attractor_dimension, find_fixed_points, sample_initial_states
+from neurograph.dynamics.fixed_points import attractor_dimension, find_fixed_points, sample_initial_states
 from neurograph.models.recurrent import RecurrentClassifier
-from neurograph.plots import save_figure
-from neurograph.states import record_states
-from neurograph.train import accuracy, train_classifier
+from neurograph.io.plots import save_figure
+from neurograph.recording.states import record_states
+from neurograph.zoo.training import accuracy, train_classifier
 
 FIXED_Q = 1e-8           # q below this: a fixed point
 SLOW_Q = 1e-3            # q below this: a slow point (on an approximate attractor manifold)

@@ -33,9 +33,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from neurograph._io import write_csv
-from neurograph.dynamics import cell_from_layer, find_fixed_points, sample_initial_states
-from neurograph.plots import save_figure
+from neurograph.io.atomic import write_csv
+from neurograph.dynamics.fixed_points import cell_from_layer, find_fixed_points, sample_initial_states
+from neurograph.io.plots import save_figure
 
 
 def flipflop_batch(n: int, t: int, bits: int, p: float, rng: np.random.Generator):

@@ -26,15 +26,15 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
-from neurograph._io import write_csv
+from neurograph.io.atomic import write_csv
 from neurograph.datasets.text import encode_text_task, load_rotten_tomatoes, make_sentiment_text
 from neurograph.datasets.tomita import make_tomita
-from neurograph.fsa_extract import METHODS, extract_fsa
-from neurograph.fsa_structure import fsa_scores, state_words
+from neurograph.automata.extract import METHODS, extract_fsa
+from neurograph.automata.structure import fsa_scores, state_words
 from neurograph.models.recurrent import CELL_TYPES, RecurrentClassifier
-from neurograph.plots import save_figure
-from neurograph.states import record_states
-from neurograph.train import accuracy, train_classifier
+from neurograph.io.plots import save_figure
+from neurograph.recording.states import record_states
+from neurograph.zoo.training import accuracy, train_classifier
 
 CELLS = ("rnn", "mgu", "gru", "lstm")
 

@@ -39,14 +39,14 @@ import torch
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.svm import SVC
 
-from neurograph._io import write_csv
+from neurograph.io.atomic import write_csv
 from neurograph.datasets import DigitsData, load_digits
 from neurograph.datasets.fashion import load_fashion_mnist
 from neurograph.errors import DataError
 from neurograph.models.gated import DGN, gated_model, hard_gates
-from neurograph.npk import gate_patterns, path_kernel, record_gates
-from neurograph.pipeline import analyze
-from neurograph.train import accuracy, train_classifier
+from neurograph.gating.npk import gate_patterns, path_kernel, record_gates
+from neurograph.scoring.pipeline import analyze
+from neurograph.zoo.training import accuracy, train_classifier
 
 PAPER_RATIO = 0.835
 SVC_C = 10.0

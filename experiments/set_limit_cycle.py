@@ -45,16 +45,16 @@ import pandas as pd
 import torch
 from torch import nn
 
-from neurograph._io import write_csv
+from neurograph.io.atomic import write_csv
 from neurograph.datasets.set_game import make_set_task
-from neurograph.dynamics import find_fixed_points, sample_initial_states
-from neurograph.fsa_extract import extract_fsa
-from neurograph.limit_cycle import find_limit_cycle
+from neurograph.dynamics.fixed_points import find_fixed_points, sample_initial_states
+from neurograph.automata.extract import extract_fsa
+from neurograph.dynamics.limit_cycle import find_limit_cycle
 from neurograph.models.oscillator import SetOscillator
-from neurograph.phase_code import phase_shifts, relative_phases
-from neurograph.plots import save_figure
-from neurograph.states import record_states
-from neurograph.train import accuracy, train_classifier
+from neurograph.dynamics.phase_code import phase_shifts, relative_phases
+from neurograph.io.plots import save_figure
+from neurograph.recording.states import record_states
+from neurograph.zoo.training import accuracy, train_classifier
 
 INPUT_SCALE = 0.3
 

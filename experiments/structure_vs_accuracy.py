@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neurograph._io import write_csv
-from neurograph.correlation import composite_score, correlate, label_free_ranking
-from neurograph.plots import plot_score_vs_accuracy, save_figure
-from neurograph.report import correlation_table, write_report
-from neurograph.scores import LABEL_FREE_SCORES
-from neurograph.zoo import load_zoo_config, run_zoo
+from neurograph.io.atomic import write_csv
+from neurograph.scoring.correlation import composite_score, correlate, label_free_ranking
+from neurograph.io.plots import plot_score_vs_accuracy, save_figure
+from neurograph.io.report import correlation_table, write_report
+from neurograph.scoring.scores import LABEL_FREE_SCORES
+from neurograph.zoo.runs import load_zoo_config, run_zoo
 
 HERE = Path(__file__).resolve().parent
 METRICS = ["modularity", "modularity_z", "n_communities", "mean_entropy", "mean_entropy_active",

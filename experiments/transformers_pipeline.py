@@ -10,7 +10,7 @@ trained here on one CPU thread:
 * ViT (2 layers, hidden 64, intermediate 128, 7x7 patches) on a Fashion-MNIST subset from Debian's
   ``dataset-fashion-mnist`` (scikit-learn's digits with 2x2 patches when absent).
 
-Each model's intermediate GELU layers are recorded on its test split with ``neurograph.record``
+Each model's intermediate GELU layers are recorded on its test split with ``neurograph.recording.recorder``
 (neurons on the last axis, found from the module that feeds the activation; padded tokens masked
 out) in two readings: every real token / patch a sample (``positions="all"``) and the first token
 (``[CLS]``) per input; then ``analyze`` builds the NPMI graph, Leiden communities with a rewired

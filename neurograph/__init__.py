@@ -1,54 +1,29 @@
 """neurograph: graph-analytic interpretability of PyTorch classifiers.
 
-Data flow (each arrow a plain function, see README)::
+Data flow (each arrow a plain function; each wing a subpackage)::
 
-    model + labelled inputs --record--> CoactivationStats
+    model + labelled inputs --record--> CoactivationStats                      neurograph.recording
     CoactivationStats --activation_graph--> ActivationGraph --detect_communities--> Partition
-    CoactivationStats --neuron_entropy / layer_entropy--> tables (pandas)
-    ActivationGraph + Partition --export_gexf / export_graphml--> Gephi
-    many models --score_model / zoo--> table --correlate--> correlations, report
-    recurrent model --record_states--> StateTrace --extract_fsa--> FSA
-    cell(x, h) --find_fixed_points / find_limit_cycle--> dynamics
+                                                                               neurograph.graph
+    CoactivationStats --neuron_entropy / analyze / score_model--> tables       neurograph.scoring
+    recurrent model --record_states--> StateTrace --extract_fsa--> FSA         neurograph.automata
+    cell(x, h) --find_fixed_points / find_limit_cycle--> dynamics              neurograph.dynamics
+    ReLU networks --gate_patterns / neural_path_kernel--> gates, kernels       neurograph.gating
+    many models --zoo / correlate--> correlations, report                      neurograph.zoo
+    every graph --export_gexf / export_graphml--> Gephi; figures; report       neurograph.io
+
+Importing ``neurograph`` imports nothing heavy (no torch, scipy or matplotlib): each public name is
+loaded from its subpackage on first use (PEP 562).
 """
 
 from __future__ import annotations
 
-from .communities import (ModularitySignificance, Partition, detect_communities, modularity,
-                          modularity_significance, resolution_profile)
-from .distributed import all_reduce_stats, spawn_local
-from .dynamics import (AttractorDimension, FixedPoints, attractor_dimension, cell_from_layer, find_fixed_points,
-                       sample_initial_states)
-from .entropy import layer_entropy, neuron_entropy
-from .errors import (ConfigError, DataError, DegenerateGraphWarning, DegenerateLayerWarning, FileFormatError, GraphError, IncompatibleStatsError,
-                     LayerError, MemoryBudgetError, ModelError, NeurographError, NeurographWarning, OptionError,
-                     StatsFileError)
-from .export import export_gexf, export_graphml
-from .fsa import FSA
-from .fsa_extract import cluster_states, extract_fsa
-from .fsa_structure import fsa_graph, fsa_scores, fsa_state_table, state_words
-from .blockwise import BlockCounts, record_blocks, record_top_k
-from .checkpoints import (CustomSpec, ZooResult, load_checkpoint, load_data_file, load_factory, parse_custom_spec,
-                          score_checkpoints)
-from .correlation import Ranking, composite_score, correlate, label_free_ranking
-from .graph import ActivationGraph, activation_graph, edge_weights
-from .limit_cycle import LimitCycle, find_limit_cycle
-from .moments import ActivationMoments
-from .npk import gate_layers, gate_patterns, neural_path_kernel, path_kernel, record_gates
-from .phase_code import PhaseAutomaton, PhaseShifts, phase_shifts, relative_phases
-from .pipeline import Analysis, analyze, write_analysis
-from .plots import (figure_png, plot_coactivation, plot_entropy, plot_ranking, plot_score_grid,
-                    plot_score_vs_accuracy, plot_training_curves, save_figure)
-from .preview import RecordingPlan, preview
-from .reading import Reading
-from .record import calibrate, list_layers, record
-from .report import ReportResult, correlation_table, render_report, write_report
-from .scores import LABEL_FREE_SCORES, SCORE_DEFINITIONS, ModelScores, score_model, score_stats
-from .states import StateTrace, record_states
-from .stats import CoactivationStats
-from .timeline import export_dynamic_gexf, snapshot_intervals
-from .zoo import RunSpec, ZooConfig, load_zoo_config, noisy_labels, parse_zoo_config, run_zoo, train_run
+from . import _compat
+from ._lazy import attach
 
-__version__ = "0.1.0"
+_compat.install()  # old flat import paths (neurograph.record, neurograph.fsa, ...) warn for one release
+
+__version__ = "0.2.0"
 
 __all__ = [
     "ActivationGraph",
@@ -88,8 +63,10 @@ __all__ = [
     "SCORE_DEFINITIONS",
     "StateTrace",
     "StatsFileError",
+    "TrainResult",
     "ZooConfig",
     "ZooResult",
+    "accuracy",
     "activation_graph",
     "all_reduce_stats",
     "analyze",
@@ -154,7 +131,122 @@ __all__ = [
     "snapshot_intervals",
     "spawn_local",
     "state_words",
+    "train_classifier",
     "train_run",
     "write_analysis",
     "write_report",
 ]
+
+_SUBPACKAGES = ("automata", "datasets", "dynamics", "gating", "graph", "io", "models", "recording", "scoring", "zoo")
+
+__getattr__, __dir__ = attach(__name__, {
+    "ActivationGraph": ".graph",
+    "ActivationMoments": ".moments",
+    "Analysis": ".scoring",
+    "AttractorDimension": ".dynamics",
+    "BlockCounts": ".recording",
+    "CoactivationStats": ".stats",
+    "ConfigError": ".errors",
+    "CustomSpec": ".zoo",
+    "DataError": ".errors",
+    "DegenerateGraphWarning": ".errors",
+    "DegenerateLayerWarning": ".errors",
+    "FSA": ".automata",
+    "FileFormatError": ".errors",
+    "FixedPoints": ".dynamics",
+    "GraphError": ".errors",
+    "IncompatibleStatsError": ".errors",
+    "LABEL_FREE_SCORES": ".scoring",
+    "LayerError": ".errors",
+    "LimitCycle": ".dynamics",
+    "MemoryBudgetError": ".errors",
+    "ModelError": ".errors",
+    "ModelScores": ".scoring",
+    "ModularitySignificance": ".graph",
+    "NeurographError": ".errors",
+    "NeurographWarning": ".errors",
+    "OptionError": ".errors",
+    "Partition": ".graph",
+    "PhaseAutomaton": ".dynamics",
+    "PhaseShifts": ".dynamics",
+    "Ranking": ".scoring",
+    "Reading": ".recording",
+    "RecordingPlan": ".recording",
+    "ReportResult": ".io",
+    "RunSpec": ".zoo",
+    "SCORE_DEFINITIONS": ".scoring",
+    "StateTrace": ".recording",
+    "StatsFileError": ".errors",
+    "TrainResult": ".zoo",
+    "ZooConfig": ".zoo",
+    "ZooResult": ".zoo",
+    "accuracy": ".zoo",
+    "activation_graph": ".graph",
+    "all_reduce_stats": ".recording",
+    "analyze": ".scoring",
+    "attractor_dimension": ".dynamics",
+    "calibrate": ".recording",
+    "cell_from_layer": ".dynamics",
+    "cluster_states": ".automata",
+    "composite_score": ".scoring",
+    "correlate": ".scoring",
+    "correlation_table": ".io",
+    "detect_communities": ".graph",
+    "edge_weights": ".graph",
+    "export_dynamic_gexf": ".io",
+    "export_gexf": ".io",
+    "export_graphml": ".io",
+    "extract_fsa": ".automata",
+    "figure_png": ".io",
+    "find_fixed_points": ".dynamics",
+    "find_limit_cycle": ".dynamics",
+    "fsa_graph": ".automata",
+    "fsa_scores": ".automata",
+    "fsa_state_table": ".automata",
+    "gate_layers": ".gating",
+    "gate_patterns": ".gating",
+    "label_free_ranking": ".scoring",
+    "layer_entropy": ".scoring",
+    "list_layers": ".recording",
+    "load_checkpoint": ".zoo",
+    "load_data_file": ".zoo",
+    "load_factory": ".zoo",
+    "load_zoo_config": ".zoo",
+    "modularity": ".graph",
+    "modularity_significance": ".graph",
+    "neural_path_kernel": ".gating",
+    "neuron_entropy": ".scoring",
+    "noisy_labels": ".zoo",
+    "parse_custom_spec": ".zoo",
+    "parse_zoo_config": ".zoo",
+    "path_kernel": ".gating",
+    "phase_shifts": ".dynamics",
+    "plot_coactivation": ".io",
+    "plot_entropy": ".io",
+    "plot_ranking": ".io",
+    "plot_score_grid": ".io",
+    "plot_score_vs_accuracy": ".io",
+    "plot_training_curves": ".io",
+    "preview": ".recording",
+    "record": ".recording",
+    "record_blocks": ".recording",
+    "record_gates": ".gating",
+    "record_states": ".recording",
+    "record_top_k": ".recording",
+    "relative_phases": ".dynamics",
+    "render_report": ".io",
+    "resolution_profile": ".graph",
+    "run_zoo": ".zoo",
+    "sample_initial_states": ".dynamics",
+    "save_figure": ".io",
+    "score_checkpoints": ".zoo",
+    "score_model": ".scoring",
+    "score_stats": ".scoring",
+    "snapshot_intervals": ".io",
+    "spawn_local": ".recording",
+    "state_words": ".automata",
+    "train_classifier": ".zoo",
+    "train_run": ".zoo",
+    "write_analysis": ".scoring",
+    "write_report": ".io",
+}, _SUBPACKAGES)

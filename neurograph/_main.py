@@ -298,9 +298,9 @@ def _count(flag: str, value: int, minimum: int, *, also: tuple = ()) -> int:
 
 
 def _demo(args) -> int:
-    from .demo import run_demo
-    from .report import correlation_table
-    from .zoo import load_zoo_config
+    from .zoo.demo import run_demo
+    from .io.report import correlation_table
+    from .zoo.runs import load_zoo_config
     _output_dir("--out", args.out)
     _count("--epochs", args.epochs, 1)
     _count("--n-null", args.n_null, 2, also=(0,))
@@ -331,8 +331,8 @@ def _demo(args) -> int:
 def _graph(args) -> int:
     import pandas as pd
 
-    from ._io import write_csv
-    from .pipeline import analyze, write_analysis
+    from .io.atomic import write_csv
+    from .scoring.pipeline import analyze, write_analysis
     from .stats import CoactivationStats
     _input_file("STATS", args.stats)
     _output_dir("--out", args.out)
@@ -351,8 +351,8 @@ def _graph(args) -> int:
 
 
 def _score(args) -> int:
-    from ._io import write_csv
-    from .checkpoints import ConfigError, CustomSpec, score_checkpoints
+    from .io.atomic import write_csv
+    from .zoo.checkpoints import ConfigError, CustomSpec, score_checkpoints
     try:
         kwargs = json.loads(args.kwargs)
     except json.JSONDecodeError as exc:
@@ -379,8 +379,8 @@ def _score(args) -> int:
 
 
 def _zoo(args) -> int:
-    from .report import correlation_table, write_report
-    from .zoo import load_zoo_config, run_zoo
+    from .io.report import correlation_table, write_report
+    from .zoo.runs import load_zoo_config, run_zoo
     _input_file("CONFIG", args.config)
     _output_dir("--out", args.out)
     _count("--n-boot", args.n_boot, 0)
@@ -396,10 +396,10 @@ def _zoo(args) -> int:
 
 
 def _correlate(args) -> int:
-    from ._io import read_csv, write_csv
-    from .correlation import correlate
+    from .io.atomic import read_csv, write_csv
+    from .scoring.correlation import correlate
     from .errors import DataError
-    from .report import DEFAULT_METRICS, correlation_table
+    from .io.report import DEFAULT_METRICS, correlation_table
     path = _input_file("TABLE", args.table)
     if args.out:
         _output_file("--out", args.out, make_parent=False)
@@ -416,7 +416,7 @@ def _correlate(args) -> int:
 
 
 def _report(args) -> int:
-    from .report import correlation_table, write_report
+    from .io.report import correlation_table, write_report
     _input_dir("DIR", args.dir)
     rep = write_report(args.dir, target=args.target, covariate=args.covariate or None, n_boot=args.n_boot,
                        seed=args.seed, title=args.title)

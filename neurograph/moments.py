@@ -113,7 +113,7 @@ class ActivationMoments:
         if other.n_neurons != self.n_neurons:
             from .errors import IncompatibleStatsError
             raise IncompatibleStatsError(f"cannot merge moments over {self.n_neurons} and {other.n_neurons} neurons")
-        n, mean, com = _chan(self.n_samples, self.mean, self.comoment, other.n_samples, other.mean, other.comoment)
+        n, mean, com = chan_merge(self.n_samples, self.mean, self.comoment, other.n_samples, other.mean, other.comoment)
         return ActivationMoments(int(n), mean, com)
 
     def isclose(self, other: ActivationMoments, *, rtol: float = 1e-9) -> bool:
@@ -204,7 +204,7 @@ def moments_problem(n_samples, mean, comoment, *, rtol: float = 1e-6) -> str | N
     return None
 
 
-def _chan(na, ma, ca, nb, mb, cb):
+def chan_merge(na, ma, ca, nb, mb, cb):
     """Pairwise merge of (n, mean, comoment) triples; works on numpy arrays and torch tensors."""
     n = na + nb
     if na == 0:
@@ -250,7 +250,7 @@ class MomentAccumulator:
         mb = x.mean(dim=0)
         xc = x - mb
         cb = xc.T @ xc
-        self.n, self.mean, self.com = _chan(self.n, self.mean, self.com, r, mb, cb)
+        self.n, self.mean, self.com = chan_merge(self.n, self.mean, self.com, r, mb, cb)
         self.rows = 0
 
     def result(self) -> ActivationMoments:
@@ -259,3 +259,21 @@ class MomentAccumulator:
         com = self.com
         com = (com + com.T) * 0.5  # exact symmetry (BLAS may round the two triangles differently)
         return ActivationMoments(int(self.n), self.mean.cpu().numpy().copy(), com.cpu().numpy())
+
+
+def all_gather_moments(m: ActivationMoments, *, world: int, device, group=None) -> ActivationMoments:
+    """Moments of all ranks of a ``torch.distributed`` group, merged exactly in float64 (a collective)."""
+    import torch.distributed as dist
+
+    d = m.n_neurons
+    head = torch.from_numpy(np.concatenate([[float(m.n_samples)], m.mean])).to(device)
+    heads = [torch.empty_like(head) for _ in range(world)]
+    dist.all_gather(heads, head, group=group)
+    com = torch.from_numpy(np.ascontiguousarray(m.comoment)).to(device)
+    coms = [torch.empty_like(com) for _ in range(world)]
+    dist.all_gather(coms, com, group=group)
+    n, mean, total = 0, np.zeros(d), np.zeros((d, d))
+    for h, cm in zip(heads, coms):
+        h = h.cpu().numpy()
+        n, mean, total = chan_merge(n, mean, total, int(h[0]), h[1:], cm.cpu().numpy())
+    return ActivationMoments(int(n), np.asarray(mean, np.float64), np.asarray(total, np.float64))

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path, read_npz
+from .io.atomic import atomic_path, read_npz
 from .errors import DataError, IncompatibleStatsError, StatsFileError
 from .moments import ActivationMoments, moments_problem
 
@@ -25,6 +25,9 @@ __all__ = ["CoactivationStats"]
 
 FORMAT_NAME = "neurograph.CoactivationStats"
 FORMAT_VERSION = 1
+
+
+_CHUNK = 1 << 24  # entries of the co-firing matrix reduced per collective call
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,11 +224,71 @@ class CoactivationStats:
 
         Each rank passes the statistics of its own shard of the data; every rank gets back
         the statistics of the whole (counts exact; moments merged in float64). A collective:
-        every rank of ``group`` must call it. See :func:`neurograph.distributed.all_reduce_stats`.
+        every rank of ``group`` must call it (also as :func:`neurograph.all_reduce_stats`).
         """
-        from .distributed import all_reduce_stats
+        import torch
 
-        return all_reduce_stats(self, group=group)
+        from ._dist import collective_device, require_dist
+        from .moments import all_gather_moments
+
+        dist = require_dist()
+        world = dist.get_world_size(group)
+        device = collective_device(dist, group)
+        info = {"layers": self.neurons["layer"].astype(str).tolist(), "units": self.neurons["unit"].tolist(),
+                "rule": self.rule, "classes": self.classes.tolist(),
+                "patterns": self.pattern_counts is not None, "moments": self.moments is not None}
+        infos: list = [None] * world
+        dist.all_gather_object(infos, info, group=group)
+        for r, other in enumerate(infos):
+            if other["layers"] != infos[0]["layers"] or other["units"] != infos[0]["units"]:
+                raise IncompatibleStatsError(
+                    f"cannot all-reduce statistics over different neurons: rank 0 has {len(infos[0]['units'])} "
+                    f"neurons in layers {list(dict.fromkeys(infos[0]['layers']))}, rank {r} has "
+                    f"{len(other['units'])} in {list(dict.fromkeys(other['layers']))}")
+            if other["rule"] != infos[0]["rule"]:
+                raise IncompatibleStatsError(
+                    f"cannot all-reduce statistics made with different firing rules: rank 0 {infos[0]['rule']!r}, "
+                    f"rank {r} {other['rule']!r} (calibrate once and pass the thresholds, or record with "
+                    f"distributed=True, which calibrates over all ranks)")
+        kinds = {isinstance(c, str) for i in infos for c in i["classes"]}
+        if len(kinds) > 1:
+            raise IncompatibleStatsError("cannot all-reduce statistics with named classes on some ranks and numbered "
+                                         "classes on others")
+        classes = np.array(sorted(set().union(*(set(i["classes"]) for i in infos))),
+                           dtype=str if kinds == {True} else np.int64)
+        d, c = self.n_neurons, classes.shape[0]
+        idx = np.searchsorted(classes, self.classes)
+        cc = np.zeros(c, np.int64)
+        cf = np.zeros((c, d), np.int64)
+        cc[idx] = self.class_counts
+        cf[idx] = self.class_fire_counts
+        small = torch.from_numpy(np.concatenate([[self.n_samples], self.fire_counts, cc, cf.reshape(-1)])
+                                 .astype(np.int64)).to(device)
+        dist.all_reduce(small, op=dist.ReduceOp.SUM, group=group)
+        small = small.cpu().numpy()
+        n, fire, cc, cf = int(small[0]), small[1:1 + d], small[1 + d:1 + d + c], small[1 + d + c:].reshape(c, d)
+        cofire = np.empty((d, d), np.int64)
+        flat_in, flat_out = self.cofire_counts.reshape(-1), cofire.reshape(-1)
+        for start in range(0, d * d, _CHUNK):
+            part = torch.from_numpy(np.array(flat_in[start:start + _CHUNK], dtype=np.int64)).to(device)
+            dist.all_reduce(part, op=dist.ReduceOp.SUM, group=group)
+            flat_out[start:start + _CHUNK] = part.cpu().numpy()
+        patterns = None
+        if all(i["patterns"] for i in infos):
+            gathered: list = [None] * world
+            dist.all_gather_object(gathered, self.pattern_counts, group=group)
+            patterns = {}
+            for layer in self.layers:
+                merged = Counter()
+                for pc in gathered:
+                    merged.update(pc.get(layer, {}))
+                patterns[layer] = dict(merged)
+        moments = None
+        if all(i["moments"] for i in infos):
+            moments = all_gather_moments(self.moments, world=world, device=device, group=group)
+        return CoactivationStats(neurons=self.neurons, n_samples=n, fire_counts=fire, cofire_counts=cofire,
+                                 classes=classes, class_counts=cc, class_fire_counts=cf, pattern_counts=patterns,
+                                 rule=self.rule, meta=dict(self.meta), moments=moments)
 
     def select(self, layers: str | list[str]) -> CoactivationStats:
         """Statistics restricted to the neurons of ``layers`` (a name or a list of names)."""

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from neurograph.checkpoints import (ConfigError, CustomSpec, load_checkpoint, load_data_file, load_factory,
+from neurograph.zoo.checkpoints import (ConfigError, CustomSpec, load_checkpoint, load_data_file, load_factory,
                                     parse_custom_spec, score_checkpoints)
 from neurograph.errors import FileFormatError, ModelError
 from neurograph.models import MLP
-from neurograph.train import accuracy
+from neurograph.zoo.training import accuracy
 
 FACTORY = textwrap.dedent("""
     from neurograph.models import MLP

@@ -1,4 +1,4 @@
-"""Tests of neurograph.communities: exact modularity, partitions, determinism, significance vs nulls."""
+"""Tests of neurograph.graph.communities: exact modularity, partitions, determinism, significance vs nulls."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurograph.communities import (METHODS, ModularitySignificance, Partition, detect_communities, modularity,
+from neurograph.graph.communities import (METHODS, ModularitySignificance, Partition, detect_communities, modularity,
                                     modularity_significance)
-from neurograph.communities import _as_igraph, _null_graph, _strengths
+from neurograph.graph.communities import _as_igraph, null_graph, strengths
 from neurograph.errors import GraphError, OptionError
-from neurograph.graph import activation_graph
+from neurograph.graph.activation import activation_graph
 from neurograph.stats import CoactivationStats
 
 
@@ -240,17 +240,17 @@ def test_null_graphs_keep_degrees_exactly_and_strengths_closely(seed):
     ag = activation_graph(CoactivationStats.from_binary(fired), "npmi")
     g, w = _as_igraph(ag)
     edges = np.asarray(g.get_edgelist())
-    strength = _strengths(edges, w, g.vcount())
-    null, null_w = _null_graph(g, w, strength, seed)
+    strength = strengths(edges, w, g.vcount())
+    null, null_w = null_graph(g, w, strength, seed)
     null_edges = np.asarray(null.get_edgelist())
     assert null.degree() == g.degree()
     assert not null.has_multiple() and not any(null.is_loop())
     assert {tuple(e) for e in null_edges.tolist()} != {tuple(e) for e in edges.tolist()}
     np.testing.assert_array_equal(np.sort(null_w), np.sort(w))   # same weights, moved
-    r = np.corrcoef(strength, _strengths(null_edges, null_w, g.vcount()))[0, 1]
+    r = np.corrcoef(strength, strengths(null_edges, null_w, g.vcount()))[0, 1]
     assert r > 0.9
     # a plain shuffle of the weights would not keep strengths
-    shuffled = _strengths(null_edges, np.random.default_rng(seed).permutation(w), g.vcount())
+    shuffled = strengths(null_edges, np.random.default_rng(seed).permutation(w), g.vcount())
     assert np.corrcoef(strength, shuffled)[0, 1] < r
 
 

@@ -9,7 +9,7 @@ import scipy.stats as st
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from neurograph.correlation import (_weighted, composite_score, correlate, label_free_ranking)
+from neurograph.scoring.correlation import (_weighted, composite_score, correlate, label_free_ranking)
 from neurograph.errors import DataError, OptionError
 
 

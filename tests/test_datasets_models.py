@@ -9,11 +9,11 @@ from torch import nn
 
 import neurograph.datasets as ng_datasets
 import neurograph.models as ng_models
-import neurograph.train as ng_train
+import neurograph.zoo.training as ng_train
 from neurograph.datasets import DigitsData, load_digits, make_blobs_task
 from neurograph.errors import DataError, ModelError
 from neurograph.models import MLP, SmallCNN
-from neurograph.train import TrainResult, accuracy, train_classifier
+from neurograph.zoo.training import TrainResult, accuracy, train_classifier
 
 
 @pytest.fixture(scope="module")

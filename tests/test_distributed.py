@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from neurograph.distributed import all_reduce_stats, spawn_local
+from neurograph.recording.distributed import all_reduce_stats, spawn_local
 from neurograph.errors import IncompatibleStatsError, NeurographError
-from neurograph.record import calibrate, record
+from neurograph.recording.recorder import calibrate, record
 from neurograph.stats import CoactivationStats
 
 N = 120

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from neurograph.dynamics import (AttractorDimension, FixedPoints, attractor_dimension, cell_from_layer,
+from neurograph.dynamics.fixed_points import (AttractorDimension, FixedPoints, attractor_dimension, cell_from_layer,
                                  find_fixed_points, sample_initial_states)
 from neurograph.errors import DataError, FileFormatError, LayerError, ModelError, OptionError
 from neurograph.models.recurrent import RecurrentLayer
-from neurograph.states import StateTrace
+from neurograph.recording.states import StateTrace
 
 
 def _linear_cell(A, b):
@@ -293,8 +293,8 @@ def test_dimension_bounds_and_monotone_in_variance(n, d, seed):
     assert hi.explained_variance_ratio.sum() == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("mod", ["dynamics", "limit_cycle", "phase_code", "datasets.evidence", "datasets.set_game",
-                                 "models.oscillator"])
+@pytest.mark.parametrize("mod", ["dynamics.fixed_points", "dynamics.limit_cycle", "dynamics.phase_code",
+                                 "datasets.evidence", "datasets.set_game", "models.oscillator"])
 def test_step5_modules_have_sorted_public_names(mod):
     import importlib
 

@@ -1,4 +1,4 @@
-"""Tests for neurograph.entropy: exact values against brute-force counting, sklearn, closed forms."""
+"""Tests for neurograph.scoring.entropy: exact values against brute-force counting, sklearn, closed forms."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.metrics import mutual_info_score
 
-from neurograph.entropy import layer_entropy, neuron_entropy
+from neurograph.scoring.entropy import layer_entropy, neuron_entropy
 from neurograph.errors import DataError
 from neurograph.stats import CoactivationStats
 

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from neurograph.datasets.evidence import evidence_totals, make_evidence_task, predict_dimension
 from neurograph.datasets.set_game import make_set_task, set_label
 from neurograph.errors import DataError
-from neurograph.limit_cycle import find_limit_cycle
+from neurograph.dynamics.limit_cycle import find_limit_cycle
 from neurograph.models.oscillator import SetOscillator
-from neurograph.phase_code import phase_shifts, relative_phases
-from neurograph.states import record_states
+from neurograph.dynamics.phase_code import phase_shifts, relative_phases
+from neurograph.recording.states import record_states
 
 # --------------------------------------------------------------------------- SET game
 

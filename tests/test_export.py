@@ -1,4 +1,4 @@
-"""Tests for neurograph.export: GEXF / GraphML round trips through the networkx readers."""
+"""Tests for neurograph.io.export: GEXF / GraphML round trips through the networkx readers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from neurograph.errors import GraphError, OptionError
-from neurograph.export import export_gexf, export_graphml
+from neurograph.io.export import export_gexf, export_graphml
 
 ODD = "features.0/<conv>&\"é'\x00\x01\x0b\x1f\ud800\ufffe\r\nx\ty\u00a0€𝄞"
 ODD_CLEAN = "features.0/<conv>&\"é'\nx\ty\u00a0€𝄞"
@@ -266,9 +266,9 @@ def _two_block_stats():
 
 @pytest.mark.parametrize("fmt", ["gexf", "graphml"])
 def test_real_activation_graph_round_trip(tmp_path, fmt):
-    from neurograph.communities import detect_communities
-    from neurograph.entropy import neuron_entropy
-    from neurograph.graph import activation_graph
+    from neurograph.graph.communities import detect_communities
+    from neurograph.scoring.entropy import neuron_entropy
+    from neurograph.graph.activation import activation_graph
 
     stats = _two_block_stats()
     graph = activation_graph(stats, "npmi", threshold=0.05)

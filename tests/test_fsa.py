@@ -1,4 +1,4 @@
-"""Tests for neurograph.fsa, fsa_algorithms, fsa_extract and fsa_scores."""
+"""Tests for neurograph.automata.fsa, fsa_algorithms, fsa_extract and fsa_scores."""
 
 from __future__ import annotations
 
@@ -13,18 +13,18 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import neurograph.fsa as fsa_mod
-import neurograph.fsa_algorithms as algo_mod
-import neurograph.fsa_extract as extract_mod
-import neurograph.fsa_structure as scores_mod
-from neurograph.communities import modularity
+import neurograph.automata.fsa as fsa_mod
+import neurograph.automata.algorithms as algo_mod
+import neurograph.automata.extract as extract_mod
+import neurograph.automata.structure as scores_mod
+from neurograph.graph.communities import modularity
 from neurograph.errors import DataError, FileFormatError, OptionError
-from neurograph.export import export_gexf
-from neurograph.fsa import FSA
-from neurograph.fsa_algorithms import hopcroft_partition
-from neurograph.fsa_extract import extract_fsa
-from neurograph.fsa_structure import fsa_graph, fsa_scores, fsa_state_table, state_words
-from neurograph.states import StateTrace
+from neurograph.io.export import export_gexf
+from neurograph.automata.fsa import FSA
+from neurograph.automata.algorithms import hopcroft_partition
+from neurograph.automata.extract import extract_fsa
+from neurograph.automata.structure import fsa_graph, fsa_scores, fsa_state_table, state_words
+from neurograph.recording.states import StateTrace
 
 PARITY = {"even": (1, {0: "even", 1: "odd"}), "odd": (0, {0: "odd", 1: "even"})}
 
@@ -406,8 +406,8 @@ def test_state_words_counts():
 def test_tiny_gru_on_tomita_2_yields_the_true_dfa():
     from neurograph.datasets.tomita import make_tomita
     from neurograph.models.recurrent import RecurrentClassifier
-    from neurograph.states import record_states
-    from neurograph.train import accuracy, train_classifier
+    from neurograph.recording.states import record_states
+    from neurograph.zoo.training import accuracy, train_classifier
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)

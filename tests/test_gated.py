@@ -12,10 +12,10 @@ from torch import nn
 import neurograph.models.gated as gated
 from neurograph.datasets import make_blobs_task
 from neurograph.models.gated import DGN, DLGN, DNN, GatePoint, GatedNetwork, gated_model, hard_gates
-from neurograph.npk import gate_patterns, record_gates
-from neurograph.record import record
+from neurograph.gating.npk import gate_patterns, record_gates
+from neurograph.recording.recorder import record
 from neurograph.stats import CoactivationStats
-from neurograph.train import accuracy, train_classifier
+from neurograph.zoo.training import accuracy, train_classifier
 
 
 def _pre_activations(model, X):

@@ -1,4 +1,4 @@
-"""Tests of neurograph.graph: weights vs brute force, sparsification semantics, conversions."""
+"""Tests of neurograph.graph.activation: weights vs brute force, sparsification semantics, conversions."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-import neurograph.graph as graph_mod
+import neurograph.graph.activation as graph_mod
 from neurograph.errors import DataError, GraphError, OptionError
-from neurograph.graph import WEIGHTS, ActivationGraph, activation_graph, edge_weights
+from neurograph.graph.activation import WEIGHTS, ActivationGraph, activation_graph, edge_weights
 from neurograph.stats import CoactivationStats
 
 

@@ -25,17 +25,17 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neurograph._io import atomic_path, read_csv, remove_stale_temporaries, write_csv
-from neurograph.checkpoints import (CustomSpec, build_model, check_factory_spec, load_checkpoint, load_data_file,
+from neurograph.io.atomic import atomic_path, read_csv, remove_stale_temporaries, write_csv
+from neurograph.zoo.checkpoints import (CustomSpec, build_model, check_factory_spec, load_checkpoint, load_data_file,
                                     load_factory, prepare_custom)
-from neurograph.dynamics import FixedPoints
+from neurograph.dynamics.fixed_points import FixedPoints
 from neurograph.errors import (ConfigError, DataError, FileFormatError, ModelError, NeurographError,
                                StatsFileError)
-from neurograph.fsa import FSA
+from neurograph.automata.fsa import FSA
 from neurograph.models import MLP
 from neurograph.moments import ActivationMoments
 from neurograph.stats import CoactivationStats
-from neurograph.zoo import load_zoo_config, run_zoo
+from neurograph.zoo.runs import load_zoo_config, run_zoo
 
 
 # ---------------------------------------------------------------------- helpers
@@ -667,7 +667,7 @@ def test_factory_objects_that_are_not_model_factories(tmp_path):
     factory = load_factory("odd_ng_policy:not_a_model", search_path=lib)
     with _raises(ConfigError, "odd_ng_policy:not_a_model", "returned a str, not a torch.nn.Module"):
         build_model(factory, {}, "odd_ng_policy:not_a_model")
-    for spec in ("neurograph.zoo:run_zoo", "numpy:load", "pandas:read_pickle", "torch:load", "torch.hub:load"):
+    for spec in ("neurograph.zoo.runs:run_zoo", "numpy:load", "pandas:read_pickle", "torch:load", "torch.hub:load"):
         with _raises(ConfigError, spec, "only torch.nn.Module"):
             load_factory(spec)
     assert load_factory("torch.nn:Linear") is torch.nn.Linear
@@ -682,7 +682,7 @@ def test_custom_factory_returning_no_module_is_config_error(tmp_path):
     lib.mkdir()
     (lib / "nomodel_ng_policy.py").write_text("def build():\n    return 42\n")
     _user_files(tmp_path)
-    from neurograph.checkpoints import score_checkpoints
+    from neurograph.zoo.checkpoints import score_checkpoints
     spec = CustomSpec(name="m", factory="nomodel_ng_policy:build", kwargs={}, checkpoints=(tmp_path / "m.pt",),
                       data=tmp_path / "d.npz", layers=("layers.1",))
     with _raises(ConfigError, "nomodel_ng_policy:build", "not a torch.nn.Module"):
@@ -765,7 +765,7 @@ def test_killed_writer_leftover_is_cleaned_on_next_write(tmp_path):
     target = tmp_path / "k.npz"
     code = textwrap.dedent(f"""
         import os, signal
-        from neurograph._io import atomic_path
+        from neurograph.io.atomic import atomic_path
         with atomic_path({str(target)!r}, suffix=".npz") as tmp:
             tmp.write_bytes(b"half")
             os.kill(os.getpid(), signal.SIGKILL)

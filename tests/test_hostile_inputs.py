@@ -18,22 +18,22 @@ import pytest
 import torch
 
 from neurograph._main import main
-from neurograph.communities import detect_communities, modularity, modularity_significance, resolution_profile
-from neurograph.correlation import composite_score, correlate, label_free_ranking
-from neurograph.dynamics import attractor_dimension, find_fixed_points, sample_initial_states
+from neurograph.graph.communities import detect_communities, modularity, modularity_significance, resolution_profile
+from neurograph.scoring.correlation import composite_score, correlate, label_free_ranking
+from neurograph.dynamics.fixed_points import attractor_dimension, find_fixed_points, sample_initial_states
 from neurograph.errors import DataError, GraphError, NeurographWarning, OptionError
-from neurograph.export import export_gexf, export_graphml
-from neurograph.fsa_extract import cluster_states, extract_fsa
-from neurograph.fsa_structure import fsa_graph, state_words
-from neurograph.graph import ActivationGraph, activation_graph
-from neurograph.limit_cycle import find_limit_cycle
-from neurograph.phase_code import phase_shifts
-from neurograph.pipeline import analyze, write_analysis
-from neurograph.plots import plot_entropy, plot_score_grid, save_figure
-from neurograph.report import write_report
-from neurograph.states import StateTrace
+from neurograph.io.export import export_gexf, export_graphml
+from neurograph.automata.extract import cluster_states, extract_fsa
+from neurograph.automata.structure import fsa_graph, state_words
+from neurograph.graph.activation import ActivationGraph, activation_graph
+from neurograph.dynamics.limit_cycle import find_limit_cycle
+from neurograph.dynamics.phase_code import phase_shifts
+from neurograph.scoring.pipeline import analyze, write_analysis
+from neurograph.io.plots import plot_entropy, plot_score_grid, save_figure
+from neurograph.io.report import write_report
+from neurograph.recording.states import StateTrace
 from neurograph.stats import CoactivationStats
-from neurograph.timeline import export_dynamic_gexf
+from neurograph.io.timeline import export_dynamic_gexf
 
 
 # ---------------------------------------------------------------------------- tiny data

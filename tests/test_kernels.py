@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurograph import _kernels
+from neurograph.recording import kernels as _kernels
 
 
 @settings(max_examples=25, deadline=None)

@@ -8,8 +8,8 @@ import torch
 from matplotlib.figure import Figure
 
 from neurograph.errors import DataError, OptionError
-from neurograph.limit_cycle import LimitCycle, find_limit_cycle
-from neurograph.phase_code import PhaseAutomaton, phase_shifts, relative_phases
+from neurograph.dynamics.limit_cycle import LimitCycle, find_limit_cycle
+from neurograph.dynamics.phase_code import PhaseAutomaton, phase_shifts, relative_phases
 
 
 def rotation_cell(turn: float, contraction: float = 0.5):

@@ -1,4 +1,4 @@
-"""Tests for neurograph.npk: the neural path kernel against brute-force path enumeration."""
+"""Tests for neurograph.gating.npk: the neural path kernel against brute-force path enumeration."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-import neurograph.npk as npk
+import neurograph.gating.npk as npk
 from neurograph.errors import DataError, LayerError
 from neurograph.models import MLP
 from neurograph.models.gated import DNN, gated_model, hard_gates
-from neurograph.npk import gate_layers, gate_patterns, neural_path_kernel, path_kernel
+from neurograph.gating.npk import gate_layers, gate_patterns, neural_path_kernel, path_kernel
 
 
 # ------------------------------------------------------------------ brute force
@@ -250,7 +250,7 @@ def test_errors_name_the_problem():
 # ------------------------------------------------------------------ gates as activation graphs
 
 def test_record_gates_per_position_counts_every_conv_gate():
-    from neurograph.pipeline import analyze
+    from neurograph.scoring.pipeline import analyze
     from neurograph.stats import CoactivationStats
 
     torch.manual_seed(7)
@@ -290,7 +290,7 @@ def _npk_svc_accuracy(model, Xtr, ytr, Xte, yte):
 
 @pytest.mark.parametrize("kind", ["dnn", "dlgn"])
 def test_kernel_machine_on_trained_gates_beats_random_gates(kind):
-    from neurograph.train import accuracy, train_classifier
+    from neurograph.zoo.training import accuracy, train_classifier
 
     Xtr, ytr = _xor_in_noise(400, 0)
     Xte, yte = _xor_in_noise(300, 1)

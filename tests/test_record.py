@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from neurograph.errors import DataError, LayerError, ModelError, OptionError
-from neurograph.record import calibrate, list_layers, record
+from neurograph.recording.recorder import calibrate, list_layers, record
 from neurograph.stats import CoactivationStats
 
 
@@ -249,7 +249,7 @@ def test_errors_name_the_culprit():
 # ---------------------------------------------------------------------------- kernels, moments, distributed
 @pytest.mark.parametrize("kernel", ["auto", "float32", "sparse", "int8"])
 def test_every_kernel_gives_the_same_counts(kernel):
-    from neurograph import _kernels
+    from neurograph.recording import kernels as _kernels
     if kernel == "int8" and not _kernels.int_mm_available():
         pytest.skip("torch._int_mm not available")
     torch.manual_seed(5)

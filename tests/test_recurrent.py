@@ -13,8 +13,8 @@ from torch import nn
 import neurograph.models.recurrent as rec_mod
 from neurograph.errors import DataError
 from neurograph.models.recurrent import CELL_TYPES, MGUCell, RecurrentClassifier, RecurrentLayer
-from neurograph.record import record
-from neurograph.train import train_classifier
+from neurograph.recording.recorder import record
+from neurograph.zoo.training import train_classifier
 
 TORCH_REF = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from neurograph.errors import DataError
-from neurograph.plots import figure_png, plot_entropy
-from neurograph.report import SECTIONS, correlation_table, write_report
+from neurograph.io.plots import figure_png, plot_entropy
+from neurograph.io.report import SECTIONS, correlation_table, write_report
 
 EVIL = '<script>console.error("xss")</script><img src=x onerror="console.error(1)">'
 

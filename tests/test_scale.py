@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from torch import nn
 
-from neurograph import graph as graph_mod
-from neurograph.blockwise import record_blocks, record_top_k
-from neurograph.communities import detect_communities, modularity_significance, resolution_profile
+from neurograph.graph import activation as graph_mod
+from neurograph.recording.blockwise import record_blocks, record_top_k
+from neurograph.graph.communities import detect_communities, modularity_significance, resolution_profile
 from neurograph.errors import DataError, LayerError, OptionError
-from neurograph.graph import activation_graph
-from neurograph.record import record
+from neurograph.graph.activation import activation_graph
+from neurograph.recording.recorder import record
 from neurograph.stats import CoactivationStats
 
 

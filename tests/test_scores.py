@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from neurograph.entropy import layer_entropy, neuron_entropy
+from neurograph.scoring.entropy import layer_entropy, neuron_entropy
 from neurograph.errors import ModelError
-from neurograph.pipeline import analyze
-from neurograph.scores import LABEL_FREE_SCORES, SCORE_DEFINITIONS, score_model, score_stats
+from neurograph.scoring.pipeline import analyze
+from neurograph.scoring.scores import LABEL_FREE_SCORES, SCORE_DEFINITIONS, score_model, score_stats
 from neurograph.stats import CoactivationStats
 
 

@@ -1,4 +1,4 @@
-"""Tests for neurograph.states: record_states and StateTrace."""
+"""Tests for neurograph.recording.states: record_states and StateTrace."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-import neurograph.states as states_mod
+import neurograph.recording.states as states_mod
 from neurograph.errors import DataError, LayerError, ModelError
 from neurograph.models.recurrent import CELL_TYPES, RecurrentClassifier
-from neurograph.states import StateTrace, record_states
+from neurograph.recording.states import StateTrace, record_states
 
 SEQS = [[1, 2, 3], [4], [], [2, 2, 1, 1, 3]]
 

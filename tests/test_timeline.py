@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from neurograph.communities import detect_communities
+from neurograph.graph.communities import detect_communities
 from neurograph.errors import GraphError, OptionError
-from neurograph.graph import activation_graph
+from neurograph.graph.activation import activation_graph
 from neurograph.stats import CoactivationStats
-from neurograph.timeline import export_dynamic_gexf, snapshot_intervals
+from neurograph.io.timeline import export_dynamic_gexf, snapshot_intervals
 
 
 def _snapshot(seed, dead=()):

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from neurograph.checkpoints import ConfigError, load_checkpoint
+from neurograph.zoo.checkpoints import ConfigError, load_checkpoint
 from neurograph.datasets import make_blobs_task
 from neurograph.models import MLP
-from neurograph.train import accuracy
-from neurograph.zoo import RunSpec, load_zoo_config, noisy_labels, parse_zoo_config, run_zoo, train_run
+from neurograph.zoo.training import accuracy
+from neurograph.zoo.runs import RunSpec, load_zoo_config, noisy_labels, parse_zoo_config, run_zoo, train_run
 
 TINY = """
 name = "tiny <zoo>"

@@ -27,7 +27,7 @@ from _child import load_note  # noqa: E402
 
 
 def planted_stats(d: int, n: int, k: int, p_on: float, p_off: float, seed: int = 0):
-    from neurograph import _kernels
+    from neurograph.recording import kernels as _kernels
     from neurograph.stats import CoactivationStats
 
     g = torch.Generator().manual_seed(seed)
@@ -54,8 +54,8 @@ def timed(fn):
 def main() -> None:
     from sklearn.metrics import adjusted_rand_score
 
-    from neurograph.communities import detect_communities, modularity_significance, resolution_profile
-    from neurograph.graph import activation_graph
+    from neurograph.graph.communities import detect_communities, modularity_significance, resolution_profile
+    from neurograph.graph.activation import activation_graph
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--d", type=int, default=10_000)

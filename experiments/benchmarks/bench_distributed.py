@@ -25,7 +25,7 @@ def work(rank, world, n, width, batch_size):
     import torch
 
     from neurograph.models import MLP
-    from neurograph.record import record
+    from neurograph.recording.recorder import record
 
     torch.manual_seed(0)
     model = MLP(128, hidden=(width, width)).eval()
@@ -39,7 +39,7 @@ def work(rank, world, n, width, batch_size):
 
 
 def main() -> None:
-    from neurograph.distributed import spawn_local
+    from neurograph.recording.distributed import spawn_local
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=40_000)

@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 from _child import load_note  # noqa: E402
 
-from neurograph import _kernels  # noqa: E402
+from neurograph.recording import kernels as _kernels  # noqa: E402
 
 
 def best(fn, repeats):

@@ -20,7 +20,7 @@ import torch
 from neurograph import record
 from neurograph.datasets import load_digits
 from neurograph.models import MLP, SmallCNN
-from neurograph.train import train_classifier
+from neurograph.zoo.training import train_classifier
 
 
 def _median_time(fn, repeats: int) -> float:

@@ -5,7 +5,7 @@ run, so the count kernel dominates). Each side runs in a fresh subprocess on the
 model and data; peak memory is getrusage's max RSS (it sees torch's allocations too):
 
 * ``forward`` - the plain forward pass over the data, for scale;
-* ``record``  - ``neurograph.record(model, (X, y), layers, batch_size=...)``.
+* ``record``  - ``neurograph.recording.recorder(model, (X, y), layers, batch_size=...)``.
 
 The memory budget printed is the O(d^2) term of record: 12 d^2 bytes (int32 partial sums,
 then the int64 counts) plus the 64 MiB row buffer.
@@ -29,7 +29,7 @@ def child(variant: str, n: int, width: int, threads: int, batch_size: int) -> No
     import torch
     from torch import nn
 
-    from neurograph.record import record
+    from neurograph.recording.recorder import record
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

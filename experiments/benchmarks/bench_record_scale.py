@@ -6,7 +6,7 @@ is its own and includes torch's allocations) on the same seeded model and data:
 * ``bound``  – hand-written lower bound: plain forward pass, ``B = [h1 > 0, h2 > 0]`` as int8 and
   one exact int8 product per ``--bound-rows`` rows (default 4,000), ``acc32 += torch._int_mm(B.T, B)``
   (int64 at the end);
-* ``record`` – ``neurograph.record(model, (X, y), layers, batch_size=...)`` (also counts classes);
+* ``record`` – ``neurograph.recording.recorder(model, (X, y), layers, batch_size=...)`` (also counts classes);
 * ``naive``  – forward hooks and a float32 ``b.T @ b`` per batch, the way a user writes it;
 * ``cache``  – hooks keep every activation, then numpy ``B.T @ B`` in float32 at the end.
 
@@ -37,7 +37,7 @@ def child(variant: str, n: int, batch_size: int, threads: int, d_in: int, width:
     import torch
 
     from neurograph.models import MLP
-    from neurograph.record import record
+    from neurograph.recording.recorder import record
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

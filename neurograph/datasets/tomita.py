@@ -33,7 +33,7 @@ import torch
 
 from .._seed import as_generator
 from ..errors import DataError
-from ..fsa import FSA
+from ..automata.fsa import FSA
 from .text import pad_sequences
 
 __all__ = ["TOMITA_GRAMMARS", "TOMITA_PAD", "TomitaData", "make_tomita", "sample_tomita", "tomita_accepts",

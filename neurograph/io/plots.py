@@ -1,0 +1,316 @@
+"""Figures a person wants to look at: co-activation matrix, entropy histograms, scores against accuracy.
+
+Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), so
+no GUI backend is touched and nothing global changes; :func:`save_figure` writes
+a PNG whole or not at all.
+
+Errors: a bad option value (``ncols``, ``dpi``, ``density``, an empty ``metrics``) raises
+:class:`~neurograph.errors.OptionError`; a table that is not a DataFrame or lacks a named
+column raises :class:`~neurograph.errors.DataError`; a weight matrix or membership of the
+wrong shape raises :class:`~neurograph.errors.GraphError`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .atomic import atomic_path
+from .._validate import check_bool, check_int, check_output_file
+from ..errors import DataError, GraphError, OptionError
+
+__all__ = ["figure_png", "plot_coactivation", "plot_entropy", "plot_ranking", "plot_score_grid",
+           "plot_score_vs_accuracy", "plot_training_curves", "save_figure"]
+
+
+def plot_coactivation(weights: np.ndarray, membership: np.ndarray | None = None, *,
+                      labels: pd.Series | None = None, title: str = "", weight_name: str = "weight") -> Figure:
+    """Heat map of a (n, n) co-activation weight matrix, rows and columns ordered by community.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray, shape (n, n)
+        Edge weights between the graph's nodes (e.g. NPMI, in [-1, 1]); NaN shown blank.
+    membership : numpy.ndarray of int, shape (n,), optional
+        Community of each node; nodes are grouped by community (largest first) and
+        community boundaries are drawn. Without it the given order is kept.
+    labels : pandas.Series, optional
+        Layer of each node; drawn as a colour strip so layers can be told apart.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = plot_coactivation(np.eye(4), np.array([1, 0, 1, 0]))
+    >>> len(fig.axes) >= 1
+    True
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise GraphError(f"weights must be a square (n, n) matrix, got shape {w.shape}")
+    n = w.shape[0]
+    if membership is not None:
+        membership = np.asarray(membership)
+        if membership.shape != (n,):
+            raise GraphError(f"membership has shape {membership.shape}, expected ({n},) for a {n}x{n} matrix")
+        order = np.lexsort((np.arange(n), membership))
+    else:
+        order = np.arange(n)
+    fig = Figure(figsize=(6.4, 5.6), layout="constrained")
+    ax = fig.add_subplot()
+    if n == 0:
+        ax.text(0.5, 0.5, "no active neurons: the graph is empty", ha="center", va="center")
+        ax.set_axis_off()
+        ax.set_title(title or "co-activation matrix")
+        return fig
+    m = w[np.ix_(order, order)]
+    finite = m[np.isfinite(m)]
+    vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+    vmin = -vmax if finite.size and finite.min() < 0 else 0.0
+    im = ax.imshow(m, cmap="RdBu_r" if vmin < 0 else "viridis", vmin=vmin, vmax=vmax or 1.0,
+                   interpolation="nearest")
+    fig.colorbar(im, ax=ax, shrink=0.8, label=weight_name)
+    if membership is not None:
+        sorted_m = membership[order]
+        cuts = np.flatnonzero(np.diff(sorted_m)) + 0.5
+        for c in cuts:
+            ax.axhline(c, color="k", lw=0.6)
+            ax.axvline(c, color="k", lw=0.6)
+        k = len(np.unique(membership))
+        ax.set_xlabel(f"neurons, grouped by community ({k} communities)")
+    else:
+        ax.set_xlabel("neurons")
+    ax.set_ylabel("neurons")
+    if labels is not None:
+        lab = pd.Series(labels).to_numpy()[order]
+        codes, uniques = pd.factorize(lab)
+        strip = ax.inset_axes([1.0 + 0.01, 0, 0.03, 1])
+        strip.imshow(codes[:, None], aspect="auto", cmap="tab10", interpolation="nearest")
+        strip.set_xticks([])
+        strip.set_yticks([])
+        strip.set_title("layer", fontsize=7)
+    ax.set_title(title or "co-activation matrix")
+    return fig
+
+
+def plot_entropy(table: pd.DataFrame, *, column: str = "entropy", by: str = "layer", title: str = "",
+                 density: bool = False) -> Figure:
+    """Histogram of a per-neuron column (default ``entropy``, bits) per layer (or per group ``by``).
+
+    ``table`` is the output of :func:`neurograph.neuron_entropy` (or any table with
+    ``column`` and ``by``). ``density=True`` normalises each group's histogram to unit
+    area, to compare groups of different sizes (e.g. neurons of low- and high-accuracy models).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"layer": ["a", "a", "b"], "entropy": [0.1, 0.9, 0.5]})
+    >>> plot_entropy(t).axes[0].get_xlabel()
+    'entropy (bits)'
+    """
+    _check_table(table)
+    density = check_bool("density", density)
+    for col in (column, by):
+        if col not in table.columns:
+            raise DataError(f"table has no column {col!r} (columns: {list(table.columns)})")
+    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    values = table[column].to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    hi = max(1.0, float(finite.max())) if finite.size else 1.0
+    bins = np.linspace(0.0, hi, 21)
+    for name, group in table.groupby(by, sort=False):
+        v = group[column].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        ax.hist(v, bins=bins, alpha=0.55, density=density,
+                label=f"{name} (mean {v.mean():.2f})" if v.size else str(name))
+    ax.set_xlabel(f"{column} (bits)" if column in ("entropy", "mutual_info", "cond_entropy") else column)
+    ax.set_ylabel("density" if density else "neurons")
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"{column} per neuron")
+    return fig
+
+
+def plot_score_vs_accuracy(table: pd.DataFrame, metric: str, target: str = "test_accuracy", *,
+                           hue: str | None = None, title: str = "") -> Figure:
+    """Scatter of ``metric`` against ``target`` across models, with a least-squares line and its 95% band.
+
+    The band is the pointwise 95% confidence interval of the fitted mean
+    (``t_{0.975, n-2} * s * sqrt(1/n + (x - mean x)^2 / Sxx)``). With ``hue`` (e.g.
+    ``"task"``), each group gets its own colour, line and band. The title gives
+    Pearson's r and n of each group.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"q": [0.1, 0.2, 0.3, 0.4], "test_accuracy": [0.5, 0.6, 0.8, 0.9]})
+    >>> plot_score_vs_accuracy(t, "q").axes[0].get_ylabel()
+    'test_accuracy'
+    """
+    _check_table(table)
+    fig = Figure(figsize=(5.0, 4.0), layout="constrained")
+    _score_panel(fig.add_subplot(), table, metric, target, hue)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_score_grid(table: pd.DataFrame, metrics: list[str], target: str = "test_accuracy", *,
+                    hue: str | None = None, ncols: int = 3, title: str = "") -> Figure:
+    """One :func:`plot_score_vs_accuracy` panel per metric, in a grid of ``ncols`` columns.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": [1, 2, 3], "b": [3, 1, 2], "test_accuracy": [0.2, 0.5, 0.9]})
+    >>> len(plot_score_grid(t, ["a", "b"]).axes)
+    2
+    """
+    _check_table(table)
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    if not metrics:
+        raise OptionError("metrics is empty: nothing to plot")
+    ncols = min(check_int("ncols", ncols, min=1), len(metrics))
+    nrows = -(-len(metrics) // ncols)
+    fig = Figure(figsize=(4.2 * ncols, 3.4 * nrows), layout="constrained")
+    for k, metric in enumerate(metrics):
+        _score_panel(fig.add_subplot(nrows, ncols, k + 1), table, metric, target, hue)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_training_curves(table: pd.DataFrame, metrics: tuple[str, ...] = ("modularity", "test_accuracy"), *,
+                         x: str = "epoch", by: str = "run", title: str = "") -> Figure:
+    """``metrics`` (one panel each) along training: one line per run (``by``) over ``x``.
+
+    ``table`` has one row per checkpoint (as ``scores.csv`` of a zoo). Runs are
+    coloured by their final value of the last metric (viridis), so lines of good and
+    poor models can be told apart.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"run": ["a", "a", "b", "b"], "epoch": [1, 5, 1, 5],
+    ...                   "modularity": [0.2, 0.3, 0.25, 0.2], "test_accuracy": [0.5, 0.9, 0.4, 0.6]})
+    >>> [ax.get_ylabel() for ax in plot_training_curves(t).axes[:2]]
+    ['modularity', 'test_accuracy']
+    """
+    from matplotlib import colormaps
+
+    _check_table(table)
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    if not metrics:
+        raise OptionError("metrics is empty: nothing to plot")
+    for col in (x, by, *metrics):
+        if col not in table.columns:
+            raise DataError(f"table has no column {col!r} (columns: {list(table.columns)})")
+    fig = Figure(figsize=(5.0 * len(metrics), 3.8), layout="constrained")
+    axes = [fig.add_subplot(1, len(metrics), k + 1) for k in range(len(metrics))]
+    groups = [(name, g.sort_values(x)) for name, g in table.groupby(by, sort=False)]
+    last = np.array([float(g[metrics[-1]].iloc[-1]) for _, g in groups]) if groups else np.zeros(0)
+    finite = last[np.isfinite(last)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    cmap = colormaps["viridis"]
+    for (name, g), v in zip(groups, last):
+        colour = cmap((v - lo) / (hi - lo) if hi > lo and np.isfinite(v) else 0.5)
+        for ax, metric in zip(axes, metrics):
+            ax.plot(g[x].to_numpy(float), g[metric].to_numpy(float), "-o", ms=3, lw=1, color=colour, alpha=0.8,
+                    label=str(name))
+    for ax, metric in zip(axes, metrics):
+        ax.set_xlabel(x)
+        ax.set_ylabel(metric)
+    if 0 < len(groups) <= 8:
+        axes[-1].legend(fontsize=6)
+    fig.suptitle(title or f"{', '.join(metrics)} along training ({len(groups)} runs; colour = final {metrics[-1]})")
+    return fig
+
+
+def plot_ranking(predictions: pd.DataFrame, *, spearman: float = float("nan"), target: str = "test_accuracy",
+                 title: str = "") -> Figure:
+    """Predicted against true ``target`` of held-out models (``predictions`` of a label-free ranking).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"true": [0.5, 0.7, 0.9], "predicted": [0.55, 0.65, 0.8]})
+    >>> plot_ranking(p, spearman=1.0).axes[0].get_xlabel()
+    'true test_accuracy'
+    """
+    fig = Figure(figsize=(4.6, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    t, p = predictions["true"].to_numpy(float), predictions["predicted"].to_numpy(float)
+    ax.scatter(t, p, s=18, alpha=0.8)
+    if t.size:
+        lo, hi = float(np.nanmin([t.min(), p.min()])), float(np.nanmax([t.max(), p.max()]))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="predicted = true")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(f"true {target}")
+    ax.set_ylabel(f"predicted {target} (held out, from structure scores)")
+    ax.set_title(title or f"label-free ranking: Spearman {spearman:.2f}, n = {t.size}")
+    return fig
+
+
+def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
+    """The PNG bytes of ``fig`` (for embedding in a report page)."""
+    import io
+
+    dpi = check_int("dpi", dpi, min=1)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format="png")
+    return buf.getvalue()
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 120) -> Path:
+    """Write ``fig`` as a PNG to ``path``, whole or not at all; returns the path."""
+    dpi = check_int("dpi", dpi, min=1)
+    path = check_output_file(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    return path
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_table(table) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+
+
+
+def _score_panel(ax, table: pd.DataFrame, metric: str, target: str, hue: str | None) -> None:
+    from scipy import stats as st
+
+    for col in (metric, target) + ((hue,) if hue else ()):
+        if col not in table.columns:
+            raise DataError(f"table has no column {col!r} (columns: {list(table.columns)})")
+    groups = list(table.groupby(hue, sort=True)) if hue else [("", table)]
+    notes = []
+    for k, (name, g) in enumerate(groups):
+        x = pd.to_numeric(g[metric], errors="coerce").to_numpy(float)
+        y = pd.to_numeric(g[target], errors="coerce").to_numpy(float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = x[ok], y[ok]
+        colour = f"C{k % 10}"
+        ax.scatter(x, y, s=14, alpha=0.75, color=colour, label=str(name) if hue else None)
+        n = x.size
+        if n >= 3 and np.ptp(x) > 0:
+            slope, icpt = np.polyfit(x, y, 1)
+            xs = np.linspace(x.min(), x.max(), 50)
+            resid = y - (slope * x + icpt)
+            s = np.sqrt(resid @ resid / (n - 2))
+            half = st.t.ppf(0.975, n - 2) * s * np.sqrt(1 / n + (xs - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+            ax.plot(xs, slope * xs + icpt, color=colour, lw=1.2)
+            ax.fill_between(xs, slope * xs + icpt - half, slope * xs + icpt + half, color=colour, alpha=0.15,
+                            lw=0)
+            r = np.corrcoef(x, y)[0, 1] if np.ptp(y) > 0 else float("nan")
+            notes.append(f"{f'{name}: ' if hue else ''}r={r:.2f}, n={n}")
+        else:
+            notes.append(f"{f'{name}: ' if hue else ''}n={n}")
+    ax.set_xlabel(metric)
+    ax.set_ylabel(target)
+    ax.set_title("; ".join(notes), fontsize=8)
+    if hue and len(groups) > 1:
+        ax.legend(fontsize=7)

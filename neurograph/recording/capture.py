@@ -1,0 +1,611 @@
+"""The one capture loop: run a model over data with hooks, and read each recorded layer the same way.
+
+Every function that runs a model over data (record, calibrate, the blockwise recorders,
+record_states, gate_patterns, score_model's accuracy, preview) goes through :func:`run_model`:
+
+* ``torch.no_grad()``, the model in eval mode, and on exit (also on error and
+  ``KeyboardInterrupt``) *every* submodule back in its own train/eval mode and every hook removed;
+* inputs normalised by :mod:`neurograph._data` (numpy / pandas / lists, float inputs cast to the
+  model's parameter dtype, dict batches as keyword arguments);
+* the recorded layers become *sites*: one per module, or one per call (``name#0``, ``name#1``)
+  for a module that runs more than once per forward pass. A dry forward pass of the first batch
+  (hooks on every module) finds the call counts, each site's neuron axis and positions;
+* each site's output is read *inside its hook* (so an in-place op that later overwrites the
+  tensor cannot change what is counted) into :class:`SiteValues`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+from tqdm.auto import tqdm
+
+from .batches import Batch, LabelCodes, call_model, iter_batches, model_device_dtype, n_batches, prepare_inputs
+from .hooks import resolve_layers, restored_modes
+from ..errors import DataError, LayerError, ModelError, NeurographError
+from .reading import Reading
+
+log = logging.getLogger(__name__)
+
+# module kinds whose neuron axis is known from the type
+_CHANNEL_TYPES: tuple[type, ...] = (
+    nn.modules.conv._ConvNd, nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm,
+    nn.GroupNorm, nn.LocalResponseNorm,
+    nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd, nn.modules.pooling._LPPoolNd,
+)
+_LAST_TYPES: tuple[type, ...] = (nn.Linear, nn.Bilinear, nn.LayerNorm, nn.Embedding, nn.EmbeddingBag,
+                                 nn.MultiheadAttention) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
+
+
+@dataclass(frozen=True, eq=False)
+class Site:
+    """One recorded call of one module.
+
+    Attributes
+    ----------
+    name : str
+        ``layer`` for a module called once per forward pass, ``layer#k`` for its k-th call otherwise.
+    layer : str
+        The module name (as in ``model.named_modules()``).
+    call : int
+        Which call of the module per forward pass (0-based).
+    module : torch.nn.Module
+    kind : {"flat", "spatial", "tokens", "recurrent", "raw"}
+        ``flat``: (batch, units); ``spatial``: neuron axis not last (conv maps);
+        ``tokens``: neuron axis last with positions; ``recurrent``: nn.RNN/GRU/LSTM;
+        ``raw``: not read here (the caller reads the output itself).
+    neuron_axis : int
+        Axis of the output (first tensor) holding the neurons, >= 1.
+    axis_source : str
+        How the axis was found (``"type"``, ``"user"``, ``"input of NAME"``, ...).
+    units : int
+        Neurons of the site.
+    shape : tuple of int
+        Output shape of one input (batch axis removed), from the first batch.
+    positions : str or None
+        Positions mode (None for flat sites).
+    n_positions : int
+        Positions per input (1 for flat sites).
+    """
+
+    name: str
+    layer: str
+    call: int
+    module: nn.Module = field(repr=False)
+    kind: str
+    neuron_axis: int
+    axis_source: str
+    units: int
+    shape: tuple
+    positions: str | None
+    n_positions: int
+
+
+@dataclass(frozen=True, eq=False)
+class SiteValues:
+    """A site's values on one batch, read the way its :class:`Site` says.
+
+    ``values`` is (rows, units) for every positions mode but ``"any"``, where it is
+    (inputs, positions, units) with ``valid`` (inputs, positions) bool. ``counts`` (inputs,)
+    int64: rows each input contributed (0 or 1, or its number of valid positions for ``"all"``).
+    """
+
+    values: torch.Tensor
+    counts: torch.Tensor
+    valid: torch.Tensor | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.values.shape[0])
+
+
+@dataclass
+class BatchState:
+    """What :func:`run_model` hands to ``on_batch``: the batch, its model output and per-input rows."""
+
+    index: int
+    batch: Batch
+    output: object = None
+    counts: torch.Tensor | None = None  # rows per input (from the sites), None without sites
+
+    def row_labels(self) -> torch.Tensor | None:
+        """Labels (codes) of the rows the sites gave (an input's label repeated per row)."""
+        y = self.batch.labels
+        if y is None or self.counts is None:
+            return y
+        c = self.counts.to(y.device)
+        if bool((c == 1).all()):
+            return y
+        return y.repeat_interleave(c)
+
+
+def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=None) -> list[Site]:
+    """Dry forward pass of one batch (hooks on every module): the sites of ``layers`` and how to read them.
+
+    Call inside :func:`run_model`'s context (no_grad, eval); raises LayerError for a layer that
+    never ran, an output with no tensor, or a neuron axis that cannot be told.
+    """
+    chosen = resolve_layers(model, layers)
+    names = {id(m): n for n, m in model.named_modules()}
+    calls: list[_Call] = []
+    handles = []
+
+    def hook(module, args, kwargs, output):
+        calls.append(_Call(names.get(id(module), "?"), module, _first_input(args, kwargs), output))
+
+    try:
+        for _, m in model.named_modules():
+            handles.append(m.register_forward_hook(hook, with_kwargs=True))
+        _forward(model, batch, 0, call)
+    finally:
+        for h in handles:
+            h.remove()
+    by_name: dict[str, list[int]] = {}
+    for i, c in enumerate(calls):
+        by_name.setdefault(c.name, []).append(i)
+    sites: list[Site] = []
+    memo: dict[int, tuple[int | None, str]] = {}
+    for name, module in chosen:
+        idx = by_name.get(name, [])
+        if not idx:
+            raise LayerError(f"layer {name!r} ({type(module).__name__}) never ran during the forward pass of the "
+                             f"first batch; record a module that runs")
+        for k, i in enumerate(idx):
+            site_name = name if len(idx) == 1 else f"{name}#{k}"
+            sites.append(_make_site(site_name, name, k, module, i, calls, reading, memo, batch.n))
+    return sites
+
+
+def run_model(model: nn.Module, data, *, batch_size: int, on_batch: Callable[[BatchState], None],
+              layers=None, reading: Reading | None = None,
+              on_sites: Callable[[list[Site]], None] | None = None,
+              on_site: Callable[[int, Site, SiteValues, BatchState], None] | None = None,
+              progress: bool = False, desc: str = "", max_batches: int | None = None,
+              codes: LabelCodes | None = None, read: bool = True,
+              call: Callable[[nn.Module, object], object] | None = None, same_rows: bool = True) -> list[Site]:
+    """Run ``model`` over ``data``; read ``layers`` per batch; call back. The only forward loop.
+
+    Parameters
+    ----------
+    on_batch : callable(BatchState)
+        After each forward pass (``state.output`` is the model's output).
+    layers, reading
+        Layers to read (None: no hooks) and how.
+    on_sites : callable(list of Site), optional
+        Once, after the dry pass of the first batch and before any counting.
+    on_site : callable(index, Site, SiteValues, BatchState), optional
+        Inside each site's hook, as soon as the site's output exists.
+    max_batches : int, optional
+        Stop after this many batches.
+    codes : LabelCodes, optional
+        Label coding shared with the caller (to decode class names afterwards).
+    read : bool
+        False: ``on_site`` gets the site's raw output tensor (first tensor) instead of SiteValues.
+    call : callable(model, inputs), optional
+        How to run the model on a batch's inputs (default: positional for tuples, keywords for dicts).
+    same_rows : bool
+        Require every site to give the same samples per input (as counting together needs).
+
+    Returns
+    -------
+    list of Site
+    """
+    reading = reading or Reading()
+    device, dtype = model_device_dtype(model)
+    total = n_batches(data, batch_size)
+    sites: list[Site] = []
+    with restored_modes(model), torch.no_grad(), contextlib.ExitStack() as stack:
+        model.eval()
+        batches = iter_batches(data, batch_size, codes)
+        bar = stack.enter_context(tqdm(total=total, desc=desc, disable=not progress, unit="batch", leave=False))
+        hooks: _SiteHooks | None = None
+        for k, batch in enumerate(batches):
+            if max_batches is not None and k >= max_batches:
+                break
+            batch = prepare_inputs(batch, device, dtype, k)
+            state = BatchState(index=k, batch=batch)
+            if layers is not None:
+                if hooks is None and not read:  # raw outputs: no dry pass; calls found on the first batch
+                    sites = [Site(name, name, 0, m, "raw", 1, "caller", 0, (), None, 1)
+                             for name, m in resolve_layers(model, layers)]
+                    hooks = stack.enter_context(_SiteHooks(sites, reading, on_site, read))
+                if hooks is None:
+                    sites = find_sites(model, batch, layers, reading, call)
+                    if on_sites is not None:
+                        on_sites(sites)
+                    hooks = stack.enter_context(_SiteHooks(sites, reading, on_site, read, same_rows))
+                hooks.begin(state)
+            state.output = _forward(model, batch, k, call)
+            if hooks is not None:
+                hooks.end(state)
+            on_batch(state)
+            bar.update(1)
+    return sites
+
+
+# ---------------------------------------------------------------------------- reading one output
+
+def first_tensor_of(output) -> torch.Tensor | None:
+    """The tensor a layer output stands for: itself, or the first tensor of a tuple / list / dict /
+    Hugging Face ``ModelOutput`` (searched in order, one level deep)."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, Mapping):
+        output = list(output.values())
+    if isinstance(output, (tuple, list)):
+        for v in output:
+            if isinstance(v, torch.Tensor):
+                return v
+    return None
+
+
+def read_site(site: Site, output, mask: torch.Tensor | None, n: int) -> SiteValues:
+    """Read ``output`` of ``site`` on a batch of ``n`` inputs with optional padding ``mask`` (n, T)."""
+    mode = site.positions
+    if site.kind == "recurrent":
+        x, valid = _recurrent_output(site, output, mask, mode)
+        if x.ndim == 2:  # "last": h_n
+            return SiteValues(x, torch.ones(n, dtype=torch.int64, device=x.device))
+    else:
+        t = first_tensor_of(output)
+        if t is None or isinstance(output, PackedSequence):
+            raise LayerError(f"layer {site.name!r} returns {type(output).__name__} with no tensor in it")
+        if t.ndim < 2 or t.shape[0] != n:
+            raise LayerError(f"layer {site.name!r} returns shape {tuple(t.shape)} for a batch of {n} inputs; "
+                             f"the batch must be axis 0 (batch_first models)")
+        if t.ndim == 2:
+            if t.shape[1] != site.units:
+                raise LayerError(f"layer {site.name!r} gave {t.shape[1]} units on this batch but "
+                                 f"{site.units} on the first")
+            return SiteValues(t, torch.ones(n, dtype=torch.int64, device=t.device))
+        ax = site.neuron_axis
+        if t.shape[ax] != site.units:
+            raise LayerError(f"layer {site.name!r} gave {t.shape[ax]} units on axis {ax} on this batch but "
+                             f"{site.units} on the first")
+        valid = None
+        if mask is not None and t.ndim == 3 and t.shape[3 - ax] == mask.shape[1]:
+            valid = mask
+        if valid is None and mode in ("mean", "max") and ax == 1:  # common conv case, no copy
+            dims = tuple(range(2, t.ndim))
+            red = t.mean(dim=dims) if mode == "mean" else t.amax(dim=dims)
+            return SiteValues(red, torch.ones(n, dtype=torch.int64, device=t.device))
+        x = t.movedim(ax, -1).reshape(n, -1, site.units)
+    return _positions(x, valid, mode)
+
+
+def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteValues:
+    """(n, P, d) values and optional valid (n, P) → the rows of ``mode``."""
+    n, p, d = x.shape
+    dev = x.device
+    if valid is None:
+        if mode == "all":
+            return SiteValues(x.reshape(n * p, d), torch.full((n,), p, dtype=torch.int64, device=dev))
+        ones = torch.ones(n, dtype=torch.int64, device=dev)
+        if mode == "mean":
+            return SiteValues(x.mean(dim=1), ones)
+        if mode == "max":
+            return SiteValues(x.amax(dim=1), ones)
+        if mode == "first":
+            return SiteValues(x[:, 0], ones)
+        if mode == "last":
+            return SiteValues(x[:, -1], ones)
+        return SiteValues(x, ones, torch.ones((n, p), dtype=torch.bool, device=dev))
+    valid = valid.to(device=dev).bool()
+    per = valid.sum(dim=1, dtype=torch.int64)
+    if mode == "all":
+        return SiteValues(x[valid], per)
+    has = per > 0
+    keep = x[has]
+    v = valid[has]
+    counts = has.to(torch.int64)
+    if mode == "mean":
+        w = v.to(x.dtype).unsqueeze(-1)
+        return SiteValues((keep * w).sum(dim=1) / w.sum(dim=1), counts)
+    if mode == "max":
+        return SiteValues(keep.masked_fill(~v.unsqueeze(-1), float("-inf")).amax(dim=1), counts)
+    if mode == "any":
+        return SiteValues(keep, counts, v)
+    ar = torch.arange(keep.shape[0], device=dev)
+    if mode == "first":
+        return SiteValues(keep[ar, v.to(torch.int8).argmax(dim=1)], counts)
+    last = v.shape[1] - 1 - v.flip(1).to(torch.int8).argmax(dim=1)
+    return SiteValues(keep[ar, last], counts)
+
+
+def _recurrent_output(site: Site, output, mask, mode) -> tuple[torch.Tensor, torch.Tensor | None]:
+    module = site.module
+    if not isinstance(output, (tuple, list)) or len(output) != 2:
+        raise LayerError(f"layer {site.name!r} ({type(module).__name__}) should return (output, h_n)")
+    seq, h_n = output
+    if mode == "last":
+        if isinstance(h_n, tuple):  # LSTM: (h_n, c_n)
+            h_n = h_n[0]
+        dirs = 2 if module.bidirectional else 1
+        last = h_n[-dirs:]  # (dirs, N, H)
+        return last.permute(1, 0, 2).reshape(last.shape[1], -1), None
+    valid = None
+    if isinstance(seq, PackedSequence):
+        padded, lengths = pad_packed_sequence(seq, batch_first=True)
+        valid = torch.arange(padded.shape[1])[None, :] < lengths[:, None]
+        seq = padded
+    elif not module.batch_first:
+        seq = seq.transpose(0, 1)
+    if valid is None and mask is not None and mask.shape[1] == seq.shape[1]:
+        valid = mask
+    return seq, valid
+
+
+# ---------------------------------------------------------------------------- internals
+
+@dataclass
+class _Call:
+    name: str
+    module: nn.Module
+    input: torch.Tensor | None
+    output: object
+
+
+def _first_input(args, kwargs) -> torch.Tensor | None:
+    t = first_tensor_of(tuple(args))
+    if t is None and kwargs:
+        t = first_tensor_of(kwargs)
+    return t
+
+
+def _forward(model: nn.Module, batch: Batch, k: int, call=None):
+    try:
+        return call_model(model, batch.inputs) if call is None else call(model, batch.inputs)
+    except NeurographError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"the model raised on batch {k} ({batch.describe()}): {type(exc).__name__}: {exc}") from exc
+
+
+def _is_param_free(module: nn.Module) -> bool:
+    return next(module.children(), None) is None and next(module.parameters(recurse=False), None) is None \
+        and not isinstance(module, _CHANNEL_TYPES + _LAST_TYPES)
+
+
+def _type_axis(module: nn.Module, ndim: int) -> int | None:
+    if isinstance(module, _CHANNEL_TYPES):
+        return 1
+    if isinstance(module, _LAST_TYPES):
+        return ndim - 1
+    if type(module).__name__ == "Conv1D" and hasattr(module, "nf"):  # Hugging Face GPT-2 projection
+        return ndim - 1
+    return None
+
+
+def _same(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
+    return (a is not None and b is not None and a.shape == b.shape
+            and (a is b or (a.data_ptr() == b.data_ptr() and a.stride() == b.stride())))
+
+
+def _axis_of_call(i: int, calls: list[_Call], memo: dict, depth: int = 0) -> tuple[int | None, str]:
+    """Neuron axis (normalised >= 1, or None) of call ``i``'s first output tensor, and how it was found."""
+    if i in memo:
+        return memo[i]
+    memo[i] = (None, "cycle")
+    c = calls[i]
+    out = first_tensor_of(c.output)
+    res: tuple[int | None, str] = (None, "unknown")
+    if out is not None and depth < 64:
+        if out.ndim == 2:
+            res = (1, "2-D output")
+        elif isinstance(c.module, nn.RNNBase):
+            res = (out.ndim - 1, "recurrent")
+        elif (ax := _type_axis(c.module, out.ndim)) is not None:
+            res = (ax, f"type {type(c.module).__name__}")
+        elif _is_param_free(c.module):
+            res = _axis_from_producer(i, calls, memo, depth)
+        else:
+            res = _axis_from_submodule(i, calls, memo, depth)
+    memo[i] = res
+    return res
+
+
+def _axis_from_producer(i: int, calls: list[_Call], memo: dict, depth: int) -> tuple[int | None, str]:
+    """A parameter-free module reads the neurons of whatever produced its input."""
+    inp = calls[i].input
+    if inp is None:
+        return None, "unknown"
+    for j in range(i - 1, -1, -1):
+        if _same(first_tensor_of(calls[j].output), inp):
+            ax, how = _axis_of_call(j, calls, memo, depth + 1)
+            if ax is not None:
+                return ax, f"input of {calls[j].name!r}" if how.startswith("type") else how
+            break
+    for j in range(i - 1, -1, -1):  # no module produced it (a residual sum, say): latest same-shaped output
+        out = first_tensor_of(calls[j].output)
+        if out is not None and out.shape == inp.shape and (_type_axis(calls[j].module, out.ndim) is not None):
+            return _type_axis(calls[j].module, out.ndim), f"same shape as {calls[j].name!r}"
+    return None, "unknown"
+
+
+def _axis_from_submodule(i: int, calls: list[_Call], memo: dict, depth: int) -> tuple[int | None, str]:
+    """A container (or unknown module with parameters) reads the neurons of the submodule that made its output."""
+    c = calls[i]
+    out = first_tensor_of(c.output)
+    subs = {id(m) for m in c.module.modules() if m is not c.module}
+    for j in range(i - 1, -1, -1):
+        if id(calls[j].module) in subs and _same(first_tensor_of(calls[j].output), out):
+            ax, how = _axis_of_call(j, calls, memo, depth + 1)
+            if ax is not None:
+                return ax, f"output of {calls[j].name!r}"
+            break
+    inp = c.input
+    if out is not None and inp is not None and inp.shape == out.shape:  # shape-preserving: axis of its input
+        ax, how = _axis_from_producer(i, calls, memo, depth)
+        if ax is not None:
+            return ax, f"shape-preserving, {how}"
+    return None, "unknown"
+
+
+def _user_axis(reading: Reading, site_name: str, layer: str) -> int | None:
+    ax = reading.neuron_axis
+    if isinstance(ax, Mapping):
+        for pattern, value in ax.items():
+            if fnmatch.fnmatchcase(site_name, pattern) or fnmatch.fnmatchcase(layer, pattern):
+                return int(value)
+        return None
+    return None if ax == "auto" else int(ax)
+
+
+def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, calls: list[_Call],
+               reading: Reading, memo: dict, n: int) -> Site:
+    c = calls[i]
+    if isinstance(module, nn.RNNBase):
+        seq = c.output[0] if isinstance(c.output, (tuple, list)) else None
+        if isinstance(seq, PackedSequence):
+            seq, _ = pad_packed_sequence(seq, batch_first=True)
+        elif isinstance(seq, torch.Tensor) and not module.batch_first:
+            seq = seq.transpose(0, 1)
+        if not isinstance(seq, torch.Tensor) or seq.ndim != 3:
+            raise LayerError(f"layer {site_name!r} ({type(module).__name__}) should return (output, h_n)")
+        mode = reading.positions_for("recurrent")
+        units = seq.shape[2]  # (directions x hidden), also the width of h_n's last layer for "last"
+        return Site(site_name, layer, k, module, "recurrent", 2, "recurrent", int(units), tuple(seq.shape[1:]),
+                    mode, int(seq.shape[1]))
+    out = first_tensor_of(c.output)
+    if out is None or isinstance(c.output, PackedSequence):
+        raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns {type(c.output).__name__}, "
+                         f"which holds no tensor; record one of its submodules instead")
+    if out.ndim < 2 or out.shape[0] != n:
+        raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns shape {tuple(out.shape)} for a "
+                         f"batch of {n} inputs; expected the batch on axis 0 (use batch_first=True models)")
+    if out.ndim == 2:
+        return Site(site_name, layer, k, module, "flat", 1, "2-D output", int(out.shape[1]), tuple(out.shape[1:]),
+                    None, 1)
+    user = _user_axis(reading, site_name, layer)
+    if user is not None:
+        ax, how = user, "user"
+        if not -out.ndim <= ax < out.ndim or ax % out.ndim == 0:
+            raise LayerError(f"neuron_axis {user} is not a non-batch axis of layer {site_name!r}'s output of "
+                             f"shape {tuple(out.shape)}")
+        ax %= out.ndim
+    else:
+        ax, how = _axis_of_call(i, calls, memo)
+        if ax is None:
+            raise LayerError(f"cannot tell which axis of layer {site_name!r} ({type(module).__name__}, output "
+                             f"shape {tuple(out.shape)}) holds the neurons; pass neuron_axis=... (an int, e.g. "
+                             f"1 for channels or -1 for features, or a dict {{{layer!r}: axis}})")
+    kind = "tokens" if ax == out.ndim - 1 else "spatial"
+    n_pos = 1
+    for a in range(1, out.ndim):
+        if a != ax:
+            n_pos *= int(out.shape[a])
+    return Site(site_name, layer, k, module, kind, int(ax), how, int(out.shape[ax]), tuple(out.shape[1:]),
+                reading.positions_for(kind), n_pos)
+
+
+class _SiteHooks:
+    """Forward hooks on the sites' modules that read each call into SiteValues (inside the hook)."""
+
+    def __init__(self, sites: list[Site], reading: Reading, on_site, read: bool = True,
+                 same_rows: bool = True) -> None:
+        self.read = read
+        self.same_rows = same_rows
+        self.sites = sites
+        self.reading = reading
+        self.on_site = on_site
+        self.index = {(s.layer, s.call): i for i, s in enumerate(sites)}
+        self.n_calls: dict[str, int] = {}
+        self.handles: list = []
+        self.state: BatchState | None = None
+        self.mask: torch.Tensor | None = None
+        self.seen: list[bool] = []
+
+    def __enter__(self) -> _SiteHooks:
+        modules = {}
+        for s in self.sites:
+            modules.setdefault(s.layer, s.module)
+        try:
+            for name, module in modules.items():
+                self.handles.append(module.register_forward_hook(self._hook(name)))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles.clear()
+
+    def begin(self, state: BatchState) -> None:
+        self.state = state
+        self.n_calls = {}
+        self.seen = [False] * len(self.sites)
+        self.mask = _batch_mask(state.batch, self.reading)
+
+    def end(self, state: BatchState) -> None:
+        missing = [s.name for s, ok in zip(self.sites, self.seen) if not ok]
+        if missing:
+            raise LayerError(f"layers {missing} did not run during the forward pass of batch {state.index}")
+
+    def _hook(self, name: str):
+        def hook(module, args, output):
+            k = self.n_calls.get(name, 0)
+            self.n_calls[name] = k + 1
+            i = self.index.get((name, k))
+            if i is None and not self.read and self.state.index == 0:
+                first = self.sites[self.index[(name, 0)]]
+                self.sites.append(Site(f"{name}#{k}", name, k, first.module, "raw", 1, "caller", 0, (), None, 1))
+                i = self.index[(name, k)] = len(self.sites) - 1
+                self.seen.append(False)
+            if i is None:
+                raise LayerError(f"layer {name!r} ran {k + 1} times in the forward pass of batch "
+                                 f"{self.state.index} but {k} times on the first batch")
+            site = self.sites[i]
+            if not self.read:
+                self.seen[i] = True
+                if self.on_site is not None:
+                    self.on_site(i, site, output, self.state)
+                return
+            sv = read_site(site, output, self.mask, self.state.batch.n)
+            v = sv.values
+            # one cheap pass (a sum); the full check only if the sum is not finite
+            if v.is_floating_point() and not torch.isfinite(v.sum()) and not torch.isfinite(v).all():
+                raise DataError(f"layer {site.name!r} produced non-finite activations (NaN or inf) on batch "
+                                f"{self.state.index}")
+            if self.state.counts is None:
+                self.state.counts = sv.counts
+            elif self.same_rows and not torch.equal(self.state.counts, sv.counts.to(self.state.counts.device)):
+                raise LayerError(f"layers {self.sites[0].name!r} and {site.name!r} give different numbers of "
+                                 f"samples per input on batch {self.state.index} (positions "
+                                 f"{self.sites[0].positions!r} vs {site.positions!r}); record them separately or "
+                                 f"choose positions= that agree")
+            self.seen[i] = True
+            if self.on_site is not None:
+                self.on_site(i, site, sv, self.state)
+        return hook
+
+
+def _batch_mask(batch: Batch, reading: Reading) -> torch.Tensor | None:
+    m = reading.mask
+    if m is None:
+        return None
+    if callable(m):
+        try:
+            mask = m(batch.inputs)
+        except Exception as exc:  # noqa: BLE001 - the user's callable, re-raised with context
+            raise DataError(f"the mask callable raised on batch {batch.describe()}: {exc}") from exc
+    elif isinstance(batch.inputs, Mapping):
+        mask = batch.inputs.get(m)
+    else:
+        return None
+    if mask is None:
+        return None
+    if not isinstance(mask, torch.Tensor) or mask.ndim != 2 or mask.shape[0] != batch.n:
+        raise DataError(f"the padding mask ({m if isinstance(m, str) else 'mask callable'}) must be a tensor of "
+                        f"shape ({batch.n}, T), got {getattr(mask, 'shape', type(mask).__name__)}")
+    return mask != 0
+

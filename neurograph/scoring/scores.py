@@ -1,0 +1,297 @@
+"""One row of structure scores per model: modularity, its null z-score, entropy, mutual information.
+
+:func:`score_model` records a model's layers on some data and returns a
+:class:`ModelScores` whose ``values`` is one flat row (a dict of plain numbers)
+ready to be stacked into a table of many models and correlated with their test
+accuracy (:func:`neurograph.correlation.correlate`). :func:`score_stats` does the
+same from statistics recorded earlier. Both are built on
+:func:`neurograph.pipeline.analyze`.
+
+Every score (also in :data:`SCORE_DEFINITIONS`, which the report page prints):
+
+===================  =====================================================================  ===========
+name                 definition, range, what a high value means                               labels?
+===================  =====================================================================  ===========
+test_accuracy        fraction of samples whose largest logit is the label, in [0, 1]           needed
+modularity           Newman modularity Q of the communities found in the co-activation         no
+                     graph (NPMI weights by default), in [-1/2, 1); high = neurons split
+                     into groups that fire together more than chance; NaN if no edges
+modularity_z         (Q - mean of null Q) / sd of null Q over degree/strength-preserving       no
+                     rewired graphs; high = the community structure is not what any graph
+                     with these degrees would show; NaN without edges or nulls
+modularity_null      mean Q of the rewired null graphs (for reference)                         no
+n_communities        number of communities (singletons included)                              no
+mean_entropy         mean binary firing entropy H(F) of all recorded neurons, bits, [0, 1];    no
+                     high = neurons fire on about half the inputs (least predictable);
+                     dead and always-on neurons count as 0
+mean_entropy_active  the same over neurons that are neither dead nor always on                 no
+mean_mutual_info     mean I(F; C) between a neuron's firing and the class, bits,               needed
+                     [0, min(1, log2 c)]; high = neurons are class detectors
+pattern_entropy      mean over layers of the Shannon entropy of whole-layer binary firing      no
+                     patterns, bits, [0, min(log2 n, width)]; high = many distinct codes
+dead_fraction        share of recorded neurons that never fire on the data, [0, 1]             no
+always_on_fraction   share that fire on every sample, [0, 1]                                   no
+n_params             number of trainable parameters of the model (a size covariate)            no
+===================  =====================================================================  ===========
+
+Per recorded layer the same scores are computed on that layer alone (its own
+graph, communities and null) and stored under ``"<score>@<layer>"``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..recording.capture import run_model
+from ..recording.batches import LabelCodes, is_reiterable, logits_of
+from ..errors import DataError, ModelError
+from .pipeline import Analysis, analyze
+from ..recording.reading import Reading
+from ..recording.recorder import record
+from ..stats import CoactivationStats
+
+__all__ = ["LABEL_FREE_SCORES", "ModelScores", "SCORE_DEFINITIONS", "score_model", "score_stats"]
+
+logger = logging.getLogger(__name__)
+
+SCORE_DEFINITIONS: dict[str, str] = {
+    "test_accuracy": "fraction of samples whose largest logit is the true label, in [0, 1] (needs labels)",
+    "modularity": "Newman modularity Q of the communities of the co-activation graph, in [-1/2, 1); "
+                  "high = neurons form groups that fire together more than chance (NaN without edges)",
+    "modularity_z": "(Q - null mean) / null sd over degree- and strength-preserving rewired graphs; "
+                    "high = community structure beyond what the degrees alone give",
+    "modularity_null": "mean Q found on the rewired null graphs",
+    "n_communities": "number of communities found (singletons included)",
+    "mean_entropy": "mean binary firing entropy H(F) of all recorded neurons, bits in [0, 1]; "
+                    "high = neurons fire on about half the inputs (least predictable); dead/always-on count as 0",
+    "mean_entropy_active": "mean firing entropy over neurons neither dead nor always on, bits in [0, 1]",
+    "mean_mutual_info": "mean mutual information I(F; C) between firing and class, bits in [0, min(1, log2 c)]; "
+                        "high = neurons are class detectors (needs labels)",
+    "pattern_entropy": "mean over layers of the entropy of whole-layer binary firing patterns, bits in "
+                       "[0, min(log2 n, width)]; high = the layer uses many distinct codes",
+    "dead_fraction": "share of recorded neurons that never fire on the data, in [0, 1]",
+    "always_on_fraction": "share of recorded neurons that fire on every sample, in [0, 1]",
+    "n_params": "number of trainable parameters (model size)",
+}
+
+#: Scores computed from the inputs alone (no labels): usable to rank unlabelled models.
+LABEL_FREE_SCORES: tuple[str, ...] = ("always_on_fraction", "dead_fraction", "mean_entropy",
+                                      "mean_entropy_active", "modularity", "modularity_z", "n_communities",
+                                      "pattern_entropy")
+
+_LAYER_SCORES = ("modularity", "modularity_z", "n_communities", "mean_entropy", "mean_mutual_info",
+                 "pattern_entropy", "dead_fraction")
+
+
+@dataclass(frozen=True, eq=False)
+class ModelScores:
+    """Structure scores of one model.
+
+    Attributes
+    ----------
+    values : dict[str, float]
+        One flat row: the overall scores of :data:`SCORE_DEFINITIONS` (computed on the graph
+        over all recorded layers together) and the per-layer ones under ``"<score>@<layer>"``.
+        Plain Python ``float``/``int``; NaN where undefined.
+    layers : pandas.DataFrame
+        One row per recorded layer: ``layer`` and the per-layer scores (``modularity``,
+        ``modularity_z``, ``n_communities``, ``mean_entropy``, ``mean_mutual_info``,
+        ``pattern_entropy``, ``dead_fraction``).
+    analysis : Analysis
+        The overall analysis (graph, partition, null, per-neuron table) the row comes from.
+
+    Examples
+    --------
+    >>> s = ModelScores(values={"modularity": 0.4}, layers=pd.DataFrame(), analysis=None)
+    >>> s["modularity"], list(s.keys())
+    (0.4, ['modularity'])
+    """
+
+    values: dict
+    layers: pd.DataFrame
+    analysis: Analysis | None
+
+    def __getitem__(self, key: str) -> float:
+        return self.values[key]
+
+    def keys(self):
+        """Names of the scores in :attr:`values`."""
+        return self.values.keys()
+
+    def to_series(self) -> pd.Series:
+        """The row as a pandas Series."""
+        return pd.Series(self.values)
+
+
+def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None, per_layer: bool = True,
+                weight: str = "npmi", threshold: float = 0.0, top_k: int | None = None, method: str = "leiden",
+                resolution: float = 1.0, n_null: int = 10, seed: int = 0) -> ModelScores:
+    """Structure scores from recorded statistics (see the module docstring for every score).
+
+    Parameters
+    ----------
+    stats : CoactivationStats
+        Counts over ``d`` neurons of one or more layers (record with ``patterns=True``
+        for ``pattern_entropy``; with labels for ``mean_mutual_info``).
+    test_accuracy : float, optional
+        Stored as the ``test_accuracy`` score (NaN when None).
+    per_layer : bool
+        Also score every layer alone (one more analysis, with its own nulls, per layer).
+    weight, threshold, top_k, method, resolution, n_null, seed
+        As for :func:`neurograph.pipeline.analyze` (``n_null=0`` skips the null model;
+        otherwise ``n_null >= 2``).
+
+    Returns
+    -------
+    ModelScores
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> fired = rng.random((300, 10)) < 0.3
+    >>> s = score_stats(CoactivationStats.from_binary(fired, rng.integers(0, 2, 300)), n_null=0)
+    >>> s["dead_fraction"], s["n_communities"] >= 1, 0 < s["mean_entropy"] <= 1
+    (0.0, True, True)
+    """
+    if not isinstance(stats, CoactivationStats):
+        raise DataError(f"stats must be a CoactivationStats, got {type(stats).__name__}")
+    opts = dict(weight=weight, threshold=threshold, top_k=top_k, method=method, resolution=resolution,
+                n_null=n_null, seed=seed)
+    overall = analyze(stats, **opts)
+    values: dict = {"test_accuracy": float("nan") if test_accuracy is None else float(test_accuracy)}
+    values.update(_row(overall))
+    layer_rows = []
+    if per_layer:
+        for layer in stats.layers:
+            a = overall if len(stats.layers) == 1 else analyze(stats.select(layer), **opts)
+            row = _row(a)
+            layer_rows.append({"layer": layer, **{k: row[k] for k in _LAYER_SCORES}})
+            for k in _LAYER_SCORES:
+                values[f"{k}@{layer}"] = row[k]
+    layers = pd.DataFrame(layer_rows, columns=["layer", *_LAYER_SCORES])
+    return ModelScores(values=values, layers=layers, analysis=overall)
+
+
+def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str = "positive", *,
+                threshold: float = 0.0, quantile: float = 0.9, z: float = 1.0, spatial: str = "mean",
+                time: str = "all", neuron_axis: str | int | dict = "auto", positions: str | None = None,
+                mask="attention_mask", reading: Reading | None = None, batch_size: int = 256,
+                per_layer: bool = True, weight: str = "npmi",
+                method: str = "leiden", resolution: float = 1.0, n_null: int = 10, seed: int = 0,
+                progress: bool = False) -> ModelScores:
+    """Record ``layers`` of ``model`` on ``data`` and return its row of structure scores.
+
+    ``test_accuracy`` is measured on the same data when it carries labels (NaN
+    otherwise); ``n_params`` counts the model's trainable parameters. All other
+    scores come from :func:`score_stats`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier returning logits of shape (B, n_classes).
+    data : (X, y), DataLoader or iterable of (inputs, labels) batches
+        As for :func:`neurograph.record`; ``y`` may be None (no accuracy, no mutual
+        information). A one-shot iterator is materialised as a list of batches first.
+    layers : str or list of str
+        Module names (glob patterns allowed).
+    rule, threshold, quantile, z, spatial, time, neuron_axis, positions, mask, reading, batch_size
+        Firing rule and reading options of :func:`neurograph.record`.
+    per_layer, weight, method, resolution, n_null, seed
+        As for :func:`score_stats`.
+    progress : bool
+        Show tqdm bars while recording.
+
+    Returns
+    -------
+    ModelScores
+
+    Raises
+    ------
+    DataError, LayerError, ModelError
+        As :func:`neurograph.record`; also ``ModelError`` if the model does not return
+        (B, n_classes) logits while measuring accuracy.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> X = torch.randn(200, 4)
+    >>> s = score_model(net, (X, (X[:, 0] > 0).long()), "1", n_null=0)
+    >>> 0 <= s["test_accuracy"] <= 1, s["n_params"]
+    (True, 58)
+    """
+    if not is_reiterable(data):
+        data = list(data)
+    stats = record(model, data, layers, rule, threshold=threshold, quantile=quantile, z=z, spatial=spatial,
+                   time=time, neuron_axis=neuron_axis, positions=positions, mask=mask, reading=reading,
+                   batch_size=batch_size, patterns=True, progress=progress)
+    acc = _accuracy(model, data, batch_size) if int(stats.class_counts.sum()) > 0 else None
+    scores = score_stats(stats, test_accuracy=acc, per_layer=per_layer, weight=weight, method=method,
+                         resolution=resolution, n_null=n_null, seed=seed)
+    scores.values["n_params"] = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+    return scores
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _row(a: Analysis) -> dict:
+    s = a.summary()
+    return {
+        "modularity": s["modularity"],
+        "modularity_z": s["modularity_z"],
+        "modularity_null": s["modularity_null_mean"],
+        "n_communities": int(s["n_communities"]) if a.graph.n_nodes else 0,
+        "mean_entropy": s["mean_entropy"],
+        "mean_entropy_active": s["mean_entropy_active"],
+        "mean_mutual_info": s["mean_mutual_info"],
+        "pattern_entropy": s["mean_pattern_entropy"],
+        "dead_fraction": s["dead_fraction"],
+        "always_on_fraction": s["always_on_fraction"],
+        "n_neurons": s["n_neurons"],
+        "n_nodes": s["n_nodes"],
+        "n_edges": s["n_edges"],
+    }
+
+
+def _accuracy(model: nn.Module, data, batch_size: int) -> float:
+    """Accuracy over the labelled batches of ``data`` (unlabelled batches are skipped).
+
+    Logits are ``.logits`` of a Hugging Face ``ModelOutput`` or the first tensor of the output.
+    Named (string) labels are compared with the output index of their rank among the sorted names.
+    """
+    codes = LabelCodes()
+    preds: list[np.ndarray] = []
+    truth: list[np.ndarray] = []
+
+    def on_batch(state) -> None:
+        labels = state.batch.labels
+        if labels is None:
+            return
+        logits = logits_of(state.output)
+        if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != labels.shape[0]:
+            shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(state.output).__name__
+            raise ModelError(f"the model must return logits of shape ({labels.shape[0]}, n_classes) "
+                             f"to measure accuracy; batch {state.index} gave {shape}")
+        preds.append(logits.argmax(dim=1).cpu().numpy())
+        truth.append(labels.cpu().numpy())
+
+    run_model(model, data, batch_size=batch_size, on_batch=on_batch, codes=codes, desc="accuracy")
+    if not truth:
+        return float("nan")
+    y = np.concatenate(truth)
+    if codes.kind == "named":
+        names = codes.decode(np.arange(len(codes.names)))
+        rank = np.empty(len(names), np.int64)
+        rank[np.argsort(names, kind="stable")] = np.arange(len(names))
+        y = rank[y]
+    return float((np.concatenate(preds) == y).mean())
+

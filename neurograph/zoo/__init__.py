@@ -1,0 +1,56 @@
+"""Model zoos: TOML configurations, training runs with checkpoints, scoring of checkpoints, the demo.
+"""
+
+from .._lazy import attach
+
+__all__ = [
+    "ARCHS",
+    "CLASS_ONLY_FACTORY_PACKAGES",
+    "CustomSpec",
+    "DEMO_ZOO",
+    "DENIED_FACTORY_MODULES",
+    "DemoResult",
+    "RunSpec",
+    "TrainResult",
+    "ZooConfig",
+    "ZooResult",
+    "accuracy",
+    "load_checkpoint",
+    "load_data_file",
+    "load_factory",
+    "load_zoo_config",
+    "noisy_labels",
+    "parse_custom_spec",
+    "parse_zoo_config",
+    "run_demo",
+    "run_zoo",
+    "score_checkpoints",
+    "train_classifier",
+    "train_run",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "ARCHS": ".runs",
+    "CLASS_ONLY_FACTORY_PACKAGES": ".checkpoints",
+    "CustomSpec": ".checkpoints",
+    "DEMO_ZOO": ".demo",
+    "DENIED_FACTORY_MODULES": ".checkpoints",
+    "DemoResult": ".demo",
+    "RunSpec": ".runs",
+    "TrainResult": ".training",
+    "ZooConfig": ".runs",
+    "ZooResult": ".checkpoints",
+    "accuracy": ".training",
+    "load_checkpoint": ".checkpoints",
+    "load_data_file": ".checkpoints",
+    "load_factory": ".checkpoints",
+    "load_zoo_config": ".runs",
+    "noisy_labels": ".runs",
+    "parse_custom_spec": ".checkpoints",
+    "parse_zoo_config": ".runs",
+    "run_demo": ".demo",
+    "run_zoo": ".runs",
+    "score_checkpoints": ".checkpoints",
+    "train_classifier": ".training",
+    "train_run": ".runs",
+})
