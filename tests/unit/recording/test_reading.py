@@ -395,22 +395,25 @@ def test_preview_and_memory_budget_refused_up_front():
 
 # ---------------------------------------------------------------------------- Hugging Face models (built from configs)
 
-transformers = pytest.importorskip("transformers", reason="Hugging Face transformers is not installed "
-                                                           "(pip install transformers)")
+@pytest.fixture(scope="module")
+def transformers():
+    """Hugging Face transformers, imported only by the tests that use it (it is slow to import)."""
+    return pytest.importorskip("transformers", reason="Hugging Face transformers is not installed "
+                                                       "(pip install transformers)")
 
 
 def _of_type(model, typename):
     return [n for n, m in model.named_modules() if type(m).__name__ == typename]
 
 
-def _bert():
+def _bert(transformers):
     torch.manual_seed(0)
     cfg = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
                                   intermediate_size=40, max_position_embeddings=16, num_labels=3)
     return transformers.BertForSequenceClassification(cfg).eval()
 
 
-def _token_batches(n=18, t=9, batch=5, seed=0):
+def _token_batches(transformers, n=18, t=9, batch=5, seed=0):
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(1, 50, (n, t), generator=g)
     lengths = torch.randint(2, t + 1, (n,), generator=g)
@@ -422,9 +425,10 @@ def _token_batches(n=18, t=9, batch=5, seed=0):
     return ids, am, y, batches
 
 
-def test_bert_neurons_masks_and_cls():
-    bert = _bert()
-    ids, am, y, batches = _token_batches()
+@pytest.mark.hf
+def test_bert_neurons_masks_and_cls(transformers):
+    bert = _bert(transformers)
+    ids, am, y, batches = _token_batches(transformers)
     act = [n for n in _of_type(bert, "GELUActivation") if "intermediate" in n][0]
     dense = act.rsplit(".", 1)[0] + ".dense"
     stats = ng.record(bert, batches, [act, dense])
@@ -446,9 +450,10 @@ def test_bert_neurons_masks_and_cls():
     _check_counts(mean, ((a * w).sum(1) / w.sum(1) > 0).numpy(), y.numpy())
 
 
-def test_bert_score_model_reads_logits_and_names_labels():
-    bert = _bert()
-    ids, am, y, batches = _token_batches()
+@pytest.mark.hf
+def test_bert_score_model_reads_logits_and_names_labels(transformers):
+    bert = _bert(transformers)
+    ids, am, y, batches = _token_batches(transformers)
     act = [n for n in _of_type(bert, "GELUActivation") if "intermediate" in n][0]
     scores = ng.score_model(bert, batches, act, positions="first", n_null=0)
     with torch.no_grad():
@@ -459,7 +464,8 @@ def test_bert_score_model_reads_logits_and_names_labels():
     assert s2["test_accuracy"] == scores["test_accuracy"]
 
 
-def test_vit_neurons_and_cls_token():
+@pytest.mark.hf
+def test_vit_neurons_and_cls_token(transformers):
     torch.manual_seed(0)
     cfg = transformers.ViTConfig(image_size=8, patch_size=4, num_channels=1, hidden_size=16, num_hidden_layers=1,
                                  num_attention_heads=2, intermediate_size=24, num_labels=3)
@@ -477,12 +483,13 @@ def test_vit_neurons_and_cls_token():
     _check_counts(conv, (c.mean(dim=(2, 3)) > 0).numpy())
 
 
-def test_gpt2_conv1d_projections_and_last_real_token():
+@pytest.mark.hf
+def test_gpt2_conv1d_projections_and_last_real_token(transformers):
     torch.manual_seed(0)
     cfg = transformers.GPT2Config(vocab_size=50, n_embd=16, n_layer=1, n_head=2, n_positions=16, num_labels=3,
                                   pad_token_id=0, bos_token_id=1, eos_token_id=1)
     gpt = transformers.GPT2ForSequenceClassification(cfg).eval()
-    ids, am, y, batches = _token_batches(seed=3)
+    ids, am, y, batches = _token_batches(transformers, seed=3)
     c_fc = [n for n in _of_type(gpt, "Conv1D") if n.endswith("c_fc")][0]
     stats = ng.record(gpt, batches, c_fc, positions="last")
     assert stats.cofire_counts.shape == (64, 64)  # 4 x n_embd, not the 9 positions

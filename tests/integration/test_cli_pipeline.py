@@ -15,7 +15,7 @@ import neurograph
 from neurograph._main import main
 from neurograph.scoring.pipeline import analyze, write_analysis
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _stats(seed=0, n=300):
