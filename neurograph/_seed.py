@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import OptionError
+
 SeedLike = "int | np.random.Generator | None"
 
 
@@ -11,9 +13,11 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     """Return a numpy Generator for ``seed`` (an int, a Generator, or None for fresh entropy)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or isinstance(seed, (int, np.integer)):
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        if seed is not None and int(seed) < 0:
+            raise OptionError(f"seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
         return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
+    raise OptionError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
 
 
 def as_int_seed(seed: int | np.random.Generator | None) -> int:

@@ -17,8 +17,7 @@ import numpy as np
 
 from .errors import DataError, OptionError
 
-__all__ = ["check_bool", "check_choice", "check_finite_array", "check_int", "check_module_finite", "check_number",
-           "check_optional_int", "check_output_file", "check_seed"]
+__all__ = ["check_bool", "check_choice", "check_finite_array", "check_int", "check_module_finite", "check_number", "check_optional_int", "check_output_file", "check_seed", "positive_int"]
 
 
 def check_choice(name: str, value, choices: Collection):
@@ -42,6 +41,11 @@ def check_int(name: str, value, *, min: int | None = None, max: int | None = Non
     if max is not None and value > max:
         raise OptionError(f"{name} must be <= {max}, got {value}")
     return value
+
+
+def positive_int(name: str, value) -> int:
+    """``check_int(name, value, min=1)``: a count, a width, a size."""
+    return check_int(name, value, min=1)
 
 
 def check_number(name: str, value, *, low: float | None = None, high: float | None = None,

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .errors import DataError
+
 __all__ = ["ActivationMoments"]
 
 _BUFFER_BYTES = 32 << 20
@@ -54,7 +56,6 @@ class ActivationMoments:
 
     def __post_init__(self) -> None:
         # O(1) structural checks only; the O(d^2) invariants are checked by moments_problem on load.
-        from .errors import DataError
 
         n, m, c = self.n_samples, self.mean, self.comoment
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
@@ -99,7 +100,7 @@ class ActivationMoments:
         """Reference two-pass float64 moments of an (n, d) array of activations."""
         x = np.asarray(values, dtype=np.float64)
         if x.ndim != 2:
-            raise ValueError(f"values must be 2-D (n, d), got shape {x.shape}")
+            raise DataError(f"values must be 2-D (n, d), got shape {x.shape}")
         if x.shape[0] == 0:
             return cls(0, np.zeros(x.shape[1]), np.zeros((x.shape[1],) * 2))
         mean = x.mean(axis=0)

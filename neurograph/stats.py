@@ -120,7 +120,7 @@ class CoactivationStats:
         """
         b = np.asarray(fired)
         if b.ndim != 2:
-            raise ValueError(f"fired must be 2-D (n, d), got shape {b.shape}")
+            raise DataError(f"fired must be 2-D (n, d), got shape {b.shape}")
         b = (b != 0).astype(np.float64)  # float64 products of 0/1 are exact below 2^53
         n, d = b.shape
         if neurons is None:
@@ -132,7 +132,7 @@ class CoactivationStats:
         else:
             y = np.asarray(labels).astype(np.int64).reshape(-1)
             if y.shape[0] != n:
-                raise ValueError(f"labels has {y.shape[0]} entries but fired has {n} rows")
+                raise DataError(f"labels has {y.shape[0]} entries but fired has {n} rows")
             classes, inv = np.unique(y, return_inverse=True)
             onehot = np.zeros((n, classes.shape[0]), np.float64)
             onehot[np.arange(n), inv] = 1
@@ -429,7 +429,7 @@ class CoactivationStats:
         if extra:
             raise bad(f"unexpected member(s) {extra}")
 
-        layer, unit = data["layer"], data["unit"]
+        layer = data["layer"]
         if layer.ndim != 1 or layer.dtype.kind != "U":
             raise bad(f"member 'layer' must be a 1-D array of strings, got dtype {layer.dtype} shape {layer.shape}")
         ints = {}

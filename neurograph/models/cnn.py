@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Integral
 
 import torch
 from torch import nn
+
+from .._validate import positive_int as _positive_int
+from ..errors import OptionError
 
 __all__ = ["SmallCNN"]
 
@@ -79,14 +81,14 @@ class SmallCNN(nn.Module):
         global_pool: bool = False,
     ) -> None:
         super().__init__()
-        _check_positive_int("in_channels", in_channels)
-        _check_positive_int("n_classes", n_classes)
-        _check_positive_int("image_size", image_size)
+        _positive_int("in_channels", in_channels)
+        _positive_int("n_classes", n_classes)
+        _positive_int("image_size", image_size)
         channels = tuple(channels)
         if len(channels) != 2:
-            raise ValueError(f"channels must have exactly two entries, got {channels!r}")
+            raise OptionError(f"channels must have exactly two entries, got {channels!r}")
         for i, c in enumerate(channels):
-            _check_positive_int(f"channels[{i}]", c)
+            _positive_int(f"channels[{i}]", c)
         self.in_channels = int(in_channels)
         self.n_classes = int(n_classes)
         self.channels = tuple(int(c) for c in channels)
@@ -112,7 +114,3 @@ class SmallCNN(nn.Module):
         """Names (as in ``named_modules()``) of the two ReLU modules, input side first."""
         return ["features.1", "features.3"]
 
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")

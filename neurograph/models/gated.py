@@ -41,10 +41,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 from torch import nn
+
+from .._validate import positive_int as _positive_int
+from ..errors import DataError, OptionError
 
 __all__ = ["DGN", "DLGN", "DNN", "GatePoint", "GatedNetwork", "gated_model", "hard_gates"]
 
@@ -88,25 +91,25 @@ class GatedNetwork(nn.Module):
                  value_input: str) -> None:
         super().__init__()
         if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        _check_positive_int("in_features", in_features)
-        _check_positive_int("n_classes", n_classes)
+            raise OptionError(f"kind must be one of {KINDS}, got {kind!r}")
+        _positive_int("in_features", in_features)
+        _positive_int("n_classes", n_classes)
         hidden = tuple(hidden)
         if not hidden:
-            raise ValueError("hidden must have at least one width (a gated network needs a gated layer)")
+            raise OptionError("hidden must have at least one width (a gated network needs a gated layer)")
         for i, w in enumerate(hidden):
-            _check_positive_int(f"hidden[{i}]", w)
+            _positive_int(f"hidden[{i}]", w)
         if residual and len(set(hidden)) != 1:
-            raise ValueError(f"residual=True needs equal hidden widths (identity skips), got hidden={hidden}")
-        _check_positive_int("kernel_size", kernel_size)
+            raise OptionError(f"residual=True needs equal hidden widths (identity skips), got hidden={hidden}")
+        _positive_int("kernel_size", kernel_size)
         if kernel_size % 2 != 1:
-            raise ValueError(f"kernel_size must be odd (same-size circular convolution), got {kernel_size}")
+            raise OptionError(f"kernel_size must be odd (same-size circular convolution), got {kernel_size}")
         if isinstance(beta, bool) or not isinstance(beta, Real) or not float(beta) > 0:
-            raise ValueError(f"beta must be a positive number, got {beta!r}")
+            raise OptionError(f"beta must be a positive number, got {beta!r}")
         if value_input not in VALUE_INPUTS:
-            raise ValueError(f"value_input must be one of {VALUE_INPUTS}, got {value_input!r}")
+            raise OptionError(f"value_input must be one of {VALUE_INPUTS}, got {value_input!r}")
         if kind == "dnn" and value_input != "x":
-            raise ValueError("a DNN's value network is its gating network: value_input must be 'x'")
+            raise OptionError("a DNN's value network is its gating network: value_input must be 'x'")
         self.kind = kind
         self.in_features = int(in_features)
         self.hidden = tuple(int(w) for w in hidden)
@@ -158,13 +161,13 @@ class GatedNetwork(nn.Module):
         """The input as the first layer takes it: (N, in_features) or (N, in_features, H, W)."""
         if self.conv:
             if x.dim() != 4 or x.shape[1] != self.in_features:
-                raise ValueError(f"{type(self).__name__}(conv=True) expects images of shape "
+                raise DataError(f"{type(self).__name__}(conv=True) expects images of shape "
                                  f"(N, {self.in_features}, H, W), got {tuple(x.shape)}")
             return x
         if x.dim() != 2:
             x = x.flatten(1)
         if x.shape[1] != self.in_features:
-            raise ValueError(f"{type(self).__name__} expects {self.in_features} input features, "
+            raise DataError(f"{type(self).__name__} expects {self.in_features} input features, "
                              f"got {x.shape[1]}")
         return x
 
@@ -183,9 +186,9 @@ class GatedNetwork(nn.Module):
     def set_gate_mode(self, mode: str) -> GatedNetwork:
         """Use ``"soft"`` gates ``sigmoid(beta * g)`` or ``"hard"`` gates ``1[g > 0]``; returns self."""
         if mode not in GATE_MODES:
-            raise ValueError(f"gate mode must be one of {GATE_MODES}, got {mode!r}")
+            raise OptionError(f"gate mode must be one of {GATE_MODES}, got {mode!r}")
         if self.kind == "dnn" and mode != "hard":
-            raise ValueError("a DNN's gates are its ReLUs: they are always hard")
+            raise OptionError("a DNN's gates are its ReLUs: they are always hard")
         self.gate_mode = mode
         return self
 
@@ -355,9 +358,5 @@ def gated_model(kind: str = "dlgn", *, in_features: int = 64, hidden: Sequence[i
     if kind == "dlgn":
         return DLGN(in_features, hidden, n_classes, conv=conv, kernel_size=kernel_size, residual=residual,
                     beta=beta, value_input=value_input)
-    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    raise OptionError(f"kind must be one of {KINDS}, got {kind!r}")
 
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Integral
 
 import torch
 from torch import nn
+
+from .._validate import positive_int as _positive_int
+from ..errors import OptionError
 
 __all__ = ["MLP"]
 
@@ -72,13 +74,13 @@ class MLP(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_positive_int("in_features", in_features)
-        _check_positive_int("n_classes", n_classes)
+        _positive_int("in_features", in_features)
+        _positive_int("n_classes", n_classes)
         hidden = tuple(hidden)
         for i, width in enumerate(hidden):
-            _check_positive_int(f"hidden[{i}]", width)
+            _positive_int(f"hidden[{i}]", width)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+            raise OptionError(f"dropout must be a number in [0, 1), got {dropout!r}")
         self.in_features = int(in_features)
         self.hidden = tuple(int(h) for h in hidden)
         self.n_classes = int(n_classes)
@@ -101,7 +103,3 @@ class MLP(nn.Module):
         """Names (as in ``named_modules()``) of the ReLU modules, input side first."""
         return [f"layers.{3 * i + 1}" for i in range(len(self.hidden))]
 
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import DataError
+from ..errors import DataError, OptionError
 
 __all__ = ["OscillatorCell", "OscillatorLayer", "SetOscillator"]
 
@@ -48,7 +48,7 @@ class OscillatorCell(nn.Module):
         if v.ndim != 2 or v.shape[0] != 3:
             raise DataError(f"vectors must be the (3, dim) value vectors, got shape {tuple(v.shape)}")
         if not period > 0 or not 0 < contraction <= 1 or show_steps < 1:
-            raise DataError(f"need period > 0, 0 < contraction <= 1, show_steps >= 1; got {period}, "
+            raise OptionError(f"need period > 0, 0 < contraction <= 1, show_steps >= 1; got {period}, "
                             f"{contraction}, {show_steps}")
         self.register_buffer("decoder", torch.linalg.pinv(v))          # (dim, 3), float64
         self.register_buffer("turns", torch.tensor([0.0, 1.0, 2.0]) * (2 * math.pi / 3 / show_steps))

@@ -31,7 +31,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from ..errors import DataError
+from .._validate import positive_int as _positive_int
+from ..errors import DataError, OptionError
 
 __all__ = ["CELL_TYPES", "MGUCell", "RecurrentClassifier", "RecurrentLayer"]
 
@@ -71,8 +72,8 @@ class MGUCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__()
-        _check_positive_int("input_size", input_size)
-        _check_positive_int("hidden_size", hidden_size)
+        _positive_int("input_size", input_size)
+        _positive_int("hidden_size", hidden_size)
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
         self.bias = bool(bias)
@@ -160,9 +161,9 @@ class RecurrentLayer(nn.RNNBase):
     def __init__(self, cell: str, input_size: int, hidden_size: int, *, batch_first: bool = True) -> None:
         nn.Module.__init__(self)  # not RNNBase.__init__: no fused flat weights
         if cell not in CELL_TYPES:
-            raise ValueError(f"cell must be one of {sorted(CELL_TYPES)}, got {cell!r}")
-        _check_positive_int("input_size", input_size)
-        _check_positive_int("hidden_size", hidden_size)
+            raise OptionError(f"cell must be one of {sorted(CELL_TYPES)}, got {cell!r}")
+        _positive_int("input_size", input_size)
+        _positive_int("hidden_size", hidden_size)
         self.cell_type = cell
         self.mode = cell.upper()
         self.input_size = int(input_size)
@@ -237,11 +238,11 @@ class RecurrentLayer(nn.RNNBase):
         packed = isinstance(input, PackedSequence)
         if packed:
             if lengths is not None:
-                raise ValueError("lengths must be None for a PackedSequence input (it carries its own)")
+                raise DataError("lengths must be None for a PackedSequence input (it carries its own)")
             x, lengths = pad_packed_sequence(input, batch_first=True)
         else:
             if input.dim() != 3:
-                raise ValueError(f"input must be 3-D (batch, time, features), got shape {tuple(input.shape)}")
+                raise DataError(f"input must be 3-D (batch, time, features), got shape {tuple(input.shape)}")
             x = input if self.batch_first else input.transpose(0, 1)
         n, t_max = int(x.shape[0]), int(x.shape[1])
         h, c = self._initial(hx, n, x)
@@ -250,7 +251,7 @@ class RecurrentLayer(nn.RNNBase):
         else:
             lengths_t = torch.as_tensor(lengths, dtype=torch.int64).to(x.device)
             if lengths_t.shape != (n,) or (n and (int(lengths_t.min()) < 0 or int(lengths_t.max()) > t_max)):
-                raise ValueError(f"lengths must be {n} ints in [0, {t_max}], got {lengths_t.tolist()}")
+                raise DataError(f"lengths must be {n} ints in [0, {t_max}], got {lengths_t.tolist()}")
         outs = []
         for t in range(t_max):
             live = (lengths_t > t)[:, None]
@@ -276,7 +277,7 @@ class RecurrentLayer(nn.RNNBase):
             return zeros, zeros
         if self.cell_type == "lstm":
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise ValueError("hx of an LSTM layer must be a pair (h0, c0)")
+                raise DataError("hx of an LSTM layer must be a pair (h0, c0)")
             h0, c0 = hx
         else:
             h0, c0 = hx, None
@@ -288,7 +289,7 @@ class RecurrentLayer(nn.RNNBase):
         if h.dim() == 3:
             h = h[-1]
         if tuple(h.shape) != (n, self.hidden_size):
-            raise ValueError(f"{what} must have shape (1, {n}, {self.hidden_size}), got {tuple(h.shape)}")
+            raise DataError(f"{what} must have shape (1, {n}, {self.hidden_size}), got {tuple(h.shape)}")
         return h
 
 
@@ -362,13 +363,13 @@ class RecurrentClassifier(nn.Module):
         learn_h0: bool = False,
     ) -> None:
         super().__init__()
-        _check_positive_int("vocab_size", vocab_size)
-        _check_positive_int("n_classes", n_classes)
-        _check_positive_int("embedding_dim", embedding_dim)
-        _check_positive_int("hidden_size", hidden_size)
+        _positive_int("vocab_size", vocab_size)
+        _positive_int("n_classes", n_classes)
+        _positive_int("embedding_dim", embedding_dim)
+        _positive_int("hidden_size", hidden_size)
         if padding_idx is not None and (isinstance(padding_idx, bool) or not isinstance(padding_idx, Integral)
                                         or not 0 <= padding_idx < vocab_size):
-            raise ValueError(f"padding_idx must be None or an int in [0, {vocab_size}), got {padding_idx!r}")
+            raise OptionError(f"padding_idx must be None or an int in [0, {vocab_size}), got {padding_idx!r}")
         self.vocab_size = int(vocab_size)
         self.n_classes = int(n_classes)
         self.padding_idx = None if padding_idx is None else int(padding_idx)
@@ -436,7 +437,3 @@ class RecurrentClassifier(nn.Module):
         h_last = h_n[0] if isinstance(h_n, tuple) else h_n
         return self.readout(h_last[-1])
 
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")

@@ -37,13 +37,12 @@ import queue as queue_mod
 import socket
 import time
 import traceback
-from collections import Counter
 from collections.abc import Callable
 
-import numpy as np
 import torch
 
 from .._dist import require_dist
+from .._validate import check_int
 from ..errors import NeurographError
 from ..stats import CoactivationStats
 
@@ -130,8 +129,7 @@ def spawn_local(fn: Callable, world_size: int = 2, *, args: tuple = (), backend:
     """
     import torch.multiprocessing as mp
 
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be a positive int, got {world_size!r}")
+    check_int("world_size", world_size, min=1)
     ctx = mp.get_context("spawn")
     results_q = ctx.Queue()
     port = _free_port()

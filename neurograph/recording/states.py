@@ -22,6 +22,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from .capture import run_model
 from .batches import logits_of
 from .hooks import resolve_layers
+from .._validate import check_int
 from ..errors import DataError, LayerError, ModelError
 from ..automata.algorithms import as_padded
 
@@ -208,8 +209,7 @@ def record_states(
     >>> bool((trace.initial_states == 0).all())
     True
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size, min=1)
     pad = getattr(model, "padding_idx", None)
     given_lengths = lengths is not None or not (isinstance(tokens, (np.ndarray, torch.Tensor))
                                                 and np.ndim(tokens) == 2)
