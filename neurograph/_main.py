@@ -298,9 +298,9 @@ def _count(flag: str, value: int, minimum: int, *, also: tuple = ()) -> int:
 
 
 def _demo(args) -> int:
+    from .scoring.correlation import correlation_table
+    from .zoo.config import load_zoo_config
     from .zoo.demo import run_demo
-    from .io.report import correlation_table
-    from .zoo.runs import load_zoo_config
     _output_dir("--out", args.out)
     _count("--epochs", args.epochs, 1)
     _count("--n-null", args.n_null, 2, also=(0,))
@@ -352,7 +352,9 @@ def _graph(args) -> int:
 
 def _score(args) -> int:
     from .io.atomic import write_csv
-    from .zoo.checkpoints import ConfigError, CustomSpec, score_checkpoints
+    from .errors import ConfigError
+    from .zoo.checkpoints import score_checkpoints
+    from .zoo.config import CustomSpec
     try:
         kwargs = json.loads(args.kwargs)
     except json.JSONDecodeError as exc:
@@ -379,8 +381,10 @@ def _score(args) -> int:
 
 
 def _zoo(args) -> int:
-    from .io.report import correlation_table, write_report
-    from .zoo.runs import load_zoo_config, run_zoo
+    from .io.report import write_report
+    from .scoring.correlation import correlation_table
+    from .zoo.config import load_zoo_config
+    from .zoo.runs import run_zoo
     _input_file("CONFIG", args.config)
     _output_dir("--out", args.out)
     _count("--n-boot", args.n_boot, 0)
@@ -399,7 +403,8 @@ def _correlate(args) -> int:
     from .io.atomic import read_csv, write_csv
     from .scoring.correlation import correlate
     from .errors import DataError
-    from .io.report import DEFAULT_METRICS, correlation_table
+    from .scoring.comparison import DEFAULT_METRICS
+    from .scoring.correlation import correlation_table
     path = _input_file("TABLE", args.table)
     if args.out:
         _output_file("--out", args.out, make_parent=False)
@@ -416,7 +421,8 @@ def _correlate(args) -> int:
 
 
 def _report(args) -> int:
-    from .io.report import correlation_table, write_report
+    from .io.report import write_report
+    from .scoring.correlation import correlation_table
     _input_dir("DIR", args.dir)
     rep = write_report(args.dir, target=args.target, covariate=args.covariate or None, n_boot=args.n_boot,
                        seed=args.seed, title=args.title)

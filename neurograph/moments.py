@@ -1,6 +1,6 @@
 """Pearson-style statistics of raw activations: means and centred cross-products, merged in float64.
 
-:func:`neurograph.record.record` keeps them when asked (``moments=True``) beside the firing
+:func:`neurograph.recording.record` keeps them when asked (``moments=True``) beside the firing
 counts, in :attr:`CoactivationStats.moments <neurograph.stats.CoactivationStats.moments>`.
 They are the sufficient statistics of Pearson correlation (sums and cross-products of the
 activations), held the numerically safe way: per neuron the mean and, per pair, the *centred*

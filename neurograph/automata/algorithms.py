@@ -1,4 +1,4 @@
-"""Algorithms behind :class:`neurograph.fsa.FSA`: Hopcroft minimisation, breadth-first numbering, input parsing.
+"""Algorithms behind :class:`neurograph.automata.FSA`: Hopcroft minimisation, breadth-first numbering, input parsing.
 
 :func:`hopcroft_partition` is Hopcroft's (1971) ``O(m n log n)`` partition refinement for
 Moore machines (the initial partition groups states by output; the work list starts with

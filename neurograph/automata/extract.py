@@ -1,7 +1,7 @@
 """Extract a finite-state automaton from recorded RNN hidden states (Hou & Zhou style).
 
 :func:`extract_fsa` clusters the non-initial hidden states of a
-:class:`~neurograph.states.StateTrace` into ``k`` clusters, adds a separate start state
+:class:`~neurograph.recording.StateTrace` into ``k`` clusters, adds a separate start state
 (state 0, holding every initial state; clusters are states ``1..k``), counts the observed
 transitions ``state(h_{t-1}) --x_t--> state(h_t)``, keeps the most frequent target for
 every (state, symbol) as the deterministic transition, and labels every state with a
@@ -94,7 +94,7 @@ def extract_fsa(
     Parameters
     ----------
     trace : StateTrace
-        From :func:`neurograph.states.record_states`.
+        From :func:`neurograph.recording.record_states`.
     n_states : int
         Number of clusters ``k``; the FSA has ``k + 1`` states (the start state is extra).
         If the trace has fewer distinct non-initial states, ``k`` is lowered to that number.

@@ -7,10 +7,10 @@ token, and answers the ``output`` (class label) of the state it ends in. For bin
 every FSA is defined on every sequence of ints, and two FSAs over different alphabets can
 be compared exactly.
 
-FSAs are extracted from RNN hidden states by :func:`neurograph.fsa_extract.extract_fsa`
+FSAs are extracted from RNN hidden states by :func:`neurograph.automata.extract_fsa`
 (which also keeps the observed transition ``counts``: the probabilistic view), or written
 by hand with :meth:`FSA.from_spec` in the style of AALpy's ``from_state_setup``.
-:func:`neurograph.export.export_gexf` writes an FSA (through :meth:`FSA.to_networkx`) for
+:func:`neurograph.io.export_gexf` writes an FSA (through :meth:`FSA.to_networkx`) for
 Gephi; :meth:`FSA.to_dot` writes Graphviz DOT as AALpy / Automata Wiki do (an arrow from
 an invisible ``__start0`` node into the start state, accepting states as double circles).
 """
@@ -321,7 +321,7 @@ class FSA:
         ``is_start`` and ``visits`` (when known); one edge per (source, target) pair reached by
         some symbol, with ``symbols`` (comma-separated names), ``n_symbols``, ``count``
         (observed transitions along it, 0 without counts) and ``weight`` (``count`` when
-        the FSA has counts, else ``n_symbols``). :func:`neurograph.export.export_gexf`
+        the FSA has counts, else ``n_symbols``). :func:`neurograph.io.export_gexf`
         accepts an FSA directly through this method.
         """
         import networkx as nx

@@ -1,7 +1,7 @@
 """FSAs in the graph pipeline: state graph, communities, transition entropy, and words per state.
 
 - :func:`fsa_graph`: the undirected weighted state graph that
-  :func:`neurograph.communities.detect_communities` takes;
+  :func:`neurograph.graph.detect_communities` takes;
 - :func:`fsa_state_table`: per state, the transition entropy (how spread out the next state
   is) and the non-determinism (how much the next state still varies once the symbol is
   known), from the observed transition counts, in bits;
@@ -118,7 +118,7 @@ def fsa_scores(fsa: FSA, *, sequences=None, labels=None, rnn_predictions=None, l
     ``n_accepting``; with counts: ``transition_entropy`` and ``nondeterminism`` (visit-
     weighted means over states of :func:`fsa_state_table`, bits), ``modularity`` and
     ``n_communities`` of :func:`fsa_graph` (observed counts, no self-loops) under
-    :func:`~neurograph.communities.detect_communities` (NaN / 0 for a graph without edges);
+    :func:`~neurograph.graph.detect_communities` (NaN / 0 for a graph without edges);
     with ``sequences``: ``accuracy`` (needs ``labels``) and ``fidelity`` (needs
     ``rnn_predictions``).
 

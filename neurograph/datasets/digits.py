@@ -1,7 +1,7 @@
 """Built-in classification data that needs no download: scikit-learn's 8x8 digits and a generated task.
 
 Both loaders return a :class:`DigitsData` holding a deterministic, stratified
-train/test split as torch tensors, ready for :func:`neurograph.train.train_classifier`
+train/test split as torch tensors, ready for :func:`neurograph.zoo.train_classifier`
 and for recording activations.
 """
 

@@ -1,6 +1,6 @@
 """Recurrent cells as batched maps on flat states, for fixed-point and limit-cycle analysis.
 
-Private helpers of :mod:`neurograph.dynamics` and :mod:`neurograph.limit_cycle`:
+Private helpers of :mod:`neurograph.dynamics` and :mod:`neurograph.dynamics.limit_cycle`:
 :class:`StepMap` wraps ``cell(x, h) -> h_next`` (``nn.RNNCell``, ``nn.GRUCell``,
 ``nn.LSTMCell`` or any callable with that signature) as ``z -> F(z, x)`` on states
 ``z`` of shape (n, D), with Jacobians by autograd. The user's cell is never changed:

@@ -11,7 +11,7 @@ follows it from an initial state past a transient and classifies what it settles
 - ``"none"``: neither within ``max_period`` steps (e.g. chaos or a longer period).
 
 The phase of a state is that of the nearest point on the orbit, interpolated along
-the orbit, in cycles ``[0, 1)``; :mod:`neurograph.phase_code` measures the phase
+the orbit, in cycles ``[0, 1)``; :mod:`neurograph.dynamics.phase_code` measures the phase
 shifts inputs cause on it.
 """
 

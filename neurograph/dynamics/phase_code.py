@@ -1,7 +1,7 @@
 """Phase codes on a limit cycle: phase shifts caused by inputs, read as a finite-state automaton.
 
 :func:`phase_shifts` measures how far along a cycle (from
-:func:`neurograph.limit_cycle.find_limit_cycle`) a brief input moves the state,
+:func:`neurograph.dynamics.find_limit_cycle`) a brief input moves the state,
 compared with not giving it, from many start phases. :meth:`PhaseShifts.automaton`
 quantises the shifts to steps of ``1 / n_states`` cycle and gives the automaton on
 phase regions; :func:`relative_phases` follows whole input sequences. On the SET-game

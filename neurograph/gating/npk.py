@@ -274,7 +274,7 @@ def record_gates(model: nn.Module, data, *, layers: str | Sequence[str] | None =
     ``record(model, data, gate_layers(model), rule="positive", ...)``: a gate fires
     when its pre-activation is > 0 (the hard gate), so the gates of a DNN, DGN or
     DLGN go through the same graph / communities / entropy pipeline as any layer,
-    e.g. ``neurograph.pipeline.analyze(record_gates(model, (X, y)))``.
+    e.g. ``neurograph.scoring.analyze(record_gates(model, (X, y)))``.
 
     Conv gate layers have one gate per (channel, position). By default ``record``
     makes one neuron per channel, valued by the ``spatial`` reduction of the

@@ -261,7 +261,7 @@ def activation_graph(stats: CoactivationStats, weight: str = "npmi", *, threshol
 def assemble_graph(neurons: pd.DataFrame, f: np.ndarray, n: int, active: np.ndarray, i: np.ndarray,
                    j: np.ndarray, w: np.ndarray, *, weight: str, drop_inactive: bool,
                    params: dict) -> ActivationGraph:
-    """Build an :class:`ActivationGraph` from kept pairs (internal; shared with :mod:`neurograph.blockwise`).
+    """Build an :class:`ActivationGraph` from kept pairs (internal; shared with :mod:`neurograph.recording.blockwise`).
 
     ``f`` are the fire counts (d,) over ``n`` samples, ``active`` the indices of neurons that are
     neither dead nor always on, and ``i, j, w`` the kept pairs as positions in ``active`` with
@@ -349,7 +349,7 @@ def _check_threshold(threshold) -> float:
 def check_edge_weights(w: np.ndarray, edges: np.ndarray, what: str) -> None:
     """GraphError naming ``what`` and the first bad edge unless every weight is finite and ``>= 0``.
 
-    ``w`` (m,) float64, ``edges`` (m, 2) node indices (internal; shared with :mod:`neurograph.communities`).
+    ``w`` (m,) float64, ``edges`` (m, 2) node indices (internal; shared with :mod:`neurograph.graph.communities`).
     """
     bad = ~np.isfinite(w)
     if bad.any():

@@ -281,7 +281,7 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
     n_null = check_int("n_null", n_null, min=2)
     check_seed("seed", seed)
     progress = check_bool("progress", progress)
-    n_jobs = _check_n_jobs(n_jobs)
+    n_jobs = check_int("n_jobs", n_jobs, min=1)
     g, w = _as_igraph(graph)
     if partition is None:
         membership = _detect(g, w, method, resolution, as_int_seed(seed), "modularity").membership
@@ -365,7 +365,7 @@ def resolution_profile(graph, resolutions: Sequence[float], method: str = "leide
         raise OptionError("resolutions must hold at least one value")
     check_seed("seed", seed)
     progress = check_bool("progress", progress)
-    n_jobs = _check_n_jobs(n_jobs)
+    n_jobs = check_int("n_jobs", n_jobs, min=1)
     g, w = _as_igraph(graph)
     edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
     int_seed = as_int_seed(seed)
@@ -375,30 +375,39 @@ def resolution_profile(graph, resolutions: Sequence[float], method: str = "leide
 
 
 # ---------------------------------------------------------------------------- helpers
-_WORKER_GRAPH: tuple | None = None  # (igraph.Graph, weights, strengths) of the graph the tasks work on
 
 
-def _set_worker_graph(n: int, edges: np.ndarray, w: np.ndarray) -> None:
-    global _WORKER_GRAPH
+def _graph_context(n: int, edges: np.ndarray, w: np.ndarray) -> tuple:
+    """``(igraph.Graph, weights, strengths)``: what every null / profile task works on, built once per batch."""
     import igraph as ig
 
     g = ig.Graph(n=n)
     g.add_edges(np.ascontiguousarray(edges, dtype=np.int64))
-    _WORKER_GRAPH = (g, w, strengths(edges, w, n))
+    return g, w, strengths(edges, w, n)
 
 
 def _map(fn: Callable, tasks: list, n_jobs: int, graph_args: tuple, progress: bool, desc: str) -> list:
-    """``[fn(t) for t in tasks]`` with the graph installed here, or in ``n_jobs`` spawned workers."""
-    global _WORKER_GRAPH
+    """``[fn(graph, t) for t in tasks]`` with ``graph = _graph_context(*graph_args)``, here or in workers.
+
+    No state is kept between calls: with ``n_jobs > 1`` the tasks are cut into at most
+    ``n_jobs`` consecutive batches, each sent with ``graph_args`` to one worker process
+    (which builds the graph once for its batch); results come back in task order.
+    """
     if n_jobs == 1 or len(tasks) <= 1:
-        saved = _WORKER_GRAPH
-        _set_worker_graph(*graph_args)
-        try:
-            return [fn(t) for t in _progress(tasks, progress, desc, len(tasks))]
-        finally:
-            _WORKER_GRAPH = saved
-    return run_pool(fn, tasks, n_jobs, init=_set_worker_graph, initargs=graph_args,
-                    wrap=lambda it: _progress(it, progress, desc, len(tasks)))
+        graph = _graph_context(*graph_args)
+        return [fn(graph, t) for t in _progress(tasks, progress, desc, len(tasks))]
+    n_batches = min(n_jobs, len(tasks))
+    bounds = np.linspace(0, len(tasks), n_batches + 1).round().astype(int)
+    batches = [(fn, graph_args, tasks[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    done = run_pool(_run_batch, batches, n_jobs, wrap=lambda it: _batch_progress(it, progress, desc, len(tasks)))
+    return [r for batch in done for r in batch]
+
+
+def _run_batch(batch: tuple) -> list:
+    """One worker's share: ``(fn, graph_args, tasks)`` -> ``[fn(graph, t) for t in tasks]``."""
+    fn, graph_args, tasks = batch
+    graph = _graph_context(*graph_args)
+    return [fn(graph, t) for t in tasks]
 
 
 def _progress(it, on: bool, desc: str, total: int):
@@ -408,24 +417,32 @@ def _progress(it, on: bool, desc: str, total: int):
     return tqdm(it, total=total, desc=desc)
 
 
-def _null_task(task) -> float:
+def _batch_progress(batches, on: bool, desc: str, total: int):
+    """Yield each batch's results, advancing a bar of ``total`` tasks by the batch size."""
+    if not on:
+        yield from batches
+        return
+    from tqdm.auto import tqdm
+    with tqdm(total=total, desc=desc) as bar:
+        for results in batches:
+            bar.update(len(results))
+            yield results
+
+
+def _null_task(graph: tuple, task: tuple) -> float:
     rewire_seed, detect_seed, method, resolution = task
-    g, w, strength = _WORKER_GRAPH
+    g, w, strength = graph
     null_g, null_w = null_graph(g, w, strength, rewire_seed)
     return _detect(null_g, null_w, method, resolution, detect_seed, "modularity").modularity
 
 
-def _profile_task(task) -> tuple:
+def _profile_task(graph: tuple, task: tuple) -> tuple:
     resolution, method, seed, objective = task
-    g, w, _ = _WORKER_GRAPH
+    g, w, _ = graph
     part = _detect(g, w, method, resolution, seed, objective)
     q1 = _modularity(g, w, part.membership, 1.0)
     largest = int(part.sizes.max()) if part.membership.size else 0
     return (resolution, part.n_communities, part.modularity, q1, largest)
-
-
-def _check_n_jobs(n_jobs) -> int:
-    return check_int("n_jobs", n_jobs, min=1)
 
 
 def check_options(method, resolution, objective) -> tuple[str, float, str]:

@@ -1,16 +1,20 @@
-"""Input/output: GEXF / GraphML export, dynamic (timeline) GEXF, figures, the HTML report, atomic writes.
+"""Input/output: GEXF / GraphML export, timeline GEXF, figures, the one palette, the HTML report, atomic writes.
 """
 
 from .._lazy import attach
 
 __all__ = [
     "DEFAULT_METRICS",
+    "PALETTE",
     "ReportResult",
+    "community_color",
+    "community_color_hex",
     "correlation_table",
     "export_dynamic_gexf",
     "export_gexf",
     "export_graphml",
     "figure_png",
+    "layer_color",
     "plot_coactivation",
     "plot_entropy",
     "plot_ranking",
@@ -25,12 +29,16 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, {
     "DEFAULT_METRICS": ".report",
+    "PALETTE": ".palette",
     "ReportResult": ".report",
+    "community_color": ".palette",
+    "community_color_hex": ".palette",
     "correlation_table": ".report",
     "export_dynamic_gexf": ".timeline",
     "export_gexf": ".export",
     "export_graphml": ".export",
     "figure_png": ".plots",
+    "layer_color": ".palette",
     "plot_coactivation": ".plots",
     "plot_entropy": ".plots",
     "plot_ranking": ".plots",

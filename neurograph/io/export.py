@@ -16,8 +16,10 @@ Node attributes written
   ``g``, ``b`` (ints 0-255) and ``size``, which Gephi's GraphML importer reads (not written,
   with a logged warning, when the nodes already have attributes of those names). Nodes are
   coloured by ``community`` (from the partition, or a ``community`` attribute), else by
-  ``layer``, from the qualitative palette ``tab20`` (its 10 dark hues, then the 10 light
-  ones, cycling); size is ``5 + 15 * fire_prob`` (10 without ``fire_prob``).
+  ``layer``, from :mod:`neurograph.io.palette` (community ``k`` gets
+  :func:`~neurograph.io.palette.community_color` ``(k)``, the same colour as in the timeline
+  GEXF and the figures; layers get :func:`~neurograph.io.palette.layer_color` in order of
+  first appearance); size is ``5 + 15 * fire_prob`` (10 without ``fire_prob``).
 
 Edges keep their attributes; ``weight`` is written as a float.
 
@@ -64,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path
+from .palette import community_color, layer_color
 from .._validate import check_choice, check_output_file
 from ..errors import GraphError, NeurographError
 
@@ -381,16 +384,7 @@ def _add_labels(node_attrs: list[dict], ids: list) -> None:
             attrs["label"] = str(v)
 
 
-def _palette() -> list[tuple[int, int, int]]:
-    from matplotlib import colormaps
-
-    colors = list(colormaps["tab20"].colors)
-    colors = colors[0::2] + colors[1::2]  # 10 distinct hues first, then their light versions
-    return [tuple(int(round(255 * c)) for c in rgb[:3]) for rgb in colors]
-
-
 def _add_viz(node_attrs: list[dict], *, fmt: str) -> None:
-    palette = _palette()
     if any("community" in a for a in node_attrs):
         key = "community"
     elif any("layer" in a for a in node_attrs):
@@ -407,10 +401,9 @@ def _add_viz(node_attrs: list[dict], *, fmt: str) -> None:
     for attrs in node_attrs:
         group = attrs.get(key) if key is not None else None
         if key == "community" and isinstance(group, int):
-            idx = group
+            r, g, b = community_color(group)
         else:
-            idx = order.setdefault(group, len(order))
-        r, g, b = palette[idx % len(palette)]
+            r, g, b = layer_color(order.setdefault(group, len(order)))
         p = attrs.get("fire_prob")
         ok = isinstance(p, (int, float)) and not isinstance(p, bool)
         size = 5.0 + 15.0 * min(max(float(p), 0.0), 1.0) if ok else _DEFAULT_SIZE

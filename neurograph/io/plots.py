@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .atomic import atomic_path
+from .palette import community_color, layer_color
 from .._validate import check_bool, check_int, check_output_file
 from ..errors import DataError, GraphError, OptionError
 
@@ -40,6 +41,12 @@ def plot_coactivation(weights: np.ndarray, membership: np.ndarray | None = None,
         community boundaries are drawn. Without it the given order is kept.
     labels : pandas.Series, optional
         Layer of each node; drawn as a colour strip so layers can be told apart.
+
+    Community ``k`` is drawn in a colour strip beside the matrix in
+    :func:`neurograph.io.palette.community_color` ``(k)``, the colour its nodes get in the
+    GEXF / GraphML files and the timeline GEXF; layers in
+    :func:`~neurograph.io.palette.layer_color` (order of first appearance). The strips are
+    inset axes labelled ``"community"`` and ``"layer"``.
 
     Returns
     -------
@@ -88,14 +95,22 @@ def plot_coactivation(weights: np.ndarray, membership: np.ndarray | None = None,
     else:
         ax.set_xlabel("neurons")
     ax.set_ylabel("neurons")
+    strips = []
+    if membership is not None:
+        strips.append(("community", [community_color(int(c)) for c in membership[order]]))
     if labels is not None:
-        lab = pd.Series(labels).to_numpy()[order]
-        codes, uniques = pd.factorize(lab)
-        strip = ax.inset_axes([1.0 + 0.01, 0, 0.03, 1])
-        strip.imshow(codes[:, None], aspect="auto", cmap="tab10", interpolation="nearest")
+        lab = pd.Series(labels).to_numpy()
+        if lab.shape != (n,):
+            raise GraphError(f"labels has shape {lab.shape}, expected ({n},) for a {n}x{n} matrix")
+        codes, _ = pd.factorize(lab[order])
+        strips.append(("layer", [layer_color(int(c)) for c in codes]))
+    for k, (name, colours) in enumerate(strips):
+        strip = ax.inset_axes([1.01 + 0.045 * k, 0, 0.035, 1])
+        strip.imshow(np.asarray(colours, dtype=np.uint8)[:, None, :], aspect="auto", interpolation="nearest")
         strip.set_xticks([])
         strip.set_yticks([])
-        strip.set_title("layer", fontsize=7)
+        strip.set_title(name, fontsize=7, rotation=90)
+        strip.set_label(name)
     ax.set_title(title or "co-activation matrix")
     return fig
 

@@ -2,10 +2,14 @@
 
 :func:`write_report` reads a run folder written by :func:`neurograph.zoo.run_zoo`
 (``scores.csv``, optionally ``neurons.csv``, ``timeline.gexf``, co-activation PNGs and
-the ``summary.csv`` of ``neurograph demo``), computes the correlations of every score
-with test accuracy (per task), the label-free ranking and the figures, and writes
-``report.html`` (figures embedded as base64 PNG, every user-provided name HTML-escaped),
-``correlations.csv``, ``ranking.csv`` and ``figures/*.png``.
+the ``summary.csv`` of ``neurograph demo``), has
+:func:`neurograph.scoring.comparison.compare_models` compute every statistic (the
+correlations of every score with test accuracy per task, their bootstrap intervals, the
+label-free ranking, the accuracy bands of the neurons), draws the figures from them and
+writes ``report.html`` (figures embedded as base64 PNG, every user-provided name
+HTML-escaped), ``correlations.csv``, ``ranking.csv`` and ``figures/*.png``. This module
+computes nothing itself: it reads, renders and writes. The score definitions on the page
+come from :data:`neurograph.scoring.definitions.SCORE_DEFINITIONS`.
 
 Sections of the page (``<section id=...>``): ``summary``, ``definitions``,
 ``correlation``, ``ranking``, ``scatter``, ``training``, ``entropy``, ``coactivation``,
@@ -22,23 +26,19 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, read_csv, write_csv
 from .._validate import check_int, check_number, check_seed
-from ..scoring.correlation import composite_score, correlate, label_free_ranking
 from ..errors import DataError, OptionError
-from .plots import (figure_png, plot_entropy, plot_ranking, plot_score_grid, plot_training_curves)
-from ..scoring.scores import LABEL_FREE_SCORES, SCORE_DEFINITIONS
+from ..scoring.comparison import DEFAULT_METRICS, ModelComparison, compare_models
+from ..scoring.correlation import correlation_table
+from ..scoring.definitions import definition_rows
+from .atomic import atomic_path, read_csv, write_csv
+from .plots import figure_png, plot_entropy, plot_ranking, plot_score_grid, plot_training_curves
 
 __all__ = ["DEFAULT_METRICS", "ReportResult", "correlation_table", "render_report", "write_report"]
 
 logger = logging.getLogger(__name__)
-
-#: Scores correlated with accuracy by default (those present in the table are used).
-DEFAULT_METRICS: tuple[str, ...] = ("modularity", "modularity_z", "n_communities", "mean_entropy",
-                                    "mean_mutual_info", "pattern_entropy", "dead_fraction", "composite")
 
 SECTIONS = ("summary", "definitions", "correlation", "ranking", "scatter", "training", "entropy", "coactivation",
             "models", "files")
@@ -46,18 +46,22 @@ SECTIONS = ("summary", "definitions", "correlation", "ranking", "scatter", "trai
 
 @dataclass(frozen=True, eq=False)
 class ReportResult:
-    """What :func:`write_report` wrote: the page, the correlation table, the rankings (one row per task)."""
+    """What :func:`write_report` wrote: the page, the correlation table, the rankings (one row per task).
+
+    ``comparison`` is the :class:`~neurograph.scoring.comparison.ModelComparison` the page renders.
+    """
 
     path: Path
     correlations: pd.DataFrame
     rankings: pd.DataFrame
     figures: dict
+    comparison: ModelComparison | None = None
 
 
 def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", metrics: list[str] | None = None,
                  covariate: str | None = "n_params", n_boot: int = 1000, seed: int = 0, title: str = "",
                  wall_time: float | None = None) -> ReportResult:
-    """Analyse ``run_dir/scores.csv`` and write ``run_dir/report.html`` (plus CSVs and PNGs).
+    """Compare the models of ``run_dir/scores.csv`` and write ``run_dir/report.html`` (plus CSVs and PNGs).
 
     Parameters
     ----------
@@ -68,12 +72,12 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
         The accuracy column.
     metrics : list of str, optional
         Scores to correlate (default :data:`DEFAULT_METRICS` present in the table).
-        ``composite`` (:func:`neurograph.correlation.composite_score`, computed per task)
+        ``composite`` (:func:`neurograph.scoring.composite_score`, computed per task)
         is added to the table.
     covariate : str or None
         Partial correlations control for it (if the column exists and varies).
     n_boot, seed
-        Bootstrap resamples and seed of :func:`neurograph.correlation.correlate`; rows of
+        Bootstrap resamples and seed of :func:`neurograph.scoring.correlate`; rows of
         one ``run`` are resampled together.
     title : str
         Page title (escaped).
@@ -120,113 +124,45 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     table = read_csv(path)
     # optional inputs are read (and so checked) before anything is written
     neurons = read_csv(run / "neurons.csv") if (run / "neurons.csv").is_file() else None
-    if (run / "summary.csv").exists():
-        read_csv(run / "summary.csv")
-    if target not in table.columns:
-        raise DataError(f"{str(path)!r} has no {target!r} column (columns: {list(table.columns)})")
-    if "task" not in table.columns:
-        table["task"] = "all"
-    table["task"] = table["task"].astype(str)
-    parts = [m for m in ("modularity", "mean_entropy") if m in table.columns]
-    if len(parts) == 2:
-        table["composite"] = np.nan
-        for _, idx in table.groupby("task").groups.items():
-            table.loc[idx, "composite"] = composite_score(table.loc[idx])
-    metrics = [m for m in (metrics or DEFAULT_METRICS) if m in table.columns]
-    if not metrics:
-        raise DataError(f"{str(path)!r} has none of the score columns {list(DEFAULT_METRICS)} "
-                        f"(columns: {list(table.columns)})")
-    groups = "run" if "run" in table.columns else None
+    reference = read_csv(run / "summary.csv") if (run / "summary.csv").exists() else None
     fig_dir = run / "figures"
     if fig_dir.exists() and not fig_dir.is_dir():
         raise NotADirectoryError(f"cannot write figures into {str(fig_dir)!r}: it is a file, not a folder")
+    try:
+        comparison = compare_models(table, target=target, metrics=metrics, covariate=covariate, n_boot=n_boot,
+                                    seed=seed, neurons=neurons)
+    except DataError as exc:  # the table is the file: name it
+        raise DataError(f"{str(path)!r}: {exc}") from exc
     fig_dir.mkdir(exist_ok=True)
-    figures: dict[str, Path] = {}
-    corr, ranks, preds = [], [], []
-    for task, sub in table.groupby("task", sort=True):
-        cov = covariate if covariate in sub.columns and sub[covariate].nunique() > 1 else None
-        c = correlate(sub, metrics, target, cov, n_boot=n_boot, seed=seed, groups=groups)
-        c.insert(0, "task", task)
-        corr.append(c)
-        features = [f for f in LABEL_FREE_SCORES if f in sub.columns and sub[f].notna().any()]
-        n_groups = sub[groups].nunique() if groups else len(sub)
-        if features and n_groups >= 3:
-            r = label_free_ranking(sub, features, target, groups=groups)
-            ranks.append({"task": task, "n": r.n, "n_groups": r.n_groups, "spearman": r.spearman,
-                          "p_value": r.p_value, "features": " ".join(r.features)})
-            preds.append(r.predictions.assign(task=task))
-            figures[f"ranking_{task}"] = _save(plot_ranking(r.predictions, spearman=r.spearman, target=target,
-                                                            title=f"{task}: held-out models, Spearman "
-                                                                  f"{r.spearman:.2f} (n = {r.n})"),
-                                               fig_dir / f"ranking_{_slug(task)}.png")
-        figures[f"scatter_{task}"] = _save(plot_score_grid(sub, metrics, target, title=f"{task}: scores vs {target}"),
-                                           fig_dir / f"scatter_{_slug(task)}.png")
-    correlations = pd.concat(corr, ignore_index=True)
-    rankings = pd.DataFrame(ranks, columns=["task", "n", "n_groups", "spearman", "p_value", "features"])
-    if {"run", "epoch", "modularity"} <= set(table.columns):
-        panels = ("modularity", "mean_entropy", target) if "mean_entropy" in table.columns else ("modularity", target)
-        for task, sub in table.groupby("task", sort=True):
-            if sub.groupby("run")["epoch"].nunique().max() > 1:
-                figures[f"training_{task}"] = _save(
-                    plot_training_curves(sub, panels, title=f"{task}: {', '.join(panels)} along training "
-                                                            f"(colour = final {target})"),
-                    fig_dir / f"training_{_slug(task)}.png")
-    ent = _entropy_by_band(neurons, table, target)
-    if ent is not None:
-        figures["entropy"] = _save(plot_entropy(ent, by="accuracy band", density=True,
-                                                title="neuron entropy in final models, by accuracy tercile"),
-                                   fig_dir / "entropy.png")
-    write_csv(correlations, run / "correlations.csv")
-    write_csv(rankings, run / "ranking.csv")
-    if preds:
-        write_csv(pd.concat(preds, ignore_index=True), run / "ranking_predictions.csv")
+    figures = _figures(comparison, fig_dir)
+    write_csv(comparison.correlations, run / "correlations.csv")
+    write_csv(comparison.rankings, run / "ranking.csv")
+    if len(comparison.predictions):
+        write_csv(comparison.predictions, run / "ranking_predictions.csv")
     coact = sorted(run.glob("*_coactivation.png")) + sorted(run.glob("timeline/*_coactivation.png"))
-    page = render_report(table=table, correlations=correlations, rankings=rankings, figures=figures,
-                         coactivation=coact, run_dir=run, target=target,
-                         title=title or f"neurograph report: {run.name}", wall_time=wall_time)
+    page = render_report(table=comparison.table, correlations=comparison.correlations,
+                         rankings=comparison.rankings, figures=figures, coactivation=coact, run_dir=run,
+                         target=target, title=title or f"neurograph report: {run.name}", wall_time=wall_time,
+                         reference=reference)
     out = run / "report.html"
     with atomic_path(out, suffix=".html") as tmp:
         tmp.write_text(page, encoding="utf-8")
-    return ReportResult(path=out, correlations=correlations, rankings=rankings, figures=figures)
-
-
-def correlation_table(correlations: pd.DataFrame) -> pd.DataFrame:
-    """A compact, printable view of :func:`neurograph.correlation.correlate` output: one row per metric.
-
-    Each method's cell reads ``"r [ci_low, ci_high]"`` (two decimals); ``p (spearman)`` is
-    Spearman's p-value; ``partial spearman`` the partial Spearman correlation and its
-    interval when a covariate was given.
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"metric": ["q", "q"], "method": ["pearson", "spearman"], "n": [9, 9],
-    ...                   "r": [0.5, 0.4], "p_value": [0.1, 0.2], "ci_low": [0.1, 0.0], "ci_high": [0.8, 0.7]})
-    >>> correlation_table(c).astype(str).iloc[0].tolist()
-    ['q', '9', '0.50 [0.10, 0.80]', '0.40 [0.00, 0.70]', '0.200']
-    """
-    keys = [k for k in ("task", "metric") if k in correlations.columns]
-    rows = []
-    for key, g in correlations.groupby(keys, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        row = dict(zip(keys, key))
-        row["n"] = int(g["n"].iloc[0])
-        for _, r in g.iterrows():
-            row[r["method"]] = _fmt_ci(r["r"], r["ci_low"], r["ci_high"])
-        sp = g[g["method"] == "spearman"]
-        if len(sp):
-            row["p (spearman)"] = f"{sp['p_value'].iloc[0]:.3f}"
-            if "partial_r" in g.columns and pd.notna(sp["partial_r"].iloc[0]):
-                s0 = sp.iloc[0]
-                row[f"partial spearman | {s0['covariate']}"] = _fmt_ci(s0["partial_r"], s0["partial_ci_low"],
-                                                                       s0["partial_ci_high"])
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return ReportResult(path=out, correlations=comparison.correlations, rankings=comparison.rankings,
+                        figures=figures, comparison=comparison)
 
 
 def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: pd.DataFrame, figures: dict,
                   coactivation: list, run_dir: Path, target: str, title: str,
-                  wall_time: float | None = None) -> str:
+                  wall_time: float | None = None, reference: pd.DataFrame | None = None) -> str:
     """The HTML text of the report (see :func:`write_report`); every value from the data is escaped.
+
+    Renders what it is given: ``table`` (one row per model), ``correlations`` (stacked
+    :func:`~neurograph.scoring.correlate` tables, shown through
+    :func:`~neurograph.scoring.correlation.correlation_table`), ``rankings``, ``figures``
+    (name -> PNG path or bytes; names start with ``ranking_``, ``scatter_``, ``training_`` or
+    are ``entropy``), the ``coactivation`` PNGs, the files of ``run_dir`` and the
+    ``reference`` table (the ``summary.csv`` of ``neurograph demo``), with the score
+    definitions of :data:`~neurograph.scoring.definitions.SCORE_DEFINITIONS`.
 
     Examples
     --------
@@ -244,12 +180,8 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
     summary = (f"<p>{len(table)} models (checkpoints) from {n_runs} training runs; tasks: {tasks or 'n/a'}. "
                f"{e(target)} from {acc.min():.3f} to {acc.max():.3f}"
                + (f"; wall time {wall_time:.0f} s" if wall_time is not None else "") + ".</p>")
-    demo = run_dir / "summary.csv"
-    if demo.is_file():
-        summary += "<h3>Reference models (neurograph demo)</h3>" + _table(read_csv(demo))
-    defs = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in SCORE_DEFINITIONS.items())
-    defs += ("<dt>composite</dt><dd>mean of the z-scored (within task) modularity and minus mean_entropy: "
-             "high = modular and predictable; signs fixed in advance, never fitted to accuracy</dd>")
+    if reference is not None:
+        summary += "<h3>Reference models (neurograph demo)</h3>" + _table(reference)
     corr_note = ("<p>Pearson, Spearman and Kendall (tau-b) correlation of each score with "
                  f"{e(target)} across models, per task; p-values from scipy.stats assume independent models; "
                  "95% intervals are percentile bootstrap intervals resampling whole training runs "
@@ -259,7 +191,7 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
                  "predicted and true accuracy over all held-out predictions:</p>")
     body = [
         _section("summary", "Summary", summary),
-        _section("definitions", "Scores", f"<dl>{defs}</dl>"),
+        _section("definitions", "Scores", _table(pd.DataFrame(definition_rows()))),
         _section("correlation", f"Correlation with {e(target)}", corr_note + _table(correlation_table(correlations))
                  + "<details><summary>all columns</summary>" + _table(correlations) + "</details>"),
         _section("ranking", "Label-free ranking", rank_note + _table(rankings)
@@ -289,8 +221,33 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
 # ---------------------------------------------------------------------- helpers
 
 
-def _fmt_ci(r, lo, hi) -> str:
-    return f"{r:.2f} [{lo:.2f}, {hi:.2f}]" if pd.notna(r) else "NaN"
+def _figures(c: ModelComparison, fig_dir: Path) -> dict[str, Path]:
+    """Draw and save the figures of a comparison; name -> PNG path, per kind in task order."""
+    target, table = c.target, c.table
+    figures: dict[str, Path] = {}
+    for task, sub in table.groupby("task", sort=True):
+        r = c.ranking_results.get(task)
+        if r is not None:
+            figures[f"ranking_{task}"] = _save(plot_ranking(r.predictions, spearman=r.spearman, target=target,
+                                                            title=f"{task}: held-out models, Spearman "
+                                                                  f"{r.spearman:.2f} (n = {r.n})"),
+                                               fig_dir / f"ranking_{_slug(task)}.png")
+        figures[f"scatter_{task}"] = _save(plot_score_grid(sub, list(c.metrics), target,
+                                                           title=f"{task}: scores vs {target}"),
+                                           fig_dir / f"scatter_{_slug(task)}.png")
+    if {"run", "epoch", "modularity"} <= set(table.columns):
+        panels = ("modularity", "mean_entropy", target) if "mean_entropy" in table.columns else ("modularity", target)
+        for task, sub in table.groupby("task", sort=True):
+            if sub.groupby("run")["epoch"].nunique().max() > 1:
+                figures[f"training_{task}"] = _save(
+                    plot_training_curves(sub, panels, title=f"{task}: {', '.join(panels)} along training "
+                                                            f"(colour = final {target})"),
+                    fig_dir / f"training_{_slug(task)}.png")
+    if c.bands is not None:
+        figures["entropy"] = _save(plot_entropy(c.bands, by="accuracy band", density=True,
+                                                title="neuron entropy in final models, by accuracy tercile"),
+                                   fig_dir / "entropy.png")
+    return figures
 
 
 def _section(sid: str, heading: str, content: str) -> str:
@@ -330,21 +287,3 @@ def _save(fig, path: Path) -> Path:
 
 def _slug(s: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(s))[:60] or "task"
-
-
-def _entropy_by_band(neurons: pd.DataFrame | None, table: pd.DataFrame, target: str) -> pd.DataFrame | None:
-    """Neurons (``neurons.csv``) of each run's final checkpoint, labelled by the run's accuracy tercile."""
-    if neurons is None or not {"run", "epoch"} <= set(table.columns):
-        return None
-    if not {"run", "epoch", "entropy"} <= set(neurons.columns):
-        return None
-    final = table.sort_values("epoch").groupby("run").tail(1)[["run", "epoch", "task", target]].copy()
-    if len(final) < 3:
-        return None
-    final["accuracy band"] = ""
-    for _, idx in final.groupby("task").groups.items():
-        acc = final.loc[idx, target].rank(method="first")
-        band = pd.qcut(acc, 3, labels=["low", "middle", "high"]) if len(idx) >= 3 else pd.Series("all", index=idx)
-        final.loc[idx, "accuracy band"] = [f"{b} {target}" for b in band.astype(str)]
-    merged = neurons.merge(final[["run", "epoch", "accuracy band"]], on=["run", "epoch"])
-    return merged if len(merged) else None

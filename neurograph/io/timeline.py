@@ -18,7 +18,9 @@ for a single snapshot).
 - Edges exist in the snapshots that hold them; the dynamic attribute named after the
   graph's weight (e.g. ``npmi``) holds the weight per snapshot and the static ``weight``
   is its value in the last snapshot holding the edge.
-- Node colours (``viz``) are the communities of the last snapshot (tab20 palette).
+- Node colours (``viz``) are the communities of the last snapshot, from
+  :func:`neurograph.io.palette.community_color` (the same colours as :func:`~neurograph.io.export.export_gexf`
+  and the figures give those communities).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import networkx as nx
 import numpy as np
 
 from .atomic import atomic_path
+from .palette import community_color
 from .._validate import check_output_file
 from ..errors import GraphError, OptionError
 from ..graph.activation import ActivationGraph
@@ -158,7 +161,7 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
             if values:
                 attrs[key] = values
         if nid in last_comm:
-            r, gg, b = _palette()[last_comm[nid] % 20]
+            r, gg, b = community_color(last_comm[nid])
             attrs["viz"] = {"color": {"r": r, "g": gg, "b": b, "a": 1.0}}
         G.add_node(nid, **attrs)
     for (u, v), spans in edge_spans.items():
@@ -193,8 +196,3 @@ def _spells(snapshots: list[int], intervals: list[tuple[float, float]]) -> list[
         if k is not None:
             run_start = prev = k
     return spells
-
-
-def _palette() -> list[tuple[int, int, int]]:
-    from matplotlib import colormaps
-    return [tuple(int(round(255 * c)) for c in colormaps["tab20"](i)[:3]) for i in range(20)]

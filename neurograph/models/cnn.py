@@ -10,7 +10,7 @@ from torch import nn
 from .._validate import positive_int as _positive_int
 from ..errors import OptionError
 
-__all__ = ["SmallCNN"]
+__all__ = ["ConvNet", "SmallCNN"]
 
 
 class SmallCNN(nn.Module):
@@ -114,3 +114,62 @@ class SmallCNN(nn.Module):
         """Names (as in ``named_modules()``) of the two ReLU modules, input side first."""
         return ["features.1", "features.3"]
 
+
+
+class ConvNet(nn.Module):
+    """A small CNN in the spirit of Unterthiner et al.'s model zoos: ``depth`` 3x3 conv layers of
+    ``width`` channels with ReLU, global average pooling, dropout, one linear layer.
+
+    The first convolution keeps the image size (stride 1); every further one halves it (stride 2),
+    as in the zoos of "Predicting neural network accuracy from weights" (3 conv x 16 channels,
+    GAP, dense: about 5k parameters on MNIST-sized images). Module names: ``features.{2k}`` the
+    k-th convolution, ``features.{2k+1}`` its ReLU (the neurons: one per channel after a spatial
+    reduction), ``pool``, ``flatten``, ``dropout``, ``classifier`` (the logits).
+
+    Parameters
+    ----------
+    in_channels : int, default 1
+        Channels of the input images (N, in_channels, H, W).
+    n_classes : int, default 10
+    width : int, default 16
+        Channels of every convolution.
+    depth : int, default 3
+        Number of convolutions.
+    dropout : float in [0, 1), default 0.0
+        Dropout before the linear layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> net = ConvNet(width=8, depth=3)
+    >>> net.activation_layers(), tuple(net(torch.zeros(2, 1, 14, 14)).shape)
+    (['features.1', 'features.3', 'features.5'], (2, 10))
+    >>> sum(p.numel() for p in ConvNet(width=16, depth=3).parameters())
+    4970
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, *, width: int = 16, depth: int = 3,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("n_classes", n_classes), ("width", width),
+                            ("depth", depth)):
+            _positive_int(name, value)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= float(dropout) < 1.0:
+            raise OptionError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        layers: list[nn.Module] = []
+        for k in range(int(depth)):
+            layers += [nn.Conv2d(in_channels if k == 0 else width, width, 3, stride=1 if k == 0 else 2, padding=1),
+                       nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.dropout = nn.Dropout(float(dropout))
+        self.classifier = nn.Linear(width, n_classes)
+
+    def activation_layers(self) -> list[str]:
+        """Names of the ReLU modules, in order."""
+        return [f"features.{2 * k + 1}" for k in range(len(self.features) // 2)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.flatten(self.pool(self.features(x)))))

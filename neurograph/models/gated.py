@@ -34,7 +34,7 @@ module through which layer l's gate pre-activation passes: record them with
 ``readout``. :meth:`GatedNetwork.activation_layers` lists the gate sites.
 
 The value network has no biases, so with hard gates the output is exactly a sum
-over paths (the "dual view", see :mod:`neurograph.npk`).
+over paths (the "dual view", see :mod:`neurograph.gating.npk`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ the sum is 0 mod 3 (the cosine is 1 then, -1/2 otherwise).
 
 Module names follow :class:`~neurograph.models.recurrent.RecurrentClassifier`:
 ``rnn`` (the loop, output ``(h_t (N, T, 2), h_n)``) and ``rnn.cell`` (``cell(x_t, h)``),
-so :func:`neurograph.states.record_states` and the dynamics tools apply unchanged.
+so :func:`neurograph.recording.record_states` and the dynamics tools apply unchanged.
 """
 
 from __future__ import annotations

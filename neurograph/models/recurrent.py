@@ -12,8 +12,8 @@
 :class:`RecurrentClassifier` is ``embedding -> rnn -> readout``: token ids are embedded,
 the :class:`RecurrentLayer` named ``rnn`` runs over them (batch first, padding-aware: each
 sequence stops at its own length), and the linear ``readout`` maps the state after the last
-token of each sequence to class logits. ``rnn`` is what :func:`neurograph.record.record`
-(``layers="rnn"``) and :func:`neurograph.states.record_states` hook.
+token of each sequence to class logits. ``rnn`` is what :func:`neurograph.recording.record`
+(``layers="rnn"``) and :func:`neurograph.recording.record_states` hook.
 
 Step by step (for fixed points and other dynamics): ``layer.cell(x_t, h)`` is the cell
 itself, and ``layer.step(x_t, state) -> state`` works on a flat state of size
@@ -132,7 +132,7 @@ class RecurrentLayer(nn.RNNBase):
       empty sequence); for the LSTM ``(h_n, c_n)``.
 
     It subclasses :class:`torch.nn.RNNBase` (without its fused weights) so that tools that
-    recognise recurrent layers by type, such as :func:`neurograph.record.record` with
+    recognise recurrent layers by type, such as :func:`neurograph.recording.record` with
     ``time="all"`` / ``"last"``, treat it like ``nn.RNN``.
 
     Parameters
@@ -310,14 +310,14 @@ class RecurrentClassifier(nn.Module):
     the initial state). With ``lengths=None`` and a ``padding_idx``, each length is the
     position after the last non-padding token (padding must come last); without a
     ``padding_idx`` every sequence has length T. So ``model(tokens)`` works with
-    :func:`neurograph.train.train_classifier` when ``padding_idx`` is set (float tokens
+    :func:`neurograph.zoo.train_classifier` when ``padding_idx`` is set (float tokens
     holding whole numbers, as that function passes them, are accepted and cast to int64).
 
     When every length is at least 1 the embedded batch is handed to ``rnn`` as a
     :class:`~torch.nn.utils.rnn.PackedSequence`, so ``record(model, ..., "rnn",
     time="all")`` counts valid steps only; a batch holding an empty sequence is handed
     over padded (with ``lengths``), and then ``time="all"`` also counts padded steps
-    (zeros): use :func:`neurograph.states.record_states` for per-step states.
+    (zeros): use :func:`neurograph.recording.record_states` for per-step states.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Recording when a dense ``d x d`` co-firing matrix does not fit: layer-pair blocks, or a top-k graph.
 
-:func:`neurograph.record.record` keeps every pair, 8 d^2 bytes (plus 4 d^2 while counting):
+:func:`neurograph.recording.record` keeps every pair, 8 d^2 bytes (plus 4 d^2 while counting):
 2 GiB at d = 16,384, 20 GiB at d = 50,000. Beyond what fits there are two ways, both exact:
 
 * :func:`record_blocks` -- one pass; keeps only chosen *pairs of layers* (each layer with
@@ -136,15 +136,15 @@ def record_blocks(model: nn.Module, data, layers: str | Sequence[str], pairs="wi
                   neuron_axis: str | int | dict = "auto", positions: str | None = None, spatial: str = "mean",
                   time: str = "all", mask="attention_mask", reading: Reading | None = None, batch_size: int = 256,
                   kernel: str = "auto", calibration_samples: int = 10_000, progress: bool = False) -> BlockCounts:
-    """One pass of :func:`~neurograph.record.record` that keeps only chosen pairs of layers.
+    """One pass of :func:`~neurograph.recording.record` that keeps only chosen pairs of layers.
+
+    The parameters not listed below are as for :func:`neurograph.recording.record`.
 
     Parameters
     ----------
     pairs : "within", "adjacent" or list of (str, str)
         ``"within"``: each layer with itself; ``"adjacent"``: also each layer with the next
         one in ``layers``; or explicit pairs of layer (site) names.
-    other parameters
-        As for :func:`neurograph.record.record`.
 
     Returns
     -------
@@ -193,6 +193,9 @@ def record_top_k(model: nn.Module, data, layers: str | Sequence[str], top_k: int
                  progress: bool = False) -> ActivationGraph:
     """The top-k co-activation graph of all recorded neurons without ever holding ``d x d`` counts.
 
+    The parameters not listed below are as for :func:`neurograph.recording.record` (``threshold``
+    is the firing threshold); ``data`` must be iterable several times.
+
     Parameters
     ----------
     top_k : int
@@ -206,9 +209,6 @@ def record_top_k(model: nn.Module, data, layers: str | Sequence[str], top_k: int
     max_bytes : int
         Memory for one pass's block of rows (12 bytes per count); sets the number of passes,
         ``ceil(d / (max_bytes / (12 d)))``.
-    other parameters
-        As for :func:`neurograph.record.record` (``threshold`` is the firing threshold).
-        ``data`` must be iterable several times.
 
     Returns
     -------

@@ -22,7 +22,7 @@ What is summed, and how:
   the same floats.
 
 Every rank must call the collectives: if one rank fails before them (empty shard, bad
-input), :func:`neurograph.record.record` with ``distributed=True`` tells the others, which
+input), :func:`neurograph.recording.record` with ``distributed=True`` tells the others, which
 raise too instead of waiting for the time-out. Shard the data without overlap:
 ``DistributedSampler`` *repeats* samples to even out the shards unless the data size is a
 multiple of the world size, which would count them twice; ``X[rank::world]`` does not.

@@ -20,7 +20,7 @@ Kernels, and when each is exact:
 
 bf16/fp16 products are never used: they round counts above 256/2048.
 
-:class:`GramAccumulator` is what :func:`neurograph.record.record` uses: it copies each batch into
+:class:`GramAccumulator` is what :func:`neurograph.recording.record` uses: it copies each batch into
 a row-major bool buffer of a few MiB (read as int8; so the per-product overhead is paid once per buffer),
 computes only the upper-triangle blocks of the product (about half the work for large d), adds them
 into an int32 accumulator that is flushed into int64 before any entry could reach 2^31, and chooses

@@ -1,4 +1,4 @@
-"""A dry run of :func:`~neurograph.record.record`: what it would read, and the memory it would take."""
+"""A dry run of :func:`~neurograph.recording.record`: what it would read, and the memory it would take."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def preview(model: nn.Module, data, layers: str | Sequence[str], *, neuron_axis:
             positions: str | None = None, spatial: str = "mean", time: str = "all", mask="attention_mask",
             reading: Reading | None = None, batch_size: int = 256, moments: bool = False,
             memory_limit: int | None = None) -> RecordingPlan:
-    """Show what :func:`~neurograph.record.record` would read, without recording.
+    """Show what :func:`~neurograph.recording.record` would read, without recording.
 
     Runs the model on the first batch of ``data`` only (in eval mode, without gradients, every
     submodule's mode and every hook restored) and reports, per matched layer, its output shape,
@@ -79,7 +79,7 @@ def preview(model: nn.Module, data, layers: str | Sequence[str], *, neuron_axis:
     Parameters
     ----------
     model, data, layers, neuron_axis, positions, spatial, time, mask, reading, batch_size
-        As for :func:`~neurograph.record.record`.
+        As for :func:`~neurograph.recording.record`.
     moments : bool
         Count the memory of ``moments=True`` too.
     memory_limit : int, optional

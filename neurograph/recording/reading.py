@@ -1,8 +1,8 @@
 """How a layer is read: the firing rule, the neuron axis, the positions and the mask, in one object.
 
-Every recorder (:func:`~neurograph.record.record`, :func:`~neurograph.record.calibrate`,
-:func:`~neurograph.blockwise.record_blocks`, :func:`~neurograph.blockwise.record_top_k`,
-:func:`~neurograph.scores.score_model`, :func:`~neurograph.preview.preview`) reads a layer's output
+Every recorder (:func:`~neurograph.recording.record`, :func:`~neurograph.recording.calibrate`,
+:func:`~neurograph.recording.record_blocks`, :func:`~neurograph.recording.record_top_k`,
+:func:`~neurograph.scoring.score_model`, :func:`~neurograph.recording.preview`) reads a layer's output
 the same way, described by a frozen :class:`Reading`. Their keyword arguments (``rule=``,
 ``neuron_axis=``, ``positions=``, ...) are the convenient spelling of the same object.
 

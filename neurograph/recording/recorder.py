@@ -1,10 +1,10 @@
 """Record which neurons fire together: forward hooks → exact co-firing counts.
 
 One pass over the data (after a dry pass of the first batch that finds how to read each
-layer, see :mod:`neurograph.reading`); inside each layer's hook its output is read (neuron
+layer, see :mod:`neurograph.recording.reading`); inside each layer's hook its output is read (neuron
 axis, positions, mask) and the firing rule writes a 0/1 firing matrix ``B`` (samples ×
 neurons) straight into a row buffer, counted into :class:`~neurograph.stats.CoactivationStats`
-by the exact kernels of ``neurograph._kernels``: int8 ``torch._int_mm`` over the
+by the exact kernels of ``neurograph.recording.kernels``: int8 ``torch._int_mm`` over the
 upper-triangle blocks of ``B^T B`` (a scipy sparse product when firing is rare; float32 where
 ``_int_mm`` is missing), into int32 partial sums flushed into int64. Everything stays on the
 model's device until the end. Raw activations are never kept.
@@ -86,7 +86,7 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
         Module names as in ``model.named_modules()``; glob patterns (``"layers.*"``) allowed.
         A module called several times per forward pass gives one site per call,
         ``name#0``, ``name#1``, ... (the ``layer`` column of ``stats.neurons``).
-        See :func:`list_layers` and :func:`~neurograph.preview.preview`.
+        See :func:`list_layers` and :func:`~neurograph.recording.preview`.
     rule : {"positive", "threshold", "quantile", "zscore"}
         When a neuron "fires" on a sample, from its value ``a``:
 
@@ -100,7 +100,7 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
           a constant neuron never fires.
     neuron_axis : "auto", int or dict {layer glob: int}
         Axis of each layer output that holds the neurons; "auto" reads it from the module
-        (see :mod:`neurograph.reading`).
+        (see :mod:`neurograph.recording.reading`).
     positions : {"all", "mean", "max", "any", "first", "last"} or None
         What every other non-batch axis (space, tokens, time) becomes: every valid position a
         sample (``"all"``), one sample per input from the mean / max over positions, ``"any"``
@@ -134,7 +134,7 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
     distributed : bool
         ``data`` is this rank's shard of the data set; the statistics of all ranks of the
         initialised ``torch.distributed`` process ``group`` are summed and every rank gets
-        the whole (see :mod:`neurograph.distributed`). Calibrated rules calibrate over all
+        the whole (see :mod:`neurograph.recording.distributed`). Calibrated rules calibrate over all
         ranks: ``"zscore"`` exactly, ``"quantile"`` on rank 0's first ``calibration_samples``
         rows (broadcast to all). A failure on one rank is raised on every rank.
     group : torch.distributed.ProcessGroup or None

@@ -4,7 +4,7 @@ A trace keeps, for every sequence ``i`` of length ``L_i``, the ``L_i + 1`` state
 ``h_0, h_1, ..., h_L`` of the hooked recurrent layer: ``h_0`` is the initial state and
 ``h_t`` the state after reading token ``t`` (1-based). It also keeps the token ids, the
 lengths, the given labels and the model's own predictions: everything
-:func:`neurograph.fsa_extract.extract_fsa` needs, with no reference to the model.
+:func:`neurograph.automata.extract_fsa` needs, with no reference to the model.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from .._seed import as_int_seed
 from .._validate import check_choice, check_int, check_number, check_seed
 from ..errors import DataError, OptionError
 
-__all__ = ["METHODS", "Ranking", "composite_score", "correlate", "label_free_ranking"]
+__all__ = ["METHODS", "Ranking", "composite_score", "correlate", "correlation_table", "label_free_ranking"]
 
 #: Correlation coefficients :func:`correlate` computes.
 METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")
@@ -299,7 +299,45 @@ def composite_score(table: pd.DataFrame, metrics: Sequence[str] = ("modularity",
     return pd.Series(comp, index=table.index, name="composite")
 
 
+def correlation_table(correlations: pd.DataFrame) -> pd.DataFrame:
+    """A compact, printable view of :func:`correlate` output: one row per metric (and task).
+
+    Each method's cell reads ``"r [ci_low, ci_high]"`` (two decimals); ``p (spearman)`` is
+    Spearman's p-value; ``partial spearman | <covariate>`` the partial Spearman correlation
+    and its interval when a covariate was given.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"metric": ["q", "q"], "method": ["pearson", "spearman"], "n": [9, 9],
+    ...                   "r": [0.5, 0.4], "p_value": [0.1, 0.2], "ci_low": [0.1, 0.0], "ci_high": [0.8, 0.7]})
+    >>> correlation_table(c).astype(str).iloc[0].tolist()
+    ['q', '9', '0.50 [0.10, 0.80]', '0.40 [0.00, 0.70]', '0.200']
+    """
+    keys = [k for k in ("task", "metric") if k in correlations.columns]
+    rows = []
+    for key, g in correlations.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(keys, key))
+        row["n"] = int(g["n"].iloc[0])
+        for _, r in g.iterrows():
+            row[r["method"]] = _fmt_ci(r["r"], r["ci_low"], r["ci_high"])
+        sp = g[g["method"] == "spearman"]
+        if len(sp):
+            row["p (spearman)"] = f"{sp['p_value'].iloc[0]:.3f}"
+            if "partial_r" in g.columns and pd.notna(sp["partial_r"].iloc[0]):
+                s0 = sp.iloc[0]
+                row[f"partial spearman | {s0['covariate']}"] = _fmt_ci(s0["partial_r"], s0["partial_ci_low"],
+                                                                       s0["partial_ci_high"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 # ---------------------------------------------------------------------- helpers
+
+
+def _fmt_ci(r, lo, hi) -> str:
+    return f"{r:.2f} [{lo:.2f}, {hi:.2f}]" if pd.notna(r) else "NaN"
+
 
 
 def _numeric_column(table: pd.DataFrame, col: str) -> np.ndarray:

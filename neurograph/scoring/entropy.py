@@ -56,7 +56,7 @@ def neuron_entropy(stats: CoactivationStats) -> pd.DataFrame:
     pandas.DataFrame, shape (d, 7)
         One row per neuron, in the order of ``stats.neurons``; the index, named
         ``neuron``, is the neuron index (row of ``stats.neurons``), which lets
-        :func:`neurograph.export.export_gexf` join the table onto graph nodes. Columns:
+        :func:`neurograph.io.export_gexf` join the table onto graph nodes. Columns:
 
         - ``layer`` (str), ``unit`` (int): as in ``stats.neurons``;
         - ``fire_prob`` (float): ``p = fire_counts / n_samples``, in [0, 1];

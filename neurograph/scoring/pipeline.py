@@ -57,7 +57,7 @@ class Analysis:
     layers: pd.DataFrame
 
     def summary(self) -> dict:
-        """One row of scores (plain Python numbers), see README "Scores" for definitions."""
+        """One row of scores (plain Python numbers); definitions: docs/reference/scores.md."""
         sig = self.significance
         ok = self.neurons["status"] == "ok"
         return {

@@ -7,32 +7,9 @@ accuracy (:func:`neurograph.correlation.correlate`). :func:`score_stats` does th
 same from statistics recorded earlier. Both are built on
 :func:`neurograph.pipeline.analyze`.
 
-Every score (also in :data:`SCORE_DEFINITIONS`, which the report page prints):
-
-===================  =====================================================================  ===========
-name                 definition, range, what a high value means                               labels?
-===================  =====================================================================  ===========
-test_accuracy        fraction of samples whose largest logit is the label, in [0, 1]           needed
-modularity           Newman modularity Q of the communities found in the co-activation         no
-                     graph (NPMI weights by default), in [-1/2, 1); high = neurons split
-                     into groups that fire together more than chance; NaN if no edges
-modularity_z         (Q - mean of null Q) / sd of null Q over degree/strength-preserving       no
-                     rewired graphs; high = the community structure is not what any graph
-                     with these degrees would show; NaN without edges or nulls
-modularity_null      mean Q of the rewired null graphs (for reference)                         no
-n_communities        number of communities (singletons included)                              no
-mean_entropy         mean binary firing entropy H(F) of all recorded neurons, bits, [0, 1];    no
-                     high = neurons fire on about half the inputs (least predictable);
-                     dead and always-on neurons count as 0
-mean_entropy_active  the same over neurons that are neither dead nor always on                 no
-mean_mutual_info     mean I(F; C) between a neuron's firing and the class, bits,               needed
-                     [0, min(1, log2 c)]; high = neurons are class detectors
-pattern_entropy      mean over layers of the Shannon entropy of whole-layer binary firing      no
-                     patterns, bits, [0, min(log2 n, width)]; high = many distinct codes
-dead_fraction        share of recorded neurons that never fire on the data, [0, 1]             no
-always_on_fraction   share that fire on every sample, [0, 1]                                   no
-n_params             number of trainable parameters of the model (a size covariate)            no
-===================  =====================================================================  ===========
+What every score means (definition, range, what a high value means, whether it needs
+labels) is in :data:`neurograph.scoring.definitions.SCORE_DEFINITIONS`, the single source
+that the report page prints and ``docs/reference/scores.md`` is generated from.
 
 Per recorded layer the same scores are computed on that layer alone (its own
 graph, communities and null) and stored under ``"<score>@<layer>"``.
@@ -52,42 +29,17 @@ from torch import nn
 from ..recording.capture import run_model
 from ..recording.batches import LabelCodes, is_reiterable, logits_of
 from ..errors import DataError, ModelError
+from .definitions import LABEL_FREE_SCORES, PER_LAYER_SCORES, SCORE_DEFINITIONS  # noqa: F401 - re-exported
 from .pipeline import Analysis, analyze
 from ..recording.reading import Reading
 from ..recording.recorder import record
 from ..stats import CoactivationStats
 
-__all__ = ["LABEL_FREE_SCORES", "ModelScores", "SCORE_DEFINITIONS", "score_model", "score_stats"]
+__all__ = ["ModelScores", "score_model", "score_stats"]
 
 logger = logging.getLogger(__name__)
 
-SCORE_DEFINITIONS: dict[str, str] = {
-    "test_accuracy": "fraction of samples whose largest logit is the true label, in [0, 1] (needs labels)",
-    "modularity": "Newman modularity Q of the communities of the co-activation graph, in [-1/2, 1); "
-                  "high = neurons form groups that fire together more than chance (NaN without edges)",
-    "modularity_z": "(Q - null mean) / null sd over degree- and strength-preserving rewired graphs; "
-                    "high = community structure beyond what the degrees alone give",
-    "modularity_null": "mean Q found on the rewired null graphs",
-    "n_communities": "number of communities found (singletons included)",
-    "mean_entropy": "mean binary firing entropy H(F) of all recorded neurons, bits in [0, 1]; "
-                    "high = neurons fire on about half the inputs (least predictable); dead/always-on count as 0",
-    "mean_entropy_active": "mean firing entropy over neurons neither dead nor always on, bits in [0, 1]",
-    "mean_mutual_info": "mean mutual information I(F; C) between firing and class, bits in [0, min(1, log2 c)]; "
-                        "high = neurons are class detectors (needs labels)",
-    "pattern_entropy": "mean over layers of the entropy of whole-layer binary firing patterns, bits in "
-                       "[0, min(log2 n, width)]; high = the layer uses many distinct codes",
-    "dead_fraction": "share of recorded neurons that never fire on the data, in [0, 1]",
-    "always_on_fraction": "share of recorded neurons that fire on every sample, in [0, 1]",
-    "n_params": "number of trainable parameters (model size)",
-}
-
-#: Scores computed from the inputs alone (no labels): usable to rank unlabelled models.
-LABEL_FREE_SCORES: tuple[str, ...] = ("always_on_fraction", "dead_fraction", "mean_entropy",
-                                      "mean_entropy_active", "modularity", "modularity_z", "n_communities",
-                                      "pattern_entropy")
-
-_LAYER_SCORES = ("modularity", "modularity_z", "n_communities", "mean_entropy", "mean_mutual_info",
-                 "pattern_entropy", "dead_fraction")
+_LAYER_SCORES = PER_LAYER_SCORES
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,8 +49,9 @@ class ModelScores:
     Attributes
     ----------
     values : dict[str, float]
-        One flat row: the overall scores of :data:`SCORE_DEFINITIONS` (computed on the graph
-        over all recorded layers together) and the per-layer ones under ``"<score>@<layer>"``.
+        One flat row: the overall scores of :data:`~neurograph.scoring.definitions.SCORE_DEFINITIONS`
+        (all but the ``composite`` ones, which need a table of models; computed on the graph over
+        all recorded layers together) and the per-layer ones under ``"<score>@<layer>"``.
         Plain Python ``float``/``int``; NaN where undefined.
     layers : pandas.DataFrame
         One row per recorded layer: ``layer`` and the per-layer scores (``modularity``,

@@ -22,17 +22,18 @@ import pandas as pd
 import torch
 
 from ..datasets import load_digits
-from ..models import MLP, SmallCNN
 from ..io.atomic import write_csv
-from ..scoring.pipeline import analyze, write_analysis
-from ..recording.recorder import record
 from ..io.report import write_report
+from ..models import MLP, SmallCNN
+from ..recording.recorder import record
+from ..scoring.pipeline import analyze, write_analysis
+from .config import FiringRule, ZooConfig, parse_zoo_config
+from .runs import run_zoo
 from .training import accuracy, train_classifier
-from .runs import ZooConfig, parse_zoo_config, run_zoo
 
 __all__ = ["DEMO_ZOO", "DemoResult", "run_demo"]
 
-#: The zoo ``neurograph demo`` trains (the parsed form of a TOML config, see :mod:`neurograph.zoo`):
+#: The zoo ``neurograph demo`` trains (the parsed form of a TOML config, see :mod:`neurograph.zoo.config`):
 #: 12 digits MLPs and 12 blobs MLPs, each saved after 1, 4 and all epochs (72 models).
 DEMO_ZOO: dict = {
     "name": "demo zoo",
@@ -94,7 +95,7 @@ def run_demo(out_dir: str | os.PathLike, *, seed: int = 0, n_null: int = 20, epo
         ``summary`` has one row per reference model: test accuracy, modularity, its null
         z-score, entropy and mutual information scores (see :meth:`Analysis.summary`);
         ``zoo`` one row per zoo checkpoint; ``correlations`` and ``rankings`` as in
-        :func:`neurograph.report.write_report`; ``report`` the page's path.
+        :func:`neurograph.io.write_report`; ``report`` the page's path.
     """
     threads = torch.get_num_threads()
     if num_threads is not None:
@@ -116,19 +117,20 @@ def _run_demo(out: Path, *, seed: int, n_null: int, epochs: int, zoo: ZooConfig 
     # every channel always-on (a mean of ReLU outputs is nearly always > 0), so the
     # CNN fires a channel when its mean is half a standard deviation above its own mean.
     specs = [
-        ("mlp", lambda: MLP(64, hidden=(128, 64), n_classes=10), flat, {"rule": "positive"}),
+        ("mlp", lambda: MLP(64, hidden=(128, 64), n_classes=10), flat, FiringRule("positive")),
         ("cnn", lambda: SmallCNN(1, n_classes=10, channels=(16, 32), image_size=8), image,
-         {"rule": "zscore", "z": 0.5, "spatial": "mean"}),
+         FiringRule("zscore", z=0.5, spatial="mean")),
     ]
     rows, paths = [], {}
-    for name, build, data, rule in specs:
+    for name, build, data, firing in specs:
         torch.manual_seed(seed)
         model = build()
         log.info("training %s", name)
         train_classifier(model, data.X_train, data.y_train, epochs=epochs, lr=3e-3, seed=seed, progress=progress)
         acc = accuracy(model, data.X_test, data.y_test)
         stats = record(model, (data.X_test, data.y_test), model.activation_layers(), patterns=True,
-                       progress=progress, **rule)
+                       progress=progress, rule=firing.rule, z=firing.z, threshold=firing.threshold,
+                       spatial=firing.spatial)
         result = analyze(stats, n_null=n_null, seed=seed)
         paths[name] = write_analysis(result, out, name=name, title=f"{name} on digits (test acc {acc:.3f})")
         rows.append({"model": name, "test_accuracy": acc, "layers": " ".join(stats.layers), "rule": stats.rule,

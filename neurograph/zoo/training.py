@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -20,6 +19,7 @@ from ..recording.capture import run_model
 from ..recording.batches import class_indices
 from ..recording.hooks import restored_modes
 from .._seed import as_int_seed
+from .._validate import check_int, check_number
 from ..errors import DataError, ModelError
 
 __all__ = ["TrainResult", "accuracy", "train_classifier"]
@@ -128,8 +128,11 @@ def train_classifier(
         not finite.
     ModelError
         If the model raises on a batch or does not return (B, n_classes) logits.
+    OptionError
+        If ``epochs``, ``lr``, ``batch_size`` or ``weight_decay`` is out of range
+        or of the wrong type (also a ``ValueError``).
     ValueError
-        If an option is out of range or the model has no trainable parameters.
+        If the model has no trainable parameters.
 
     Examples
     --------
@@ -145,12 +148,10 @@ def train_classifier(
     >>> accuracy(model, task.X_test, task.y_test) > 0.6
     True
     """
-    _check_count("epochs", epochs, minimum=0)
-    _check_count("batch_size", batch_size, minimum=1)
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not float(lr) > 0.0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, Real) or not float(weight_decay) >= 0.0:
-        raise ValueError(f"weight_decay must be a non-negative number, got {weight_decay!r}")
+    epochs = check_int("epochs", epochs, min=0)
+    batch_size = check_int("batch_size", batch_size, min=1)
+    lr = check_number("lr", lr, low=0.0, low_open=True)
+    weight_decay = check_number("weight_decay", weight_decay, low=0.0)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError(f"model {type(model).__name__} has no trainable parameters")
@@ -236,7 +237,7 @@ def accuracy(
     >>> accuracy(identity, X, torch.tensor([0, 1, 1]))
     0.6666666666666666
     """
-    _check_count("batch_size", batch_size, minimum=1)
+    batch_size = check_int("batch_size", batch_size, min=1)
     first = next(iter(model.parameters()), None)
     device = first.device if first is not None else torch.device("cpu")
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
@@ -256,11 +257,6 @@ def accuracy(
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _check_count(name: str, value: object, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
 def _check_data(

@@ -159,3 +159,20 @@ def test_zoo_trains_and_scores_gated_networks(tmp_path):
         assert np.isfinite(row["mean_entropy"]) and "mean_entropy@gates.1" in table.columns
     with pytest.raises(ConfigError, match="no dropout"):
         parse_zoo_config({"family": [{"arch": "dlgn", "dropout": 0.5}]})
+
+
+def test_run_zoo_returns_typed_results_per_run(tiny_zoo):
+    from neurograph.zoo.results import RunResult, ZooResult
+
+    out, res = tiny_zoo
+    assert isinstance(res, ZooResult) and len(res.runs) == 4
+    assert all(isinstance(r, RunResult) for r in res.runs)
+    assert [r.name for r in res.runs] == list(dict.fromkeys(res.table["run"]))
+    stacked = pd.concat([r.table for r in res.runs], ignore_index=True)
+    pd.testing.assert_frame_equal(stacked, res.table, check_dtype=False)
+    assert sum(len(r.neurons) for r in res.runs) == len(res.neurons)
+    # only the timeline run keeps its analyses, one per checkpoint
+    kept = [r for r in res.runs if r.snapshots]
+    assert [r.name for r in kept] == [nx.read_gexf(out / "timeline.gexf").graph["name"]]
+    assert [e for e, _ in kept[0].snapshots] == [1, 3]
+    assert set(res.paths) == {"scores", "neurons", "checkpoints", "timeline_gexf", "timeline_files"}

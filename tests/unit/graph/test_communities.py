@@ -257,3 +257,26 @@ def test_null_graphs_keep_degrees_exactly_and_strengths_closely(seed):
 def test_partition_repr_and_fields():
     p = detect_communities(nx.barbell_graph(3, 0))
     assert isinstance(p, Partition) and "n_communities=2" in repr(p)
+
+
+# ---------------------------------------------------------------------------- no module-global state
+def test_module_holds_no_mutable_state_and_batches_agree_with_one_process():
+    import types
+
+    from neurograph.graph import communities as mod
+
+    mutable = {name: type(v).__name__ for name, v in vars(mod).items()
+               if not name.startswith("__") and isinstance(v, (dict, list, set, np.ndarray))}
+    assert mutable == {}, f"module-level mutable state in neurograph.graph.communities: {mutable}"
+    assert not [name for name, v in vars(mod).items() if name.isupper() and not isinstance(v, (tuple, str))
+                and not isinstance(v, types.ModuleType)]
+    g = nx.planted_partition_graph(3, 10, 0.7, 0.05, seed=1)
+    one = modularity_significance(g, n_null=5, seed=2)
+    # three workers, uneven batches (2, 2, 1 nulls), with a progress bar: the same nulls in the same order
+    three = modularity_significance(g, n_null=5, seed=2, n_jobs=3, progress=True)
+    np.testing.assert_array_equal(one.null_values, three.null_values)
+    # interleaved calls on different graphs cannot see each other's graph
+    other = modularity_significance(_planted(3), n_null=5, seed=2)
+    again = modularity_significance(g, n_null=5, seed=2)
+    np.testing.assert_array_equal(one.null_values, again.null_values)
+    assert not np.array_equal(other.null_values, one.null_values)
