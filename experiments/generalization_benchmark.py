@@ -33,11 +33,11 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from neurograph.scoring.correlation import correlate, label_free_ranking
-from neurograph.scoring.generalization import cv_r2, granulated_tau, kendall_tau, pgdl_cmi
+from neurograph.io.atomic import write_csv
+from neurograph.io.report import write_report
+from neurograph.scoring.benchmark import benchmark_summary, evaluate_measures, family_rankings
 from neurograph.zoo.executors import Executor
 from neurograph.zoo.grid import default_grid, run_grid
 
@@ -48,71 +48,6 @@ PUBLISHED = pd.DataFrame([
 ])
 NOTE = ("published PGDL: CMI x100 on the competition's own model families (public/private phases; "
         "Fashion-MNIST was one of its tasks) - not the same models as ours")
-
-
-def measures_of(table: pd.DataFrame) -> list[str]:
-    """Numeric, non-constant measure columns (neurograph, FSA, baselines) defined on at least 95% of the
-    models (a measure missing on part of a grid cannot be compared over the grid)."""
-    cols = [c for c in table.columns if c.startswith(("ng_", "fsa_", "bl_"))]
-    keep = []
-    for c in cols:
-        v = pd.to_numeric(table[c], errors="coerce")
-        if v.notna().mean() >= 0.95 and v.nunique(dropna=True) > 1:
-            keep.append(c)
-    return keep
-
-
-def evaluate(table: pd.DataFrame, hparams: list[str], seed0: int, n_boot: int) -> pd.DataFrame:
-    """One row per measure: CMI, tau (acc, gap), granulated tau (acc, gap), Spearman [CI], CV R^2."""
-    one = table[table["seed"] == seed0].reset_index(drop=True)
-    rows = []
-    spear = correlate(table, measures_of(table), "test_acc", methods=("spearman",), n_boot=n_boot, seed=0,
-                      groups=table["model"].str.replace(r"_s\d+$", "", regex=True))
-    spear = spear.set_index("metric")
-    for m in measures_of(table):
-        x = pd.to_numeric(table[m], errors="coerce")
-        ok = x.notna()
-        row = {"measure": m, "family": m.split("_", 1)[0], "n": int(ok.sum())}
-        try:
-            row["cmi_gap"] = pgdl_cmi(one, m, "gap", hparams).score
-        except Exception as exc:  # noqa: BLE001 - a measure that is NaN on one model family: reported, not fatal
-            row["cmi_gap"] = np.nan
-            row["note"] = str(exc)[:60]
-        row["tau_acc"] = kendall_tau(x[ok], table.loc[ok, "test_acc"])
-        row["tau_gap"] = kendall_tau(x[ok], table.loc[ok, "gap"])
-        for target in ("test_acc", "gap"):
-            try:
-                row[f"gtau_{'acc' if target == 'test_acc' else 'gap'}"] = granulated_tau(one, m, target, hparams).score
-            except Exception:  # noqa: BLE001 - too few complete groups for this measure
-                row[f"gtau_{'acc' if target == 'test_acc' else 'gap'}"] = np.nan
-        row["spearman_acc"] = spear.loc[m, "r"] if m in spear.index else np.nan
-        row["ci_low"] = spear.loc[m, "ci_low"] if m in spear.index else np.nan
-        row["ci_high"] = spear.loc[m, "ci_high"] if m in spear.index else np.nan
-        try:
-            row["cv_r2_acc"] = cv_r2(table, m, "test_acc", folds=5, seed=0)
-        except Exception:  # noqa: BLE001
-            row["cv_r2_acc"] = np.nan
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    return out.sort_values("cmi_gap", ascending=False, na_position="last").reset_index(drop=True)
-
-
-def ranking(table: pd.DataFrame) -> pd.DataFrame:
-    """Leave-one-cell-out ridge predicting test accuracy from each measure family (no test labels used)."""
-    groups = table["model"].str.replace(r"_s\d+$", "", regex=True)
-    fams = {"neurograph (ng_*)": [c for c in measures_of(table) if c.startswith("ng_")],
-            "FSA (fsa_*)": [c for c in measures_of(table) if c.startswith("fsa_")],
-            "baselines (bl_*)": [c for c in measures_of(table) if c.startswith("bl_")],
-            "parameter count": ["n_params"]}
-    fams["neurograph + baselines"] = fams["neurograph (ng_*)"] + fams["baselines (bl_*)"]
-    rows = []
-    for name, feats in fams.items():
-        if not feats:
-            continue
-        r = label_free_ranking(table, feats, "test_acc", groups=groups)
-        rows.append({"features": name, "n_features": len(feats), "spearman_pred_vs_true": r.spearman,
-                     "n_groups": r.n_groups})
-    return pd.DataFrame(rows)
 
 
 def main() -> None:
@@ -131,7 +66,7 @@ def main() -> None:
     executor = Executor(args.executor, workers=args.workers, address=args.address)
     pd.set_option("display.width", 220)
     t_all = time.perf_counter()
-    per_task, means = {}, []
+    per_task, tables = {}, {}
     for task in args.tasks.split(","):
         spec = default_grid(task, quick=args.quick)
         try:
@@ -141,25 +76,25 @@ def main() -> None:
             print(f"# {task}: skipped ({exc})")
             continue
         secs = time.perf_counter() - t0
-        res = evaluate(table, spec.hparams, spec.seeds[0], args.n_boot)
+        res = evaluate_measures(table, spec.hparams, seed=spec.seeds[0], n_boot=args.n_boot)
         res.insert(0, "task", task)
         per_task[task] = res
-        res.to_csv(out / f"{task}_measures.csv", index=False)
-        rank = ranking(table)
-        rank.to_csv(out / f"{task}_ranking.csv", index=False)
+        tables[task] = table
+        write_csv(res, out / f"{task}_measures.csv")
+        rank = family_rankings(table)
+        write_csv(rank, out / f"{task}_ranking.csv")
         print(f"\n## {task}: {len(table)} models ({len(spec.cells()) // len(spec.seeds)} grid cells x "
               f"{len(spec.seeds)} seeds), hparams {spec.hparams}; test acc {table.test_acc.min():.3f}-"
               f"{table.test_acc.max():.3f}, gap {table.gap.min():.3f}-{table.gap.max():.3f}; {secs:.0f} s")
         print(res.head(args.top).drop(columns=["task"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        best_ng = res[res.family == "ng"].head(1)
-        best_bl = res[res.family == "bl"].head(1)
-        if len(best_ng) and len(best_bl):
-            print(f"# best neurograph score by CMI: {best_ng.measure.iloc[0]} {best_ng.cmi_gap.iloc[0]:.2f}; "
-                  f"best baseline: {best_bl.measure.iloc[0]} {best_bl.cmi_gap.iloc[0]:.2f}")
+        print("# " + benchmark_summary(res)["verdict"].iloc[0])
         print("label-free ranking (leave one grid cell out; Spearman of predicted vs true test accuracy):")
         print(rank.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if per_task:
         allres = pd.concat(per_task.values(), ignore_index=True)
+        write_csv(allres, out / "generalization.csv")
+        summary = benchmark_summary(allres)
+        write_csv(summary, out / "generalization_summary.csv")
         cols = ["cmi_gap", "tau_acc", "tau_gap", "gtau_acc", "gtau_gap", "spearman_acc", "cv_r2_acc"]
         mean = allres.groupby(["measure", "family"])[cols].mean().reset_index()
         mean["tasks"] = allres.groupby(["measure", "family"]).size().to_numpy()
@@ -170,6 +105,18 @@ def main() -> None:
         print(full.head(args.top).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print(f"\n# {NOTE}")
         print(PUBLISHED.to_string(index=False))
+        print("\n## verdicts")
+        for v in summary["verdict"]:
+            print(f"- {v}")
+        # the zoo report: every model (neurograph scores under their plain names) and the tables above
+        models = pd.concat(tables.values(), ignore_index=True)
+        models = models.rename(columns={c: c[3:] for c in models.columns if c.startswith("ng_")})
+        models = models.assign(test_accuracy=models["test_acc"], run=models["model"].str.replace(r"_s\d+$", "",
+                                                                                                   regex=True))
+        write_csv(models, out / "scores.csv")
+        report = write_report(out, n_boot=min(args.n_boot, 500), title="neurograph: structure vs the field's "
+                              "generalization measures")
+        print(f"# report: {report.path}")
     print(f"\n# whole run {time.perf_counter() - t_all:.0f} s; tables in {out}")
 
 

@@ -27,11 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("mkdocs.plugins.neurograph")
 
-QUIET: dict[str, str] = {
-    "neurograph.io.plots.plot_coactivation":
-        "a free-text paragraph inside its numpy 'Parameters' section is read as parameters "
-        "('Community', 'GEXF', 'inset'); move it above 'Parameters' or into a 'Notes' section",
-}
+QUIET: dict[str, str] = {}
 _MODULES = re.compile(r"<!--\s*api-modules\s+([\w.]+)\s*(?::\s*([\w\s]*?))?\s*-->")
 _TOPLEVEL = re.compile(r"<!--\s*api-toplevel\s*-->")
 

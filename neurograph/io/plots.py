@@ -42,15 +42,17 @@ def plot_coactivation(weights: np.ndarray, membership: np.ndarray | None = None,
     labels : pandas.Series, optional
         Layer of each node; drawn as a colour strip so layers can be told apart.
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
     Community ``k`` is drawn in a colour strip beside the matrix in
     :func:`neurograph.io.palette.community_color` ``(k)``, the colour its nodes get in the
     GEXF / GraphML files and the timeline GEXF; layers in
     :func:`~neurograph.io.palette.layer_color` (order of first appearance). The strips are
     inset axes labelled ``"community"`` and ``"layer"``.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
 
     Examples
     --------

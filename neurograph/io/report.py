@@ -125,6 +125,9 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     # optional inputs are read (and so checked) before anything is written
     neurons = read_csv(run / "neurons.csv") if (run / "neurons.csv").is_file() else None
     reference = read_csv(run / "summary.csv") if (run / "summary.csv").exists() else None
+    generalization = read_csv(run / "generalization.csv") if (run / "generalization.csv").is_file() else None
+    verdicts = (read_csv(run / "generalization_summary.csv") if (run / "generalization_summary.csv").is_file()
+                else None)
     fig_dir = run / "figures"
     if fig_dir.exists() and not fig_dir.is_dir():
         raise NotADirectoryError(f"cannot write figures into {str(fig_dir)!r}: it is a file, not a folder")
@@ -143,7 +146,7 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     page = render_report(table=comparison.table, correlations=comparison.correlations,
                          rankings=comparison.rankings, figures=figures, coactivation=coact, run_dir=run,
                          target=target, title=title or f"neurograph report: {run.name}", wall_time=wall_time,
-                         reference=reference)
+                         reference=reference, generalization=generalization, verdicts=verdicts)
     out = run / "report.html"
     with atomic_path(out, suffix=".html") as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -153,7 +156,8 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
 
 def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: pd.DataFrame, figures: dict,
                   coactivation: list, run_dir: Path, target: str, title: str,
-                  wall_time: float | None = None, reference: pd.DataFrame | None = None) -> str:
+                  wall_time: float | None = None, reference: pd.DataFrame | None = None,
+                  generalization: pd.DataFrame | None = None, verdicts: pd.DataFrame | None = None) -> str:
     """The HTML text of the report (see :func:`write_report`); every value from the data is escaped.
 
     Renders what it is given: ``table`` (one row per model), ``correlations`` (stacked
@@ -162,7 +166,10 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
     (name -> PNG path or bytes; names start with ``ranking_``, ``scatter_``, ``training_`` or
     are ``entropy``), the ``coactivation`` PNGs, the files of ``run_dir`` and the
     ``reference`` table (the ``summary.csv`` of ``neurograph demo``), with the score
-    definitions of :data:`~neurograph.scoring.definitions.SCORE_DEFINITIONS`.
+    definitions of :data:`~neurograph.scoring.definitions.SCORE_DEFINITIONS`; and, when given, the
+    ``generalization`` measures table (stacked :func:`~neurograph.scoring.benchmark.evaluate_measures`
+    tables, from ``generalization.csv``) with its ``verdicts``
+    (:func:`~neurograph.scoring.benchmark.benchmark_summary`, from ``generalization_summary.csv``).
 
     Examples
     --------
@@ -207,6 +214,8 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
         _section("coactivation", "Co-activation matrices, ordered by community",
                  "".join(f"<h3>{e(p.stem)}</h3>" + _img(p, p.stem) for p in coactivation)
                  or "<p>No co-activation figures in this folder.</p>"),
+        *([_section("generalization", "Against the field's generalization measures", _generalization(
+            generalization, verdicts))] if generalization is not None else []),
         _section("models", "Models", _table(table)),
         _section("files", "Files", _files(run_dir)),
     ]
@@ -248,6 +257,20 @@ def _figures(c: ModelComparison, fig_dir: Path) -> dict[str, Path]:
                                                 title="neuron entropy in final models, by accuracy tercile"),
                                    fig_dir / "entropy.png")
     return figures
+
+
+def _generalization(measures: pd.DataFrame, verdicts: pd.DataFrame | None) -> str:
+    e = html.escape
+    note = ("<p>Per task, every measure: PGDL's conditional mutual information with the generalization gap "
+            "(cmi_gap, x100, one model per grid cell), Kendall's tau and granulated tau against test accuracy "
+            "and the gap, Spearman with test accuracy [bootstrap interval over grid cells], cross-validated "
+            "R<sup>2</sup>. Families: neurograph (ng_*), FSA (fsa_*), baseline (bl_*).</p>")
+    words = ""
+    if verdicts is not None and "verdict" in verdicts.columns:
+        words = "<ul>" + "".join(f"<li>{e(str(v))}</li>" for v in verdicts["verdict"]) + "</ul>"
+    top = measures.sort_values(["task", "cmi_gap"], ascending=[True, False]).groupby("task", sort=False).head(8)
+    return (note + words + _table(top.round(3)) + "<details><summary>all measures</summary>"
+            + _table(measures.round(3)) + "</details>")
 
 
 def _section(sid: str, heading: str, content: str) -> str:
