@@ -111,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     z.add_argument("--factory-path", action="append", default=None, metavar="DIR",
                    help="folder to import [[custom]] factories from (repeatable); never the config's own folder "
                         "unless named here")
+    z.add_argument("--executor", choices=("inprocess", "process", "ray"), default="process",
+                   help="where the runs are trained and scored: this process, a local process pool (default) or "
+                        "a Ray cluster; the tables are the same whatever runs them")
+    z.add_argument("--workers", type=int, default=None,
+                   help="processes of the pool / CPUs of a local Ray instance (default: all cores)")
+    z.add_argument("--address", default=None, help="Ray cluster address, e.g. HOST:6379 (with --executor ray)")
     c = sub.add_parser("correlate", help="correlate score columns of a CSV table with test accuracy",
                        description="Pearson, Spearman and Kendall correlations with p-values, bootstrap CIs and "
                                    "partial correlations, for score columns of TABLE.csv (one row per model).")
@@ -388,8 +394,10 @@ def _zoo(args) -> int:
     _input_file("CONFIG", args.config)
     _output_dir("--out", args.out)
     _count("--n-boot", args.n_boot, 0)
+    from .zoo.executors import Executor
+    executor = Executor(args.executor, workers=args.workers, address=args.address)
     config = load_zoo_config(args.config)
-    res = run_zoo(config, args.out, progress=not args.quiet, search_path=args.factory_path)
+    res = run_zoo(config, args.out, progress=not args.quiet, search_path=args.factory_path, executor=executor)
     print(f"trained and scored {len(res.table)} checkpoints in {res.seconds:.1f} s; table: {res.paths['scores']}")
     if not args.no_report:
         rep = write_report(args.out, n_boot=args.n_boot, title=f"neurograph zoo: {config.name}",

@@ -29,6 +29,7 @@ split of their task (``test_accuracy`` and every structure score).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -39,7 +40,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..datasets import load_digits, make_blobs_task
 from ..errors import ConfigError  # noqa: F401 - old import path
@@ -52,6 +52,7 @@ from .checkpoints import load_checkpoint, prepare_custom, score_custom, score_wi
 from .config import (ARCHS, FiringRule, RunSpec, ScoreSettings, ZooConfig,  # noqa: F401 - old import path
                      load_zoo_config, parse_zoo_config, timeline_run)
 from .results import RunResult, ZooResult, checkpoint_row, neuron_rows, stack_runs
+from .executors import Executor, run_tasks
 from .training import train_classifier
 
 __all__ = ["noisy_labels", "run_zoo", "score_run", "train_run"]
@@ -60,7 +61,8 @@ logger = logging.getLogger(__name__)
 
 
 def run_zoo(config: ZooConfig, out_dir: str | os.PathLike, *, num_threads: int | None = 1,
-            progress: bool = False, search_path: str | os.PathLike | list | None = None) -> ZooResult:
+            progress: bool = False, search_path: str | os.PathLike | list | None = None,
+            executor: Executor | None = None) -> ZooResult:
     """Train every run of ``config``, save its checkpoints, and score every checkpoint.
 
     Before anything is trained, every ``[[custom]]`` entry is checked (checkpoint and
@@ -80,6 +82,11 @@ def run_zoo(config: ZooConfig, out_dir: str | os.PathLike, *, num_threads: int |
     the 2-core dev machine under load, 5 epochs of a 64-64-32-10 MLP on digits took
     0.27 s with one thread and 1.8-10.5 s with two.
 
+    ``executor`` (:class:`~neurograph.zoo.executors.Executor`) says where the runs are trained and
+    scored, one task per run: in this process (the default, ``Executor("inprocess")``), a local
+    process pool, or Ray. Every run sets its own seeds and workers use one torch thread, so the
+    tables are the same whatever the executor.
+
     Returns
     -------
     ZooResult
@@ -88,7 +95,8 @@ def run_zoo(config: ZooConfig, out_dir: str | os.PathLike, *, num_threads: int |
     if num_threads is not None:
         torch.set_num_threads(int(num_threads))
     try:
-        return _run_zoo(config, Path(out_dir), progress=progress, search_path=search_path)
+        return _run_zoo(config, Path(out_dir), progress=progress, search_path=search_path,
+                        executor=executor or Executor("inprocess"))
     finally:
         torch.set_num_threads(threads)
 
@@ -171,16 +179,30 @@ def _firing_rule(spec: RunSpec) -> FiringRule:
     return FiringRule("zscore", z=0.5) if spec.arch == "cnn" else FiringRule("positive")
 
 
-def _task_data(spec: RunSpec, config: ZooConfig, cache: dict):
+def _task_data(spec: RunSpec, config: ZooConfig, cache: dict | None = None):
+    """The data set of a run (``cache``: a dict shared by the caller's runs; None: memoised per process)."""
     key = (spec.task, spec.arch == "cnn")
+    if cache is None:
+        return _load_task(spec.task, spec.arch == "cnn", config.data_seed, config.blobs)
     if key not in cache:
-        if spec.task == "digits":
-            cache[key] = load_digits(seed=config.data_seed, image=spec.arch == "cnn")
-        else:
-            b = config.blobs
-            cache[key] = make_blobs_task(n_samples=b.n_samples, n_features=b.n_features, n_classes=b.n_classes,
-                                         test_fraction=b.test_fraction, seed=config.data_seed)
+        cache[key] = _load_task(spec.task, spec.arch == "cnn", config.data_seed, config.blobs)
     return cache[key]
+
+
+@functools.lru_cache(maxsize=8)
+def _load_task(task: str, image: bool, data_seed: int, blobs):
+    if task == "digits":
+        return load_digits(seed=data_seed, image=image)
+    return make_blobs_task(n_samples=blobs.n_samples, n_features=blobs.n_features, n_classes=blobs.n_classes,
+                           test_fraction=blobs.test_fraction, seed=data_seed)
+
+
+def _zoo_run(task) -> RunResult:
+    """Train and score one run (one executor task): ``(spec, config, out_dir, keep_analyses)``."""
+    spec, config, out, keep = task
+    data = _task_data(spec, config)  # memoised per process: each worker loads a data set once
+    ckpts = train_run(spec, data, Path(out) / "checkpoints")
+    return score_run(spec, data, ckpts, config.score, root=Path(out), keep_analyses=keep)
 
 
 def _build(spec: RunSpec, data) -> nn.Module:
@@ -193,18 +215,15 @@ def _build(spec: RunSpec, data) -> nn.Module:
     return MLP(int(np.prod(data.input_shape)), hidden=spec.hidden, n_classes=data.n_classes, dropout=spec.dropout)
 
 
-def _run_zoo(config: ZooConfig, out: Path, *, progress: bool, search_path=None) -> ZooResult:
+def _run_zoo(config: ZooConfig, out: Path, *, progress: bool, search_path=None,
+             executor: Executor) -> ZooResult:
     t0 = time.perf_counter()
     # files and factories checked before any training (a failure costs nothing)
     prepared = [prepare_custom(cs, search_path=search_path) for cs in config.custom]
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     timeline = timeline_run(config)
-    runs: list[RunResult] = []
-    data_cache: dict = {}
-    for spec in tqdm(config.runs, desc="zoo", unit="run", disable=not progress):
-        data = _task_data(spec, config, data_cache)
-        ckpts = train_run(spec, data, out / "checkpoints")
-        runs.append(score_run(spec, data, ckpts, config.score, root=out, keep_analyses=spec.name == timeline))
+    tasks = [(spec, config, str(out), spec.name == timeline) for spec in config.runs]
+    runs: list[RunResult] = run_tasks(_zoo_run, tasks, executor, progress=progress, desc="zoo")
     for cs, (factory, X, y) in zip(config.custom, prepared):
         runs.append(score_custom(cs, factory, (X, y), config.score, progress=progress))
     res = stack_runs(runs, paths={}, seconds=0.0)

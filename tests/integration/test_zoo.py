@@ -176,3 +176,15 @@ def test_run_zoo_returns_typed_results_per_run(tiny_zoo):
     assert [r.name for r in kept] == [nx.read_gexf(out / "timeline.gexf").graph["name"]]
     assert [e for e, _ in kept[0].snapshots] == [1, 3]
     assert set(res.paths) == {"scores", "neurons", "checkpoints", "timeline_gexf", "timeline_files"}
+
+
+def test_run_zoo_on_a_process_pool_equals_in_process(tiny_zoo, tmp_path):
+    from neurograph.zoo.executors import Executor
+
+    out, res = tiny_zoo
+    (tmp_path / "tiny.toml").write_text(TINY)
+    pooled = run_zoo(load_zoo_config(tmp_path / "tiny.toml"), tmp_path, executor=Executor("process", workers=2))
+    a = pd.read_csv(out / "scores.csv").drop(columns=["checkpoint"], errors="ignore")
+    b = pd.read_csv(tmp_path / "scores.csv").drop(columns=["checkpoint"], errors="ignore")
+    pd.testing.assert_frame_equal(a, b)
+    assert len(pooled.table) == len(res.table)
