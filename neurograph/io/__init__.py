@@ -5,6 +5,7 @@ from .._lazy import attach
 
 __all__ = [
     "DEFAULT_METRICS",
+    "LAYOUTS",
     "PALETTE",
     "ReportResult",
     "community_color",
@@ -14,6 +15,7 @@ __all__ = [
     "export_gexf",
     "export_graphml",
     "figure_png",
+    "graph_layout",
     "layer_color",
     "plot_coactivation",
     "plot_entropy",
@@ -29,6 +31,7 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, {
     "DEFAULT_METRICS": ".report",
+    "LAYOUTS": ".layout",
     "PALETTE": ".palette",
     "ReportResult": ".report",
     "community_color": ".palette",
@@ -38,6 +41,7 @@ __getattr__, __dir__ = attach(__name__, {
     "export_gexf": ".export",
     "export_graphml": ".export",
     "figure_png": ".plots",
+    "graph_layout": ".layout",
     "layer_color": ".palette",
     "plot_coactivation": ".plots",
     "plot_entropy": ".plots",
