@@ -1,0 +1,172 @@
+"""Attractor dimension of text-classification RNNs with the paper's own measures, seeds and controls.
+
+Aitken et al. (ICLR 2021) report that N unordered classes give an (N - 1)-dimensional attractor
+manifold, measured by PCA (the number of components explaining 95% of the variance of the visited
+states), with as many slow Jacobian modes at the fixed points, and that word-count statistics of the
+data predict it. ``dynamics_integration.py`` found N - 1 with an after-the-fact elbow (gap) rule. This
+script reports, for N = 2..5 and several seeds of a GRU on the unordered evidence task
+(:mod:`neurograph.datasets.evidence`):
+
+* all three dimension measures of the final hidden states: the 95%-variance count (the paper's),
+  the participation ratio, and the gap (elbow) count;
+* the number of slow modes (time constant >= 10 steps, ``FixedPoints.n_slow_modes``) at the stable
+  fixed points of the zero-input dynamics, median over points;
+* the word-count predictor (``predict_dimension``) with the true labels and with shuffled labels;
+
+with two controls: the same network **untrained** (random weights), and one **trained on shuffled
+labels** (no class structure to integrate). The prediction "N - 1" is supported only where trained
+networks show it and the controls do not. A natural-text task (3 and 5 categories of Debian's
+``fortunes``, installed offline) is run beside the synthetic one when present.
+
+    python experiments/dynamics_dimension.py [--seeds 3] [--out DIR]
+    python experiments/dynamics_dimension.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from dynamics_integration import NOISE_SD, OUTLIER, SLOW_Q, UNIQUE_TOL, flat_states, train  # noqa: E402
+
+from neurograph.datasets.evidence import make_evidence_task, predict_dimension  # noqa: E402
+from neurograph.dynamics.fixed_points import attractor_dimension, find_fixed_points, sample_initial_states  # noqa: E402
+from neurograph.io.atomic import write_csv  # noqa: E402
+from neurograph.models.recurrent import RecurrentClassifier  # noqa: E402
+from neurograph.recording.states import record_states  # noqa: E402
+from neurograph.zoo.training import accuracy  # noqa: E402
+
+FIXED_Q = 1e-8
+SLOW_TAU = 10.0  # steps: a mode at least this slow counts as a slow mode
+
+
+def measures(model, tokens, lengths, labels, seed: int, n_fp: int) -> dict:
+    """Dimension of the final states (three measures) and slow modes at the stable fixed points."""
+    trace = record_states(model, tokens, lengths, labels=labels)
+    dim = attractor_dimension(trace.final_states.astype(np.float64))
+    pool = flat_states(model, tokens, lengths)
+    init = sample_initial_states(pool, n_fp, noise_sd=NOISE_SD, seed=seed)
+    found = find_fixed_points(model.rnn.step, torch.zeros(model.rnn.input_size), init, max_q=SLOW_Q,
+                              unique_tol=None, outlier_distance=OUTLIER, max_iters=1500, seed=seed)
+    fixed = found[found.q <= FIXED_Q].unique(UNIQUE_TOL)
+    stable = fixed[fixed.is_stable] if len(fixed) else fixed
+    slow = stable.n_slow_modes(SLOW_TAU) if len(stable) else np.zeros(0)
+    return {"n95": dim.n_components, "pr": round(dim.participation_ratio, 2), "gap": dim.gap_components,
+            "n_stable_fp": len(stable), "slow_modes": float(np.median(slow)) if len(slow) else float("nan")}
+
+
+def run_one(tokens_tr, y_tr, len_tr, tokens_te, y_te, len_te, n, vocab, cond, seed, args) -> dict:
+    torch.manual_seed(seed)
+    model = RecurrentClassifier(vocab, n, cell="gru", embedding_dim=16, hidden_size=args.hidden, padding_idx=0)
+    y_fit = y_tr
+    if cond == "shuffled":
+        y_fit = y_tr[torch.from_numpy(np.random.default_rng(seed).permutation(len(y_tr)))]
+    if cond != "untrained":
+        train(model, tokens_tr, y_fit, args.epochs, seed)
+    row = {"condition": cond, "seed": seed, "acc": round(accuracy(model, tokens_te, y_te), 3)}
+    row.update(measures(model, tokens_te, len_te, y_te, seed, args.n_fp))
+    pred = predict_dimension(tokens_tr, y_fit, lengths=len_tr, n_classes=n, vocab_size=vocab)
+    row["predicted"] = pred.n_components
+    return row
+
+
+def synthetic(args) -> list[dict]:
+    rows = []
+    for n in args.classes:
+        for seed in range(args.seeds):
+            task = make_evidence_task(n, ordered=False, n_train=args.n_train, n_test=args.n_test, seed=seed)
+            for cond in ("trained", "shuffled", "untrained"):
+                t0 = time.perf_counter()
+                row = {"data": "evidence", "N": n, "expected": n - 1}
+                row.update(run_one(task.tokens_train, task.y_train, task.lengths_train, task.tokens_test,
+                                   task.y_test, task.lengths_test, n, task.vocab_size, cond, seed, args))
+                row["seconds"] = round(time.perf_counter() - t0, 1)
+                rows.append(row)
+                print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    return rows
+
+
+def fortunes(args) -> list[dict]:
+    from neurograph.datasets.text import encode_text_task, load_fortunes
+
+    rows = []
+    for cats in (["computers", "definitions", "songs-poems"],
+                 ["computers", "definitions", "songs-poems", "linux", "science"]):
+        try:
+            data = load_fortunes(categories=cats)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"note: fortunes ({len(cats)} categories) skipped: {exc}", flush=True)
+            continue
+        task = encode_text_task(data, test_fraction=0.2, max_len=40, min_count=2, max_vocab=5000, seed=0)
+        keep = task.lengths_train > 0
+        te = task.lengths_test > 0
+        for seed in range(args.text_seeds):
+            for cond in ("trained", "shuffled", "untrained"):
+                t0 = time.perf_counter()
+                row = {"data": f"fortunes{len(cats)}", "N": task.n_classes, "expected": task.n_classes - 1}
+                row.update(run_one(task.tokens_train[keep], task.y_train[keep], task.lengths_train[keep],
+                                   task.tokens_test[te][: args.n_test], task.y_test[te][: args.n_test],
+                                   task.lengths_test[te][: args.n_test], task.n_classes, task.vocab_size, cond,
+                                   seed, args))
+                row["seconds"] = round(time.perf_counter() - t0, 1)
+                rows.append(row)
+                print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    return rows
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per data set, N and condition: how often each measure equals N - 1, and its mean."""
+    g = table.groupby(["data", "N", "condition"], sort=False)
+    out = g.agg(seeds=("seed", "size"), acc=("acc", "mean"), n95=("n95", "mean"), pr=("pr", "mean"),
+                gap=("gap", "mean"), slow_modes=("slow_modes", "mean"), predicted=("predicted", "mean")).reset_index()
+    for m in ("n95", "gap", "slow_modes", "predicted"):
+        out[f"{m}==N-1"] = g.apply(lambda d, m=m: int((d[m] == d["expected"]).sum()), include_groups=False).values
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("experiments/results/dynamics_dimension"))
+    p.add_argument("--classes", type=int, nargs="+", default=[2, 3, 4, 5])
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--text-seeds", type=int, default=2)
+    p.add_argument("--n-train", type=int, default=3000)
+    p.add_argument("--n-test", type=int, default=500)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--n-fp", type=int, default=256)
+    p.add_argument("--no-text", action="store_true")
+    p.add_argument("--quick", action="store_true", help="N = 3, one seed, small data, no text")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.classes, args.seeds, args.n_train, args.n_test, args.epochs, args.n_fp, args.no_text = \
+            [3], 1, 600, 200, 3, 64, True
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    rows = synthetic(args)
+    if not args.no_text:
+        rows += fortunes(args)
+    table = pd.DataFrame(rows)
+    write_csv(table, args.out / "dimension.csv")
+    summ = summary(table)
+    write_csv(summ, args.out / "dimension_summary.csv")
+    pd.set_option("display.width", 200)
+    print("\nAttractor dimension by measure (mean over seeds; '==N-1': seeds where the measure equals N - 1)")
+    print(summ.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print("\npaper (Aitken et al.): N unordered classes -> dimension N - 1 by the 95%-variance PCA count, with "
+          "N - 1 slow modes; predicted from word counts")
+    print(f"total {time.perf_counter() - start:.0f} s; dimension.csv and dimension_summary.csv in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
