@@ -1,8 +1,14 @@
-"""Export graphs to Gephi: GEXF and GraphML files with communities, colours and node tables.
+"""Export graphs to Gephi: GEXF and GraphML files that open as a picture (positions, colours, sizes).
 
-Both writers go through the networkx writers (no hand-written XML) after the graph has
-been copied into a sanitised :class:`networkx.Graph`, and write the file whole or not at
-all (temporary file in the same folder, then rename).
+Both writers go through the networkx writers after the graph has been copied into a
+sanitised :class:`networkx.Graph`, and write the file whole or not at all (temporary file
+in the same folder, then rename). The head of the GEXF file is then rewritten
+(networkx's is rejected by the GEXF schema): the XML Schema instance namespace is
+``http://www.w3.org/2001/XMLSchema-instance``, ``xsi:schemaLocation`` names
+``http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd``, the ``<graph>`` element has no
+``name`` attribute (not in the schema; the name goes to ``<meta><description>``) and
+``<meta><creator>`` names neurograph. The files validate against the official GEXF 1.3
+schema (XSD and RelaxNG, from github.com/gephi/gexf; the tests check it).
 
 Node attributes written
 -----------------------
@@ -12,14 +18,25 @@ Node attributes written
 - ``community`` (int) from ``partition`` (overrides a ``community`` column);
 - ``label``: ``"<layer>:<unit>"`` when the node has both, else the node id (a ``label``
   attribute or column is kept as given);
-- colour and size: in GEXF a ``viz`` colour and size; in GraphML the attributes ``r``,
-  ``g``, ``b`` (ints 0-255) and ``size``, which Gephi's GraphML importer reads (not written,
-  with a logged warning, when the nodes already have attributes of those names). Nodes are
-  coloured by ``community`` (from the partition, or a ``community`` attribute), else by
-  ``layer``, from :mod:`neurograph.io.palette` (community ``k`` gets
-  :func:`~neurograph.io.palette.community_color` ``(k)``, the same colour as in the timeline
-  GEXF and the figures; layers get :func:`~neurograph.io.palette.layer_color` in order of
-  first appearance); size is ``5 + 15 * fire_prob`` (10 without ``fire_prob``).
+- position, colour and size: in GEXF ``viz:position`` (``x``, ``y``), ``viz:color`` and
+  ``viz:size``; in GraphML the attributes ``x``, ``y`` (floats), ``r``, ``g``, ``b`` (ints
+  0-255) and ``size``, which Gephi's GraphML importer reads (not written, with a logged
+  warning, when the nodes already have attributes of those names).
+
+  - Positions are :func:`neurograph.io.layout.graph_layout` ``(graph, seed=seed)`` (the
+    same positions as the report's interactive view and figures), or the ``positions``
+    given. A graph whose weights the layout cannot use (not positive, non-numeric), or a
+    multigraph, is laid out with those weights replaced (non-positive: 0.001,
+    non-numeric: 1; parallel edges summed).
+  - Nodes are coloured by ``community`` (from the partition, or a ``community``
+    attribute), else by ``layer``, from :mod:`neurograph.io.palette` (community ``k`` gets
+    :func:`~neurograph.io.palette.community_color` ``(k)``, the same colour as in the
+    timeline GEXF and the figures; layers get :func:`~neurograph.io.palette.layer_color`
+    in order of first appearance).
+  - Size is by **degree** (number of edges at the node, self-loops excluded):
+    ``5 + 15 * degree / max_degree`` (10 for every node of a graph without edges), so hubs
+    stand out; the ``degree`` is also written as a node attribute (unless the graph or
+    table already has one) for Gephi's ranking panel.
 
 Edges keep their attributes; ``weight`` is written as a float.
 
@@ -65,10 +82,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
-from .palette import community_color, layer_color
 from .._validate import check_choice, check_output_file
 from ..errors import GraphError, NeurographError
+from .atomic import atomic_path
+from .palette import community_color, layer_color
 
 __all__ = ["export_gexf", "export_graphml"]
 
@@ -81,7 +98,7 @@ logger = logging.getLogger(__name__)
 
 
 def export_gexf(graph, path: str | os.PathLike, partition=None, node_table: pd.DataFrame | None = None,
-                *, version: str = "1.3") -> Path:
+                *, version: str = "1.3", positions: np.ndarray | None = None, seed: int = 0) -> Path:
     """Write ``graph`` as a GEXF file for Gephi, with communities as node colours.
 
     Parameters
@@ -98,6 +115,11 @@ def export_gexf(graph, path: str | os.PathLike, partition=None, node_table: pd.D
         (by ``neuron``, or one row per node in node order).
     version : {"1.3", "1.2draft", "1.1draft"}
         GEXF version; ``"1.3"`` declares the ``http://gexf.net/1.3`` namespace.
+    positions : numpy.ndarray, shape (n, 2), optional
+        Node positions in node order; default :func:`~neurograph.io.layout.graph_layout`
+        ``(graph, seed=seed)``.
+    seed : int
+        Seed of the layout (ignored with ``positions``).
 
     Returns
     -------
@@ -130,13 +152,14 @@ def export_gexf(graph, path: str | os.PathLike, partition=None, node_table: pd.D
     check_choice("version", version, GEXF_VERSIONS)
     path = check_output_file(path)
     with _writing(path) as tmp:
-        H = _prepared(graph, partition, node_table, fmt="gexf")
-        nx.write_gexf(H, tmp, version=version)
+        H = _prepared(graph, partition, node_table, fmt="gexf", positions=positions, seed=seed)
+        _write_gexf(H, tmp, version=version)
     return path
 
 
 def export_graphml(graph, path: str | os.PathLike, partition=None,
-                   node_table: pd.DataFrame | None = None) -> Path:
+                   node_table: pd.DataFrame | None = None, *, positions: np.ndarray | None = None,
+                   seed: int = 0) -> Path:
     """Write ``graph`` as a GraphML file, with communities and Gephi colour attributes.
 
     Parameters
@@ -150,6 +173,11 @@ def export_graphml(graph, path: str | os.PathLike, partition=None,
         Community id of each node in node order (``Partition.membership`` is used).
     node_table : pandas.DataFrame, optional
         Extra node attributes, matched as described in the module docstring.
+    positions : numpy.ndarray, shape (n, 2), optional
+        Node positions (attributes ``x``, ``y``); default
+        :func:`~neurograph.io.layout.graph_layout` ``(graph, seed=seed)``.
+    seed : int
+        Seed of the layout (ignored with ``positions``).
 
     Returns
     -------
@@ -175,12 +203,50 @@ def export_graphml(graph, path: str | os.PathLike, partition=None,
     """
     path = check_output_file(path)
     with _writing(path) as tmp:
-        H = _prepared(graph, partition, node_table, fmt="graphml")
+        H = _prepared(graph, partition, node_table, fmt="graphml", positions=positions, seed=seed)
         nx.write_graphml(H, tmp)
     return path
 
 
 # ---------------------------------------------------------------------- helpers
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+def _write_gexf(G: nx.Graph, path, *, version: str = "1.3", description: str = "") -> None:
+    """Write ``G`` with :func:`networkx.write_gexf`, then set its header right for the GEXF schema.
+
+    Not public (no ``__all__`` entry): shared with :mod:`neurograph.io.timeline`. In
+    networkx's file only the head is rewritten: the ``<gexf>`` start tag gets the XML Schema
+    instance namespace ``http://www.w3.org/2001/XMLSchema-instance`` (networkx writes
+    ``http://w3.org/...``) and ``xsi:schemaLocation="<ns> <ns>/gexf.xsd"``; the ``<graph>``
+    start tag loses its ``name`` attribute (the schema has none; the name, or
+    ``description``, goes to ``<meta><description>``); ``<meta><creator>`` names neurograph.
+    """
+    from xml.sax.saxutils import escape, unescape
+
+    from .. import __version__
+
+    nx.write_gexf(G, path, version=version)
+    text = Path(path).read_text(encoding="utf-8")
+    root = re.search(r"<gexf\b[^>]*>", text)
+    ns = re.search(r'\sxmlns="([^"]*)"', root.group(0)).group(1)
+    ver = re.search(r'\sversion="([^"]*)"', root.group(0)).group(1)
+    head = (f'<gexf xmlns="{ns}" xmlns:viz="{ns}/viz" xmlns:xsi="{_XSI}" '
+            f'xsi:schemaLocation="{ns} {ns}/gexf.xsd" version="{ver}">')
+    graph = re.compile(r"<graph\b[^>]*>").search(text, root.end())
+    name_attr = re.search(r'\sname="([^"]*)"', graph.group(0))
+    name = unescape(name_attr.group(1), {"&quot;": '"'}) if name_attr else ""
+    graph_tag = graph.group(0).replace(name_attr.group(0), "", 1) if name_attr else graph.group(0)
+    meta = text[root.end():graph.start()]
+    desc = _clean_text(str(description or name or ""))
+    creator = f"<creator>neurograph {__version__} (networkx {nx.__version__})</creator>"
+    if desc:
+        creator += f"\n    <description>{escape(desc)}</description>"
+    meta = re.sub(r"<creator>[^<]*</creator>", lambda _: creator, meta, count=1)
+    text = text[:root.start()] + head + meta + graph_tag + text[graph.end():]
+    Path(path).write_text(text, encoding="utf-8")
+
+
 @contextlib.contextmanager
 def _writing(path: Path):
     """:func:`atomic_path` whose OS errors (disk full, ...) name ``path``, not the temporary file."""
@@ -195,13 +261,15 @@ def _writing(path: Path):
         raise err from exc
 
 
-def _prepared(graph, partition, node_table, *, fmt: str) -> nx.Graph:
+def _prepared(graph, partition, node_table, *, fmt: str, positions=None, seed: int = 0) -> nx.Graph:
     """A fresh networkx graph of the same kind with sanitised, annotated attributes."""
     G = _as_networkx(graph)
     nodes = list(G.nodes)
     n = len(nodes)
     membership = _membership(partition, n)
     table_rows = _table_rows(node_table, G, nodes)
+    pos = _positions(graph, G, positions, seed)
+    degree = [int(G.degree(v)) - 2 * int(G.number_of_edges(v, v)) for v in nodes]
 
     ids = [_clean_id(v) for v in nodes]
     if len(set(ids)) != n:
@@ -223,7 +291,10 @@ def _prepared(graph, partition, node_table, *, fmt: str) -> nx.Graph:
             raise GraphError(f"node attribute names {bad} are reserved by GEXF; rename them in "
                              f"the graph or node_table")
     _add_labels(node_attrs, ids)
-    _add_viz(node_attrs, fmt=fmt)
+    if not any("degree" in a for a in node_attrs):
+        for attrs, d in zip(node_attrs, degree):
+            attrs["degree"] = d
+    _add_viz(node_attrs, fmt=fmt, positions=pos, degree=degree)
 
     H = _empty_like(G)
     H.graph.update(_graph_attrs(G.graph))
@@ -384,7 +455,49 @@ def _add_labels(node_attrs: list[dict], ids: list) -> None:
             attrs["label"] = str(v)
 
 
-def _add_viz(node_attrs: list[dict], *, fmt: str) -> None:
+def _node_size(degree) -> np.ndarray:
+    """Gephi node size by degree: ``5 + 15 * degree / max(degree)`` (all 10 without edges)."""
+    d = np.asarray(degree, dtype=float)
+    top = float(d.max()) if d.size else 0.0
+    return 5.0 + 15.0 * d / top if top > 0 else np.full(d.shape, _DEFAULT_SIZE)
+
+
+def _positions(graph, G: nx.Graph, positions, seed) -> np.ndarray:
+    """(n, 2) node positions: given, or :func:`graph_layout` of the graph (weights made usable)."""
+    from .layout import graph_layout
+
+    n = G.number_of_nodes()
+    if positions is not None:
+        pos = np.asarray(positions, dtype=float)
+        if pos.shape != (n, 2) or not np.isfinite(pos).all():
+            raise GraphError(f"positions must be a finite (n_nodes, 2) = ({n}, 2) array, got shape {pos.shape}")
+        return pos
+    if not G.is_multigraph():
+        import igraph
+
+        try:
+            return graph_layout(graph, seed=seed)
+        except (GraphError, igraph.InternalError):  # weights it refuses (<= 0, non-numeric): sanitise them
+            pass
+    H = nx.Graph()
+    H.add_nodes_from(range(n))
+    index = {v: i for i, v in enumerate(G.nodes)}
+    for u, v, d in G.edges(data=True):
+        w = d.get("weight", 1.0)
+        try:
+            w = float(w)
+        except (TypeError, ValueError):
+            w = 1.0
+        w = w if math.isfinite(w) and w > 0 else 1e-3  # Fruchterman-Reingold needs positive weights
+        a, b = index[u], index[v]
+        if H.has_edge(a, b):
+            H.edges[a, b]["weight"] += w
+        else:
+            H.add_edge(a, b, weight=w)
+    return graph_layout(H, seed=seed)
+
+
+def _add_viz(node_attrs: list[dict], *, fmt: str, positions: np.ndarray, degree: list[int]) -> None:
     if any("community" in a for a in node_attrs):
         key = "community"
     elif any("layer" in a for a in node_attrs):
@@ -394,26 +507,30 @@ def _add_viz(node_attrs: list[dict], *, fmt: str) -> None:
     names = set().union(*node_attrs) if node_attrs else set()
     taken_rgb = fmt != "gexf" and bool(names & {"r", "g", "b"})
     taken_size = fmt != "gexf" and "size" in names
-    if taken_rgb or taken_size:
-        logger.warning("nodes already have attributes named %s; GraphML colour/size attributes "
-                       "of that name are not written", sorted(names & {"r", "g", "b", "size"}))
+    taken_xy = fmt != "gexf" and bool(names & {"x", "y"})
+    if taken_rgb or taken_size or taken_xy:
+        logger.warning("nodes already have attributes named %s; GraphML position/colour/size attributes "
+                       "of that name are not written", sorted(names & {"r", "g", "b", "size", "x", "y"}))
     order: dict = {}
-    for attrs in node_attrs:
+    sizes = _node_size(degree)
+    for attrs, size, (x, y) in zip(node_attrs, sizes, positions):
         group = attrs.get(key) if key is not None else None
         if key == "community" and isinstance(group, int):
             r, g, b = community_color(group)
         else:
             r, g, b = layer_color(order.setdefault(group, len(order)))
-        p = attrs.get("fire_prob")
-        ok = isinstance(p, (int, float)) and not isinstance(p, bool)
-        size = 5.0 + 15.0 * min(max(float(p), 0.0), 1.0) if ok else _DEFAULT_SIZE
+        size = round(float(size), 4)
+        x, y = round(float(x), 4), round(float(y), 4)
         if fmt == "gexf":
-            attrs["viz"] = {"color": {"r": r, "g": g, "b": b, "a": 1.0}, "size": size}
+            attrs["viz"] = {"color": {"r": r, "g": g, "b": b, "a": 1.0}, "size": size,
+                            "position": {"x": x, "y": y, "z": 0.0}}
         else:
             if not taken_rgb:
                 attrs.update(r=r, g=g, b=b)
             if not taken_size:
                 attrs["size"] = size
+            if not taken_xy:
+                attrs.update(x=x, y=y)
 
 
 def _graph_attrs(graph_attrs: dict) -> dict:

@@ -66,7 +66,8 @@ def graph_layout(graph, *, method: str = "auto", seed: int = 0, scale: float = 1
         w = np.asarray(weights, dtype=float)
         if not np.isfinite(w).all() or (w < 0).any():
             raise GraphError("layout needs finite, non-negative edge weights")
-        weights = list(w / w.max()) if w.size and w.max() > 0 else None
+        # igraph's force layout needs positive weights: a zero-weight edge pulls (almost) nothing
+        weights = list(np.maximum(w / w.max(), 1e-6)) if w.size and w.max() > 0 else None
     seed = as_int_seed(seed)
     rng = np.random.default_rng(seed)
     if method == "circle":

@@ -1,4 +1,4 @@
-"""A self-contained static HTML report of a zoo run: tables and figures in one file, no scripts.
+"""A self-contained HTML report of a zoo run: tables, figures and interactive graphs in one offline file.
 
 :func:`write_report` reads a run folder written by :func:`neurograph.zoo.run_zoo`
 (``scores.csv``, optionally ``neurons.csv``, ``timeline.gexf``, co-activation PNGs and
@@ -7,19 +7,21 @@ the ``summary.csv`` of ``neurograph demo``), has
 correlations of every score with test accuracy per task, their bootstrap intervals, the
 label-free ranking, the accuracy bands of the neurons), draws the figures from them and
 writes ``report.html`` (figures embedded as base64 PNG, every user-provided name
-HTML-escaped), ``correlations.csv``, ``ranking.csv`` and ``figures/*.png``. This module
+HTML-escaped; rendered from the Jinja2 templates in ``neurograph/io/templates``, with the
+co-activation graphs of the ``NAME.gexf`` files beside it drawn by the vendored sigma.js viewer of
+:mod:`neurograph.io.viewer`), ``correlations.csv``, ``ranking.csv`` and ``figures/*.png``. This module
 computes nothing itself: it reads, renders and writes. The score definitions on the page
 come from :data:`neurograph.scoring.definitions.SCORE_DEFINITIONS`.
 
 Sections of the page (``<section id=...>``): ``summary``, ``definitions``,
 ``correlation``, ``ranking``, ``scatter``, ``training``, ``entropy``, ``coactivation``,
-``models``, ``files``.
+``graphs``, (``generalization``,) ``models``, ``files``; each opens with verdict sentences computed
+by :func:`~neurograph.scoring.comparison.compare_models`.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import logging
 import os
 import urllib.parse
@@ -27,21 +29,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from .._validate import check_int, check_number, check_seed
 from ..errors import DataError, OptionError
-from ..scoring.comparison import DEFAULT_METRICS, ModelComparison, compare_models
+from ..scoring.comparison import MIN_SAMPLE, DEFAULT_METRICS, ModelComparison, compare_models, reference_verdict
 from ..scoring.correlation import correlation_table
 from ..scoring.definitions import definition_rows
 from .atomic import atomic_path, read_csv, write_csv
 from .plots import figure_png, plot_entropy, plot_ranking, plot_score_grid, plot_training_curves
+from .viewer import DEFAULT_TOP_K, read_graph_view, script_json, viewer_js
 
 __all__ = ["DEFAULT_METRICS", "ReportResult", "correlation_table", "render_report", "write_report"]
 
 logger = logging.getLogger(__name__)
 
 SECTIONS = ("summary", "definitions", "correlation", "ranking", "scatter", "training", "entropy", "coactivation",
-            "models", "files")
+            "graphs", "models", "files")
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,7 +65,8 @@ class ReportResult:
 
 def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", metrics: list[str] | None = None,
                  covariate: str | None = "n_params", n_boot: int = 1000, seed: int = 0, title: str = "",
-                 wall_time: float | None = None) -> ReportResult:
+                 wall_time: float | None = None, graph_top_k: int = DEFAULT_TOP_K, graphs: bool = True
+                 ) -> ReportResult:
     """Compare the models of ``run_dir/scores.csv`` and write ``run_dir/report.html`` (plus CSVs and PNGs).
 
     Parameters
@@ -83,6 +89,13 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
         Page title (escaped).
     wall_time : float, optional
         Seconds the run took, shown in the summary.
+    graph_top_k : int
+        The interactive graph view draws, per node, its ``graph_top_k`` heaviest edges
+        (:func:`neurograph.io.viewer.sparsify_top_k`); the page says how many of how many.
+    graphs : bool
+        Draw the static GEXF files beside the report (``NAME.gexf`` of ``neurograph demo`` /
+        ``neurograph graph``; not ``timeline.gexf``) in the interactive view: sigma.js and
+        graphology, bundled into the package and inlined into the page (works offline).
 
     Returns
     -------
@@ -108,6 +121,7 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     if not isinstance(title, str):
         raise OptionError(f"title must be a str, got {title!r}")
     n_boot = check_int("n_boot", n_boot, min=0)
+    graph_top_k = check_int("graph_top_k", graph_top_k, min=1)
     check_seed("seed", seed)
     if wall_time is not None:
         wall_time = check_number("wall_time", wall_time, low=0.0)
@@ -146,7 +160,9 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     page = render_report(table=comparison.table, correlations=comparison.correlations,
                          rankings=comparison.rankings, figures=figures, coactivation=coact, run_dir=run,
                          target=target, title=title or f"neurograph report: {run.name}", wall_time=wall_time,
-                         reference=reference, generalization=generalization, verdicts=verdicts)
+                         reference=reference, generalization=generalization, verdicts=verdicts,
+                         comparison=comparison,
+                         graphs=_graph_views(run, reference, k=graph_top_k, seed=0) if graphs else [])
     out = run / "report.html"
     with atomic_path(out, suffix=".html") as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -157,8 +173,9 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
 def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: pd.DataFrame, figures: dict,
                   coactivation: list, run_dir: Path, target: str, title: str,
                   wall_time: float | None = None, reference: pd.DataFrame | None = None,
-                  generalization: pd.DataFrame | None = None, verdicts: pd.DataFrame | None = None) -> str:
-    """The HTML text of the report (see :func:`write_report`); every value from the data is escaped.
+                  generalization: pd.DataFrame | None = None, verdicts: pd.DataFrame | None = None,
+                  comparison: ModelComparison | None = None, graphs: list[dict] | None = None) -> str:
+    """The HTML text of the report (see :func:`write_report`), rendered from the Jinja2 templates.
 
     Renders what it is given: ``table`` (one row per model), ``correlations`` (stacked
     :func:`~neurograph.scoring.correlate` tables, shown through
@@ -170,6 +187,11 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
     ``generalization`` measures table (stacked :func:`~neurograph.scoring.benchmark.evaluate_measures`
     tables, from ``generalization.csv``) with its ``verdicts``
     (:func:`~neurograph.scoring.benchmark.benchmark_summary`, from ``generalization_summary.csv``).
+    ``comparison`` supplies the verdict sentences of each section
+    (:attr:`~neurograph.scoring.comparison.ModelComparison.verdicts`) and marks the tasks with too
+    few runs for intervals; ``graphs`` are :func:`~neurograph.io.viewer.graph_view` dicts drawn by the
+    inlined viewer. Autoescaping is on: every value from the data is escaped, and graph data is
+    JSON escaped for a ``<script>`` element (:func:`~neurograph.io.viewer.script_json`).
 
     Examples
     --------
@@ -179,52 +201,69 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
     >>> "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page and "<title>a &amp; b</title>" in page
     True
     """
-    e = html.escape
     acc = pd.to_numeric(table[target], errors="coerce")
-    tasks = ", ".join(f"{e(str(t))} ({n})" for t, n in table["task"].value_counts().sort_index().items()) \
+    tasks = ", ".join(f"{t} ({n})" for t, n in table["task"].value_counts().sort_index().items()) \
         if "task" in table.columns else ""
     n_runs = table["run"].nunique() if "run" in table.columns else len(table)
-    summary = (f"<p>{len(table)} models (checkpoints) from {n_runs} training runs; tasks: {tasks or 'n/a'}. "
-               f"{e(target)} from {acc.min():.3f} to {acc.max():.3f}"
-               + (f"; wall time {wall_time:.0f} s" if wall_time is not None else "") + ".</p>")
-    if reference is not None:
-        summary += "<h3>Reference models (neurograph demo)</h3>" + _table(reference)
-    corr_note = ("<p>Pearson, Spearman and Kendall (tau-b) correlation of each score with "
-                 f"{e(target)} across models, per task; p-values from scipy.stats assume independent models; "
-                 "95% intervals are percentile bootstrap intervals resampling whole training runs "
-                 "(checkpoints of one run together). partial_r controls for the covariate.</p>")
-    rank_note = ("<p>Each run in turn is held out; a ridge regression fitted on the other runs predicts the "
-                 "held-out models' accuracy from their label-free structure scores only. Spearman between "
-                 "predicted and true accuracy over all held-out predictions:</p>")
-    body = [
-        _section("summary", "Summary", summary),
-        _section("definitions", "Scores", _table(pd.DataFrame(definition_rows()))),
-        _section("correlation", f"Correlation with {e(target)}", corr_note + _table(correlation_table(correlations))
-                 + "<details><summary>all columns</summary>" + _table(correlations) + "</details>"),
-        _section("ranking", "Label-free ranking", rank_note + _table(rankings)
-                 + "".join(_img(v, k) for k, v in figures.items() if k.startswith("ranking_"))),
-        _section("scatter", f"Scores against {e(target)}",
-                 "".join(_img(v, k) for k, v in figures.items() if k.startswith("scatter_"))
-                 or "<p>No scatter plots.</p>"),
-        _section("training", "Modularity along training",
-                 "".join(_img(v, k) for k, v in figures.items() if k.startswith("training_"))
-                 or "<p>No run has more than one checkpoint.</p>"),
-        _section("entropy", "Entropy distributions",
-                 _img(figures["entropy"], "entropy") if "entropy" in figures else "<p>No neurons.csv.</p>"),
-        _section("coactivation", "Co-activation matrices, ordered by community",
-                 "".join(f"<h3>{e(p.stem)}</h3>" + _img(p, p.stem) for p in coactivation)
-                 or "<p>No co-activation figures in this folder.</p>"),
-        *([_section("generalization", "Against the field's generalization measures", _generalization(
-            generalization, verdicts))] if generalization is not None else []),
-        _section("models", "Models", _table(table)),
-        _section("files", "Files", _files(run_dir)),
+    summary = (f"{len(table)} models (checkpoints) from {n_runs} training runs; tasks: {tasks or 'n/a'}. "
+               f"{target} from {acc.min():.3f} to {acc.max():.3f}"
+               + (f"; wall time {wall_time:.0f} s" if wall_time is not None else "") + ".")
+    multi = "task" in table.columns and table["task"].nunique() > 1
+    said = _said(comparison, multi)
+    small = _small_tasks(comparison)
+    corr_note = (f"Pearson, Spearman and Kendall (tau-b) correlation of each score with {target} across models, "
+                 "per task; p-values from scipy.stats assume independent models; 95% intervals are percentile "
+                 "bootstrap intervals resampling whole training runs (checkpoints of one run together). partial "
+                 f"controls for the covariate. Tasks with fewer than {MIN_SAMPLE} runs show \u201cn too small\u201d "
+                 "instead of intervals and p-values.")
+    rank_note = ("Each run in turn is held out; a ridge regression fitted on the other runs predicts the held-out "
+                 "models' accuracy from their label-free structure scores only. Spearman between predicted and "
+                 "true accuracy over all held-out predictions:")
+    reference_verdicts = ([reference_verdict(r) for r in reference.to_dict("records")]
+                          if reference is not None and {"model", "modularity"} <= set(reference.columns) else [])
+    sections = [
+        dict(id="summary", heading="Summary", template="summary.j2", text=summary,
+             verdicts=said("correlation", "modularity") + said("ranking"),
+             reference=_table(reference) if reference is not None else None),
+        dict(id="definitions", heading="Scores", template="definitions.j2", table=_table(pd.DataFrame(definition_rows()))),
+        dict(id="correlation", heading=f"Correlation with {target}", template="table.j2",
+             verdicts=_strongest(comparison, multi), note=corr_note,
+             table=_table(_mask_small(correlation_table(correlations), small)) if len(correlations) else _table(None),
+             more=_table(correlations), more_label="all columns"),
+        dict(id="ranking", heading="Label-free ranking", template="figures.j2", verdicts=said("ranking"),
+             note=rank_note, table=_table(_mask_small_ranking(rankings)),
+             figures=[_fig(v, k, _caption(k, target)) for k, v in figures.items() if k.startswith("ranking_")],
+             empty="No task has three or more runs to rank."),
+        dict(id="scatter", heading=f"Scores against {target}", template="figures.j2",
+             figures=[_fig(v, k, _caption(k, target)) for k, v in figures.items() if k.startswith("scatter_")],
+             empty="No scatter plots."),
+        dict(id="training", heading="Modularity along training", template="figures.j2", verdicts=said("training"),
+             figures=[_fig(v, k, _caption(k, target)) for k, v in figures.items() if k.startswith("training_")],
+             empty="No run has more than one checkpoint."),
+        dict(id="entropy", heading="Entropy distributions", template="figures.j2", verdicts=said("entropy"),
+             figures=[_fig(figures["entropy"], "entropy", _caption("entropy", target))] if "entropy" in figures else [],
+             empty="No neurons.csv."),
+        dict(id="coactivation", heading="Co-activation matrices, ordered by community", template="figures.j2",
+             verdicts=reference_verdicts,
+             figures=[_fig(p, p.stem, _caption("coactivation", target), heading=p.stem) for p in coactivation],
+             empty="No co-activation figures in this folder."),
+        dict(id="graphs", heading="Co-activation graphs (interactive)", template="graphs.j2",
+             verdicts=[f"{g['name']}: {g['n_nodes']} neurons in {len(g['communities'])} communities; "
+                       f"{g['n_edges_shown']} of its {g['n_edges_total']} edges drawn (each node's {g['k']} heaviest)."
+                       for g in graphs or []],
+             empty="No graph files (NAME.gexf, written by `neurograph graph` and `neurograph demo`) beside this "
+                   "report."),
+        *([dict(id="generalization", heading="Against the field's generalization measures", template="table.j2",
+                **_generalization(generalization, verdicts))] if generalization is not None else []),
+        dict(id="models", heading="Models", template="table.j2",
+             note=f"{len(table)} rows of scores.csv, with the composite score added.",
+             more=_table(table), more_label=f"show all {len(table)} models"),
+        dict(id="files", heading="Files", template="files.j2", files=_files(run_dir)),
     ]
-    css = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;font-size:12px}"
-           "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
-           "img{max-width:100%;display:block;margin:1em 0}dt{font-weight:bold}.wide{overflow-x:auto}")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{e(title)}</title><style>{css}</style></head><body>"
-            f"<h1>{e(title)}</h1>" + "".join(body) + "</body></html>\n")
+    views = [{"data": g, "json": Markup(script_json(g)),
+              "sparsity": f"{100 * g['n_edges_shown'] / max(g['n_edges_total'], 1):.0f}%"} for g in graphs or []]
+    return _env().get_template("report.html.j2").render(
+        title=title, sections=sections, graphs=views, viewer_js=Markup(viewer_js()) if views else "")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -240,10 +279,10 @@ def _figures(c: ModelComparison, fig_dir: Path) -> dict[str, Path]:
             figures[f"ranking_{task}"] = _save(plot_ranking(r.predictions, spearman=r.spearman, target=target,
                                                             title=f"{task}: held-out models, Spearman "
                                                                   f"{r.spearman:.2f} (n = {r.n})"),
-                                               fig_dir / f"ranking_{_slug(task)}.png")
+                                               fig_dir / f"ranking_{_slug(task)}.png", target)
         figures[f"scatter_{task}"] = _save(plot_score_grid(sub, list(c.metrics), target,
                                                            title=f"{task}: scores vs {target}"),
-                                           fig_dir / f"scatter_{_slug(task)}.png")
+                                           fig_dir / f"scatter_{_slug(task)}.png", target)
     if {"run", "epoch", "modularity"} <= set(table.columns):
         panels = ("modularity", "mean_entropy", target) if "mean_entropy" in table.columns else ("modularity", target)
         for task, sub in table.groupby("task", sort=True):
@@ -251,58 +290,164 @@ def _figures(c: ModelComparison, fig_dir: Path) -> dict[str, Path]:
                 figures[f"training_{task}"] = _save(
                     plot_training_curves(sub, panels, title=f"{task}: {', '.join(panels)} along training "
                                                             f"(colour = final {target})"),
-                    fig_dir / f"training_{_slug(task)}.png")
+                    fig_dir / f"training_{_slug(task)}.png", target)
     if c.bands is not None:
-        figures["entropy"] = _save(plot_entropy(c.bands, by="accuracy band", density=True,
-                                                title="neuron entropy in final models, by accuracy tercile"),
+        per = "task" if "task" in c.bands.columns and c.bands["task"].nunique() > 1 else None
+        figures["entropy"] = _save(plot_entropy(c.bands, by="accuracy band", density=True, per=per,
+                                                title="neuron entropy in final models, by accuracy tercile"
+                                                      + (" within each task" if per else "")),
                                    fig_dir / "entropy.png")
     return figures
 
 
-def _generalization(measures: pd.DataFrame, verdicts: pd.DataFrame | None) -> str:
-    e = html.escape
-    note = ("<p>Per task, every measure: PGDL's conditional mutual information with the generalization gap "
+def _generalization(measures: pd.DataFrame, verdicts: pd.DataFrame | None) -> dict:
+    note = ("Per task, every measure: PGDL's conditional mutual information with the generalization gap "
             "(cmi_gap, x100, one model per grid cell), Kendall's tau and granulated tau against test accuracy "
             "and the gap, Spearman with test accuracy [bootstrap interval over grid cells], cross-validated "
-            "R<sup>2</sup>. Families: neurograph (ng_*), FSA (fsa_*), baseline (bl_*).</p>")
-    words = ""
-    if verdicts is not None and "verdict" in verdicts.columns:
-        words = "<ul>" + "".join(f"<li>{e(str(v))}</li>" for v in verdicts["verdict"]) + "</ul>"
+            "R\u00b2. Families: neurograph (ng_*), FSA (fsa_*), baseline (bl_*).")
+    words = [str(v) for v in verdicts["verdict"]] if verdicts is not None and "verdict" in verdicts.columns else []
     top = measures.sort_values(["task", "cmi_gap"], ascending=[True, False]).groupby("task", sort=False).head(8)
-    return (note + words + _table(top.round(3)) + "<details><summary>all measures</summary>"
-            + _table(measures.round(3)) + "</details>")
+    return {"note": note, "verdicts": words, "table": _table(top.round(3)), "more": _table(measures.round(3)),
+            "more_label": "all measures"}
 
 
-def _section(sid: str, heading: str, content: str) -> str:
-    return f'<section id="{sid}"><h2>{heading}</h2>{content}</section>'
-
-
-def _table(df: pd.DataFrame) -> str:
+def _table(df: pd.DataFrame | None) -> Markup:
     if df is None or df.empty:
-        return "<p>(empty)</p>"
-    return '<div class="wide">' + df.to_html(index=False, escape=True, na_rep="NaN", border=0,
-                                             float_format=lambda v: f"{v:.3f}") + "</div>"
+        return Markup("<p>(empty)</p>")
+    return Markup(df.to_html(index=False, escape=True, na_rep="NaN", border=0, float_format=lambda v: f"{v:.3f}"))
 
 
-def _img(src, alt: str) -> str:
+def _fig(src, alt: str, caption: str, heading: str = "") -> dict:
     data = src if isinstance(src, bytes) else Path(src).read_bytes()
-    b64 = base64.b64encode(data).decode("ascii")
-    return f'<img alt="{html.escape(str(alt))}" src="data:image/png;base64,{b64}">'
+    return {"alt": str(alt), "b64": base64.b64encode(data).decode("ascii"), "caption": caption, "heading": heading}
 
 
-def _files(run: Path) -> str:
+def _caption(name: str, target: str) -> str:
+    if name.startswith("ranking_"):
+        return (f"Task {name[8:]}: each point is a held-out model, its {target} predicted from label-free structure "
+                f"scores by a model fitted on the other runs, against its true {target}. Points along a rising line "
+                "mean structure alone ranks the models correctly; a flat cloud means it does not.")
+    if name.startswith("scatter_"):
+        return (f"Task {name[8:]}: one panel per score; each point is a model (a checkpoint), the score against "
+                f"{target} (axis within 0 to 1). The correlations and their intervals are in the table above.")
+    if name.startswith("training_"):
+        return (f"Task {name[9:]}: one line per training run, coloured by its final {target}, from the first to the "
+                "last checkpoint. Rising modularity with rising accuracy means communities form as the model learns.")
+    if name == "entropy":
+        return ("Neuron entropy (bits: 0 for a neuron that always or never fires, 1 for one firing half the time) in "
+                f"each run's final model, one curve per third of the runs ranked by {target}.")
+    return ("Co-activation weight between every pair of neurons, rows and columns ordered by community; the strips "
+            "mark each neuron's layer and community, in the colours of the graph view and the GEXF files. Dark blocks "
+            "on the diagonal are communities: neurons that fire together more than with the rest.")
+
+
+def _files(run: Path) -> list[dict]:
     items = []
     for p in sorted(run.iterdir()):
         if p.name.startswith(".") or p.name == "report.html":
             continue
         name = p.name + ("/" if p.is_dir() else "")
-        href = urllib.parse.quote(name)
-        note = " (open in Gephi; Window &gt; Timeline)" if p.name == "timeline.gexf" else ""
-        items.append(f'<li><a href="{html.escape(href)}">{html.escape(name)}</a>{note}</li>')
-    return f"<ul>{''.join(items)}</ul>"
+        note = "open in Gephi; Window > Timeline" if p.name == "timeline.gexf" else ""
+        items.append({"name": name, "href": urllib.parse.quote(name), "note": note})
+    return items
 
 
-def _save(fig, path: Path) -> Path:
+def _said(comparison: ModelComparison | None, multi: bool):
+    """verdicts(section, metric=None): the verdict sentences of a section, prefixed by task when several."""
+    def said(section: str, metric: str | None = None) -> list[str]:
+        if comparison is None:
+            return []
+        v = comparison.verdicts
+        v = v[v["section"] == section]
+        if metric is not None:
+            v = v[v["metric"] == metric]
+        return [(f"{t}: " if multi else "") + str(x) for t, x in zip(v["task"], v["verdict"])]
+    return said
+
+
+def _strongest(comparison: ModelComparison | None, multi: bool) -> list[str]:
+    """Per task: the modularity verdict and the verdict of the score with the largest |Spearman|."""
+    if comparison is None:
+        return []
+    v = comparison.verdicts[comparison.verdicts["section"] == "correlation"]
+    out = []
+    for task, sub in v.groupby("task", sort=True):
+        picks = list(sub.index[sub["metric"] == "modularity"])
+        r = sub["r"].abs()
+        if r.notna().any() and r.idxmax() not in picks:
+            picks.append(r.idxmax())
+        out += [(f"{task}: " if multi else "") + str(sub.at[i, "verdict"]) for i in picks]
+    return out
+
+
+def _small_tasks(comparison: ModelComparison | None) -> set:
+    if comparison is None:
+        return set()
+    v = comparison.verdicts
+    return set(v.loc[(v["section"] == "correlation") & v["small_sample"].astype(bool), "task"])
+
+
+def _mask_small(display: pd.DataFrame, small: set) -> pd.DataFrame:
+    """Intervals and p-values of tasks with too few runs replaced by "n too small"."""
+    if not small or "task" not in display.columns:
+        return display
+    display = display.copy()
+    rows = display["task"].isin(small)
+    for col in display.columns:
+        if col in ("task", "metric", "n"):
+            continue
+        if col.startswith("p ("):
+            display.loc[rows, col] = "n too small"
+        else:
+            display.loc[rows, col] = [f"{str(x).split(' [')[0]} (n too small)" for x in display.loc[rows, col]]
+    return display
+
+
+def _mask_small_ranking(rankings: pd.DataFrame) -> pd.DataFrame:
+    if rankings.empty or "n_groups" not in rankings.columns:
+        return rankings
+    out = rankings.astype({"p_value": object}).copy()
+    out["p_value"] = ["n too small" if g < MIN_SAMPLE else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+                      for g, p in zip(out["n_groups"], rankings["p_value"])]
+    return out
+
+
+def _accuracy_axes(fig, target: str):
+    """Clamp the axes showing ``target`` (an accuracy) to within [0, 1]."""
+    for ax in fig.axes:
+        for label, get, set_ in ((ax.get_xlabel(), ax.get_xlim, ax.set_xlim), (ax.get_ylabel(), ax.get_ylim, ax.set_ylim)):
+            if target in label and "predicted" not in label:
+                lo, hi = get()
+                set_(max(lo, 0.0), min(hi, 1.0))
+    return fig
+
+
+def _graph_views(run: Path, reference: pd.DataFrame | None, *, k: int, seed: int) -> list[dict]:
+    """Graph views of the static GEXF files beside the report: reference models first, never timeline.gexf."""
+    names = [str(m) for m in reference["model"]] if reference is not None and "model" in reference.columns else []
+    files = [run / f"{m}.gexf" for m in names if (run / f"{m}.gexf").is_file()]
+    files += [p for p in sorted(run.glob("*.gexf")) if p not in files and p.name != "timeline.gexf"]
+    views = []
+    for path in files:
+        try:
+            view = read_graph_view(path, k=k, seed=seed)
+        except Exception as exc:  # noqa: BLE001 - a file we cannot draw is skipped, not fatal to the report
+            logger.warning("report: cannot draw %s (%s); skipped", path, exc)
+            continue
+        if view["n_nodes"]:
+            views.append(view)
+    return views
+
+
+def _env() -> Environment:
+    return Environment(loader=PackageLoader("neurograph.io", "templates"), autoescape=select_autoescape(
+        enabled_extensions=("html", "j2", "css"), default_for_string=True, default=True), trim_blocks=True,
+        lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _save(fig, path: Path, target: str = "") -> Path:
+    if target:
+        _accuracy_axes(fig, target)
     with atomic_path(path, suffix=".png") as tmp:
         tmp.write_bytes(figure_png(fig))
     return path

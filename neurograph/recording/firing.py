@@ -191,9 +191,18 @@ def count_pass(model, data, layers, reading: Reading, cuts: Cuts, *, make_acc: C
 # ---------------------------------------------------------------------------- memory
 
 def bytes_needed(d: int, *, moments: bool = False) -> int:
-    """Peak extra memory of a dense recording of ``d`` neurons: 12 d^2 (+ 16 d^2 with moments) + buffers."""
-    per_pair = 12 + (16 if moments else 0)
-    return int(per_pair * d * d + (64 << 20) * (2 if moments else 1))
+    """Peak extra memory of a dense recording of ``d`` neurons, in bytes.
+
+    ``12 d^2`` for the counts (int32 accumulator + int64 result), the row buffer of the count kernel
+    (at most 64 MiB: ``rows x d`` bools plus a class index per row), and with ``moments`` ``16 d^2``
+    more (float64 co-moments and their merge) plus the float64 row buffer (at most 64 MiB).
+    """
+    from .kernels import buffer_rows
+    rows = buffer_rows(d)
+    need = 12 * d * d + rows * (d + 8)
+    if moments:
+        need += 16 * d * d + max(16, (64 << 20) // (8 * max(d, 1))) * 8 * d
+    return int(need)
 
 
 def bytes_available(device: torch.device | str = "cpu") -> int | None:

@@ -120,8 +120,7 @@ class GramAccumulator:
         self.int8 = (kernel in ("auto", "int8") and self.d >= _INT8_MIN_D and int_mm_available(self.device))
         if kernel == "int8" and not self.int8:
             raise ValueError(f"kernel 'int8' is not available here (torch._int_mm on {self.device}, d={self.d})")
-        rows = buffer_bytes // max(self.d, 1)
-        self.capacity = int(min(max(rows, _MIN_BUFFER_ROWS), _MAX_BUFFER_ROWS, _F32_EXACT_ROWS))
+        self.capacity = buffer_rows(self.d, buffer_bytes)
         self.buf = torch.zeros((self.capacity, self.d), dtype=torch.bool, device=self.device)
         self.rows = 0  # rows buffered
         self.acc32 = torch.zeros((self.d, self.d) if _dense else (0, 0), dtype=torch.int32, device=self.device)
@@ -315,6 +314,12 @@ class TileAccumulator(GramAccumulator):
                     acc[:, s0 - c0:s1 - c0] += (x[:, r0:r1].T @ x[:, s0:s1]).round_().to(torch.int32)
         self.rows32 += r
         self.rows = 0
+
+
+def buffer_rows(d: int, buffer_bytes: int = _BUFFER_BYTES) -> int:
+    """Rows of the count buffer for ``d`` neurons: about ``buffer_bytes`` of bools, within [256, 65536]."""
+    rows = buffer_bytes // max(int(d), 1)
+    return int(min(max(rows, _MIN_BUFFER_ROWS), _MAX_BUFFER_ROWS, _F32_EXACT_ROWS))
 
 
 def _csr(rb: torch.Tensor):

@@ -12,7 +12,7 @@ and the neurons of each run's final model labelled by accuracy tercile. The repo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -23,13 +23,21 @@ from ..errors import DataError, OptionError
 from .correlation import composite_score, correlate, label_free_ranking
 from .definitions import LABEL_FREE_SCORES
 
-__all__ = ["DEFAULT_METRICS", "ModelComparison", "accuracy_bands", "compare_models"]
+__all__ = ["DEFAULT_METRICS", "MIN_SAMPLE", "ModelComparison", "accuracy_bands", "compare_models",
+           "correlation_verdict", "ranking_verdict", "reference_verdict", "strength_word"]
 
 #: Scores correlated with accuracy by default (those present in the table are used).
 DEFAULT_METRICS: tuple[str, ...] = ("modularity", "modularity_z", "n_communities", "mean_entropy",
                                     "mean_mutual_info", "pattern_entropy", "dead_fraction", "composite")
 
 _RANKING_COLUMNS = ["task", "n", "n_groups", "spearman", "p_value", "features"]
+
+#: Below this many independent units (training runs, or models without a ``run`` column) p-values and
+#: intervals are not reported as meaningful: verdicts say "n too small" instead.
+MIN_SAMPLE = 10
+
+_VERDICT_COLUMNS = ["task", "section", "metric", "n", "n_groups", "r", "ci_low", "ci_high", "small_sample",
+                    "verdict"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +69,14 @@ class ModelComparison:
         Neurons of each run's final model with a column ``accuracy band`` (the run's
         accuracy tercile within its task); None without a neuron table or with fewer than
         3 runs.
+    verdicts : pandas.DataFrame
+        One sentence per task and finding (columns ``task``, ``section`` (``"correlation"``,
+        ``"ranking"``, ``"training"`` or ``"entropy"``), ``metric``, ``n``, ``n_groups``, ``r``,
+        ``ci_low``, ``ci_high``, ``small_sample``, ``verdict``): the Spearman correlation of
+        each metric with the target in words (:func:`correlation_verdict`), the label-free
+        ranking (:func:`ranking_verdict`), the change of modularity along training and the
+        entropy of neurons by accuracy band. ``small_sample`` is True below :data:`MIN_SAMPLE`
+        independent runs; those verdicts say "n too small" instead of quoting a p-value or interval.
     """
 
     table: pd.DataFrame
@@ -71,6 +87,15 @@ class ModelComparison:
     ranking_results: MappingProxyType
     predictions: pd.DataFrame
     bands: pd.DataFrame | None = None
+    verdicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_VERDICT_COLUMNS))
+
+    def verdict_list(self, section: str, task: str | None = None) -> list[str]:
+        """The verdict sentences of one ``section`` (optionally one ``task``), in table order."""
+        v = self.verdicts
+        keep = v["section"] == section
+        if task is not None:
+            keep &= v["task"] == task
+        return [str(x) for x in v.loc[keep, "verdict"]]
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -158,12 +183,13 @@ def compare_models(table: pd.DataFrame, *, target: str = "test_accuracy", metric
                           "p_value": r.p_value, "features": " ".join(r.features)})
             results[task] = r
             preds.append(r.predictions.assign(task=task))
-    return ModelComparison(table=table, target=target, metrics=metrics,
-                           correlations=pd.concat(corr, ignore_index=True),
-                           rankings=pd.DataFrame(ranks, columns=_RANKING_COLUMNS),
-                           ranking_results=MappingProxyType(results),
+    correlations = pd.concat(corr, ignore_index=True)
+    rankings = pd.DataFrame(ranks, columns=_RANKING_COLUMNS)
+    bands = accuracy_bands(neurons, table, target)
+    return ModelComparison(table=table, target=target, metrics=metrics, correlations=correlations,
+                           rankings=rankings, ranking_results=MappingProxyType(results),
                            predictions=pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(),
-                           bands=accuracy_bands(neurons, table, target))
+                           bands=bands, verdicts=_verdicts(table, correlations, rankings, bands, target))
 
 
 def accuracy_bands(neurons: pd.DataFrame | None, table: pd.DataFrame, target: str = "test_accuracy"
@@ -178,7 +204,7 @@ def accuracy_bands(neurons: pd.DataFrame | None, table: pd.DataFrame, target: st
     Returns
     -------
     pandas.DataFrame or None
-        ``neurons`` rows of final checkpoints with ``accuracy band``; None when ``neurons``
+        ``neurons`` rows of final checkpoints with ``accuracy band`` (and ``task``); None when ``neurons``
         is None, a table lacks ``run``/``epoch`` (or ``entropy``), there are fewer than 3
         runs, or no neuron matches.
 
@@ -203,5 +229,129 @@ def accuracy_bands(neurons: pd.DataFrame | None, table: pd.DataFrame, target: st
         acc = final.loc[idx, target].rank(method="first")
         band = pd.qcut(acc, 3, labels=["low", "middle", "high"]) if len(idx) >= 3 else pd.Series("all", index=idx)
         final.loc[idx, "accuracy band"] = [f"{b} {target}" for b in band.astype(str)]
-    merged = neurons.merge(final[["run", "epoch", "accuracy band"]], on=["run", "epoch"])
+    keep = ["run", "epoch", "accuracy band"] + (["task"] if "task" not in neurons.columns else [])
+    merged = neurons.merge(final[keep], on=["run", "epoch"])
     return merged if len(merged) else None
+
+
+def strength_word(r: float) -> str:
+    """How strong a correlation of size ``|r|`` is, in one word (Cohen's bands: 0.1, 0.3, 0.5).
+
+    Examples
+    --------
+    >>> [strength_word(r) for r in (0.05, -0.2, 0.43, 0.8)]
+    ['negligibly', 'weakly', 'moderately', 'strongly']
+    """
+    a = abs(float(r))
+    return "negligibly" if a < 0.1 else "weakly" if a < 0.3 else "moderately" if a < 0.5 else "strongly"
+
+
+def correlation_verdict(metric: str, target: str, r: float, ci_low: float, ci_high: float, n: int,
+                        n_groups: int | None = None, *, method: str = "Spearman") -> str:
+    """One sentence on a correlation: strength and sign in words, the coefficient, its interval, the sample.
+
+    Below :data:`MIN_SAMPLE` independent units (``n_groups`` runs, else ``n`` models) the
+    interval is replaced by "n too small".
+
+    Examples
+    --------
+    >>> correlation_verdict("modularity", "test accuracy", 0.43, 0.07, 0.72, 30)
+    'modularity relates moderately and positively to test accuracy (Spearman 0.43, 95% CI 0.07 to 0.72, 30 models).'
+    >>> correlation_verdict("q", "acc", -0.6, -0.9, 0.1, 18, 6)
+    'q relates strongly and negatively to acc (Spearman -0.60, 18 models from 6 runs: n too small for an interval).'
+    """
+    sample = f"{n} models" + (f" from {n_groups} runs" if n_groups is not None and n_groups != n else "")
+    if not np.isfinite(r):
+        return f"{metric}: no correlation with {target} could be computed ({sample})."
+    units = n_groups if n_groups is not None else n
+    sign = "positively" if r > 0 else "negatively"
+    head = f"{metric} relates {strength_word(r)} and {sign} to {target}" if abs(r) >= 0.1 else \
+        f"{metric} shows no relation to {target}"
+    if units < MIN_SAMPLE:
+        return f"{head} ({method} {r:.2f}, {sample}: n too small for an interval)."
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        return f"{head} ({method} {r:.2f}, {sample}; no interval)."
+    tail = "; the interval includes zero, so even the sign is uncertain" if ci_low <= 0 <= ci_high else ""
+    return f"{head} ({method} {r:.2f}, 95% CI {ci_low:.2f} to {ci_high:.2f}, {sample}{tail})."
+
+
+def reference_verdict(row) -> str:
+    """One sentence on a reference model of ``neurograph demo`` (a row of its ``summary.csv``).
+
+    Examples
+    --------
+    >>> reference_verdict({"model": "mlp", "test_accuracy": 0.97, "modularity": 0.39, "modularity_z": 103.4,
+    ...                    "n_communities": 5, "n_nodes": 164, "mean_entropy": 0.52})
+    'mlp (test accuracy 0.970): modularity 0.390 with 5 communities over 164 neurons, 103.4 standard deviations above rewired graphs of the same degrees; mean neuron entropy 0.52 bits.'
+    """
+    get = (lambda k: row.get(k, float("nan"))) if hasattr(row, "get") else (lambda k: float("nan"))
+    parts = [f"{get('model')} (test accuracy {float(get('test_accuracy')):.3f}): modularity {float(get('modularity')):.3f}"]
+    if np.isfinite(float(get("n_communities"))):
+        parts.append(f" with {int(get('n_communities'))} communities over {int(get('n_nodes'))} neurons")
+    z = float(get("modularity_z"))
+    if np.isfinite(z):
+        parts.append(f", {z:.1f} standard deviations above rewired graphs of the same degrees")
+    if np.isfinite(float(get("mean_entropy"))):
+        parts.append(f"; mean neuron entropy {float(get('mean_entropy')):.2f} bits")
+    return "".join(parts) + "."
+
+
+def ranking_verdict(target: str, spearman: float, p_value: float, n: int, n_groups: int) -> str:
+    """One sentence on a label-free ranking of held-out runs (see :func:`compare_models`).
+
+    Examples
+    --------
+    >>> ranking_verdict("test accuracy", 0.62, 0.001, 36, 12)
+    'Ranking held-out runs by their label-free scores alone orders them strongly like their test accuracy (Spearman 0.62 between predicted and true, p = 0.001, 36 models from 12 runs).'
+    """
+    if not np.isfinite(spearman):
+        return f"The label-free ranking could not be scored ({n} models from {n_groups} runs)."
+    how = (f"orders them {strength_word(spearman)} like their {target}" if spearman >= 0.1 else
+           f"does not order them like their {target}")
+    p = "n too small for a p-value" if n_groups < MIN_SAMPLE else f"p = {p_value:.3g}"
+    return (f"Ranking held-out runs by their label-free scores alone {how} (Spearman {spearman:.2f} between "
+            f"predicted and true, {p}, {n} models from {n_groups} runs).")
+
+
+def _verdicts(table: pd.DataFrame, corr: pd.DataFrame, ranks: pd.DataFrame, bands: pd.DataFrame | None,
+              target: str) -> pd.DataFrame:
+    rows = []
+    for task, sub in table.groupby("task", sort=True):
+        n_groups = int(sub["run"].nunique()) if "run" in sub.columns else None
+        small = (n_groups if n_groups is not None else len(sub)) < MIN_SAMPLE
+        sp = corr[(corr["task"] == task) & (corr["method"] == "spearman")]
+        for _, c in sp.iterrows():
+            rows.append({"task": task, "section": "correlation", "metric": c["metric"], "n": int(c["n"]),
+                         "n_groups": n_groups, "r": c["r"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
+                         "small_sample": small,
+                         "verdict": correlation_verdict(c["metric"], target, float(c["r"]), float(c["ci_low"]),
+                                                        float(c["ci_high"]), int(c["n"]), n_groups)})
+        for _, k in ranks[ranks["task"] == task].iterrows():
+            rows.append({"task": task, "section": "ranking", "metric": "label-free ranking", "n": int(k["n"]),
+                         "n_groups": int(k["n_groups"]), "r": k["spearman"], "ci_low": np.nan, "ci_high": np.nan,
+                         "small_sample": int(k["n_groups"]) < MIN_SAMPLE,
+                         "verdict": ranking_verdict(target, float(k["spearman"]), float(k["p_value"]), int(k["n"]),
+                                                    int(k["n_groups"]))})
+        if {"run", "epoch", "modularity"} <= set(sub.columns) and sub.groupby("run")["epoch"].nunique().max() > 1:
+            ends = sub.sort_values("epoch").groupby("run")["modularity"].agg(["first", "last"]).dropna()
+            delta = ends["last"] - ends["first"]
+            rows.append({"task": task, "section": "training", "metric": "modularity", "n": len(sub),
+                         "n_groups": len(ends), "r": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                         "small_sample": len(ends) < MIN_SAMPLE,
+                         "verdict": f"Modularity rose from the first to the last checkpoint in {int((delta > 0).sum())}"
+                                    f" of {len(ends)} runs (median change {delta.median():+.3f})."})
+    if bands is not None:
+        tagged = bands if "task" in bands.columns else bands.merge(table[["run", "task"]].drop_duplicates("run"),
+                                                                   on="run")
+        for task, sub in tagged.groupby("task"):
+            med = sub.groupby("accuracy band")["entropy"].median()
+            lo, hi = f"low {target}", f"high {target}"
+            if lo in med.index and hi in med.index:
+                runs = int(sub["run"].nunique())
+                rows.append({"task": task, "section": "entropy", "metric": "entropy", "n": len(sub),
+                             "n_groups": runs, "r": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                             "small_sample": runs < MIN_SAMPLE,
+                             "verdict": f"Neurons of the most accurate third of the final models have median entropy "
+                                        f"{med[hi]:.2f} bits, against {med[lo]:.2f} in the least accurate third "
+                                        f"({len(sub)} neurons from {runs} runs)."})
+    return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)

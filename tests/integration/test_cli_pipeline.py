@@ -163,9 +163,28 @@ def test_cli_zoo_correlate_report_and_score(tmp_path, capsys):
       "--layers", "l"], "JSON"),
     (["score", "--factory", "neurograph.models:MLP", "--checkpoint", "{tmp}/none.npz", "--data", "{tmp}/none.npz",
       "--layers", "l"], "none.npz"),
+    (["record", "--factory", "nocolon", "{tmp}/t.csv", "--layers", "l", "--out", "{tmp}/o"], "package.module:function"),
+    (["record", "--factory", "os:system", "{tmp}/t.csv", "--layers", "l", "--out", "{tmp}/o"], "refused"),
+    (["record", "--factory", "neurograph.models:MLP", "{tmp}/none.npz", "--layers", "l", "--out", "{tmp}/o"],
+     "DATA: "),
+    (["record", "--factory", "neurograph.models:MLP", "--checkpoint", "{tmp}/none.pt", "{tmp}/t.csv", "--layers", "l",
+      "--out", "{tmp}/o"], "--checkpoint: "),
+    (["record", "--factory", "neurograph.models:MLP", "{tmp}/t.csv", "--out", "{tmp}/o"], "--layers"),
+    (["record", "--factory", "neurograph.models:MLP", "{tmp}/t.csv", "--layers", "l"], "--out"),
+    (["record", "--factory", "neurograph.models:MLP", "--layers", "l", "--out", "{tmp}/o"], "DATA: "),
+    (["record", "--factory", "neurograph.models:MLP", "{tmp}/t.csv", "--layers", "l", "--out", "{tmp}/o",
+      "--memory-limit", "12X"], "--memory-limit"),
+    (["record", "--factory", "neurograph.models:MLP", "{tmp}/t.csv", "--layers", "l", "--out", "{tmp}/o",
+      "--neuron-axis", "a=b"], "--neuron-axis"),
+    (["record", "--factory", "neurograph.models:MLP", "{tmp}/t.csv", "--layers", "l", "--out", "{tmp}/t.csv"],
+     "--out: "),
+    (["correlate", "{tmp}/t.csv", "--out", "{tmp}/t.csv/x"], "--out"),
+    (["report", "{tmp}/empty"], "scores.csv"),
+    (["report", "{tmp}", "--out", "{tmp}/t.csv"], "--out"),
 ])
 def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, argv, match):
     (tmp_path / "bad.toml").write_text("[[family]]\ncolour = 1\n")
+    (tmp_path / "empty").mkdir()
     pd.DataFrame({"test_accuracy": [0.1, 0.2, 0.3], "m": [1, 2, 3]}).to_csv(tmp_path / "t.csv", index=False)
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert main(argv) == 2
@@ -173,12 +192,25 @@ def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, argv, match):
     assert err.startswith(f"neurograph {argv[0]}: error:") and match in err and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize("command", ["demo", "graph", "score", "zoo", "correlate", "report"])
+@pytest.mark.parametrize("command", ["demo", "record", "graph", "score", "zoo", "correlate", "report"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
     assert exc.value.code == 0
     assert f"usage: neurograph {command}" in capsys.readouterr().out
+    from neurograph._main import _parser
+    sub = _parser().commands[command]
+    assert sub.description
+    for action in sub._actions:  # every flag and argument says what it is for
+        assert action.help, f"{command} {action.option_strings or action.dest} has no help text"
+    out = [a for a in sub._actions if a.dest == "out"]
+    assert not out or out[0].metavar == "DIR"  # --out is a folder in every command
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"neurograph {neurograph.__version__}"
 
 
 SUBPACKAGES = ("recording", "graph", "scoring", "automata", "dynamics", "gating", "zoo", "io")
@@ -235,3 +267,116 @@ def test_ci_runs_the_readme_test_command():
     test_cmd = next(line for b in blocks for line in b.splitlines() if "pytest" in line)
     assert test_cmd.strip() in ci
     assert "neurograph demo" in blocks[0]
+
+
+TINY_FACTORY = """
+from torch import nn
+
+
+def build(hidden=12):
+    return nn.Sequential(nn.Linear(4, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 3))
+"""
+
+
+def _user_model(tmp_path):
+    """A user's own model as files: a factory module, two state_dicts (trained, untrained) and a data file."""
+    import torch
+
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "my_cli_models.py").write_text(TINY_FACTORY)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("my_cli_models_here", tmp_path / "code" / "my_cli_models.py")
+    factory_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(factory_module)  # the same factory, not left in sys.modules
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(240, 4, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
+    torch.manual_seed(0)
+    model = factory_module.build()
+    torch.save(model.state_dict(), tmp_path / "untrained.pt")
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(150):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(X), y).backward()
+        opt.step()
+    torch.save(model.state_dict(), tmp_path / "trained.pt")
+    np.savez(tmp_path / "test.npz", X=X.numpy(), y=y.numpy())
+    torch.save(model, tmp_path / "whole_model.pt")  # a pickled model: refused, with the way out
+    return ["--factory", "my_cli_models:build", "--factory-path", str(tmp_path / "code")]
+
+
+def test_record_graph_report_a_users_checkpoint_end_to_end(tmp_path, capsys):
+    factory = _user_model(tmp_path)
+    data, out = str(tmp_path / "test.npz"), tmp_path / "out"
+    # dry runs: the module list, then the plan; nothing written
+    assert main(["record", *factory, "--checkpoint", str(tmp_path / "trained.pt"), data, "--dry-run"]) == 0
+    assert "Linear" in capsys.readouterr().out
+    assert main(["record", *factory, "--checkpoint", str(tmp_path / "trained.pt"), data, "--layers", "1", "3",
+                 "--out", str(out), "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "24 neurons" in printed and "GiB" in printed and "nothing written" in printed and not out.exists()
+    # record both checkpoints, then graph them into the same folder
+    for ckpt in ("trained", "untrained"):
+        assert main(["record", *factory, "--checkpoint", str(tmp_path / f"{ckpt}.pt"), data, "--layers", "1", "3",
+                     "--out", str(out), "--quiet"]) == 0
+        printed = capsys.readouterr().out
+        assert f"{ckpt}: 240 samples, rule positive" in printed and "test accuracy" in printed
+        assert str(out / f"{ckpt}_stats.npz") in printed and "always on" in printed
+        stats = neurograph.CoactivationStats.load(out / f"{ckpt}_stats.npz")
+        assert stats.n_neurons == 24 and stats.meta["source"]["checkpoint"].endswith(f"{ckpt}.pt")
+        assert main(["graph", str(out / f"{ckpt}_stats.npz"), "--out", str(out), "--n-null", "2"]) == 0
+        printed = capsys.readouterr().out
+        assert "communities" in printed and str(out / f"{ckpt}.gexf") in printed
+    assert not list(out.glob("*_stats_stats.npz"))  # no doubled suffix
+    accuracy = {n: pd.read_csv(out / f"{n}_summary.csv").loc[0, "test_accuracy"] for n in ("trained", "untrained")}
+    assert accuracy["trained"] > 0.8 > accuracy["untrained"]
+    # the report of the graph folder: one model per graph
+    assert main(["report", str(out), "--n-boot", "20"]) == 0
+    printed = capsys.readouterr().out
+    assert "2 model(s) (one per graph)" in printed and str(out / "report.html") in printed
+    scores = pd.read_csv(out / "scores.csv")
+    assert sorted(scores["run"]) == ["trained", "untrained"] and "summary_file" in scores
+    assert "trained_coactivation" in (out / "report.html").read_text()
+    # a graph added later is in the next report; --out writes elsewhere and leaves the folder as it was
+    assert main(["record", *factory, "--checkpoint", str(tmp_path / "trained.pt"), "--layers", "3", data,
+                 "--name", "late", "--out", str(out / "late_stats.npz"), "--quiet"]) == 0
+    assert main(["graph", str(out / "late_stats.npz"), "--out", str(out), "--n-null", "0"]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["report", str(out), "--n-boot", "20", "--out", str(tmp_path / "page")]) == 0
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (tmp_path / "page" / "report.html").is_file()
+    assert len(pd.read_csv(tmp_path / "page" / "scores.csv")) == 3
+    capsys.readouterr()
+    # a pickled whole model is refused, saying how to save it instead
+    assert main(["record", *factory, "--checkpoint", str(tmp_path / "whole_model.pt"), data, "--layers", "1",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neurograph record: error: --checkpoint") and "state_dict()" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_score_and_correlate_write_into_folders(tmp_path, capsys):
+    factory = _user_model(tmp_path)
+    assert main(["score", *factory, "--checkpoint", str(tmp_path / "trained.pt"), str(tmp_path / "untrained.pt"),
+                 "--data", str(tmp_path / "test.npz"), "--layers", "1", "3", "--n-null", "0", "--quiet",
+                 "--out", str(tmp_path / "scored")]) == 0
+    printed = capsys.readouterr().out
+    assert "scored 2 checkpoint(s)" in printed and str(tmp_path / "scored" / "scores.csv") in printed
+    scores = pd.read_csv(tmp_path / "scored" / "scores.csv")
+    assert scores["checkpoint_index"].tolist() == [0, 1] and "epoch" not in scores
+    assert scores["checkpoint"].str.endswith(".pt").all()
+    assert "checkpoint_index" in pd.read_csv(tmp_path / "scored" / "neurons.csv")
+    # correlate: per task when the table has one (as the report), pooled on request; --out is a folder
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"task": ["a"] * 8 + ["b"] * 8, "test_accuracy": rng.random(16),
+                          "modularity": rng.random(16)})
+    table.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["correlate", str(tmp_path / "t.csv"), "--n-boot", "20", "--out", str(tmp_path / "c")]) == 0
+    c = pd.read_csv(tmp_path / "c" / "correlations.csv")
+    assert sorted(set(c["task"])) == ["a", "b"] and (c["n"] == 8).all()
+    assert "per task (2)" in capsys.readouterr().out
+    assert main(["correlate", str(tmp_path / "t.csv"), "--n-boot", "20", "--pool",
+                 "--out", str(tmp_path / "pooled.csv")]) == 0
+    pooled = pd.read_csv(tmp_path / "pooled.csv")
+    assert "task" not in pooled and (pooled["n"] == 16).all()

@@ -113,7 +113,7 @@ CLI_CASES = [
     (["graph", "{d}/s.npz", "--out", "{d}/o", "--n-null", "1"], "--n-null", "1"),
     (["correlate", "{d}/adir"], "TABLE", "folder"),
     (["correlate", "{d}/garbage.npz"], "TABLE", "garbage.npz"),
-    (["correlate", "{d}/t.csv", "--out", "{d}/adir"], "--out", "folder"),
+    (["correlate", "{d}/t.csv", "--out", "{d}/afile"], "--out", "folder"),
     (["correlate", "{d}/t.csv", "--out", "{d}/nowhere/c.csv"], "--out", "nowhere"),
     (["correlate", "{d}/t.csv", "--metrics", "nope"], "--metrics", "'nope'"),
     (["correlate", "{d}/t.csv", "--n-boot", "-1"], "--n-boot", "-1"),

@@ -95,7 +95,9 @@ def test_round_trip(tmp_path, fmt):
     assert len(set(colours[:3])) == 1 and len(set(colours[3:])) == 1 and colours[0] != colours[3]
     assert all(0 <= x <= 255 for c in colours for x in c)
     sizes = [H.nodes[i]["viz"]["size"] if fmt == "gexf" else H.nodes[i]["size"] for i in range(6)]
-    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]  # grows with fire_prob
+    deg = [G.degree(i) for i in range(6)]
+    assert [a["degree"] for _, a in sorted(H.nodes(data=True))] == deg
+    assert sizes == pytest.approx([5 + 15 * d / max(deg) for d in deg])  # size by degree
 
 
 def test_gexf_declares_version_1_3(tmp_path):
@@ -220,14 +222,17 @@ def test_bad_inputs(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["gexf", "graphml"])
 def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch, fmt):
-    writer = "write_gexf" if fmt == "gexf" else "write_graphml"
+    import neurograph.io.export as export_mod
 
     def broken(G, path, *args, **kwargs):
         with open(path, "w") as fh:
             fh.write("<gexf><half")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(nx, writer, broken)
+    if fmt == "gexf":
+        monkeypatch.setattr(export_mod, "_write_gexf", broken)
+    else:
+        monkeypatch.setattr(nx, "write_graphml", broken)
     path = tmp_path / f"g.{fmt}"
     with pytest.raises(RuntimeError, match="disk full"):
         _write(fmt, _graph(), path)
@@ -266,9 +271,9 @@ def _two_block_stats():
 
 @pytest.mark.parametrize("fmt", ["gexf", "graphml"])
 def test_real_activation_graph_round_trip(tmp_path, fmt):
+    from neurograph.graph.activation import activation_graph
     from neurograph.graph.communities import detect_communities
     from neurograph.scoring.entropy import neuron_entropy
-    from neurograph.graph.activation import activation_graph
 
     stats = _two_block_stats()
     graph = activation_graph(stats, "npmi", threshold=0.05)
@@ -290,3 +295,21 @@ def test_real_activation_graph_round_trip(tmp_path, fmt):
         assert a["status"] == "ok"
     colours = {_colour(fmt, H.nodes[k]) for k in range(graph.n_nodes)}
     assert len(colours) == 2
+
+
+def test_positions_are_the_shared_layout_or_given(tmp_path):
+    from neurograph.io.layout import graph_layout
+
+    G = nx.Graph([(0, 1, {"weight": 0.5}), (1, 2, {"weight": 2.0}), (2, 3, {"weight": 1.0})])
+    pos = graph_layout(G, seed=0)
+    H = nx.read_gexf(export_gexf(G, tmp_path / "g.gexf"), node_type=int)
+    M = nx.read_graphml(export_graphml(G, tmp_path / "g.graphml"), node_type=int)
+    for i in range(4):
+        p = H.nodes[i]["viz"]["position"]
+        assert (p["x"], p["y"]) == pytest.approx(tuple(pos[i]), abs=1e-3)
+        assert (M.nodes[i]["x"], M.nodes[i]["y"]) == pytest.approx(tuple(pos[i]), abs=1e-3)
+    given = np.arange(8, dtype=float).reshape(4, 2)
+    H = nx.read_gexf(export_gexf(G, tmp_path / "h.gexf", positions=given), node_type=int)
+    assert [H.nodes[i]["viz"]["position"]["x"] for i in range(4)] == [0.0, 2.0, 4.0, 6.0]
+    with pytest.raises(GraphError, match="positions"):
+        export_gexf(G, tmp_path / "bad.gexf", positions=np.zeros((3, 2)))

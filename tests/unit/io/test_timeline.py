@@ -9,11 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from neurograph.graph.communities import detect_communities
 from neurograph.errors import GraphError, OptionError
 from neurograph.graph.activation import activation_graph
+from neurograph.graph.communities import detect_communities
+from neurograph.io.layout import graph_layout
+from neurograph.io.palette import community_color
+from neurograph.io.timeline import (
+    export_dynamic_gexf,
+    match_communities,
+    snapshot_intervals,
+)
 from neurograph.stats import CoactivationStats
-from neurograph.io.timeline import export_dynamic_gexf, snapshot_intervals
 
 
 def _snapshot(seed, dead=()):
@@ -46,9 +52,15 @@ def test_every_snapshot_can_be_read_back(tmp_path):
         present = {n for n, d in G.nodes(data=True) if any(a <= t <= b for a, b in d["spells"])}
         ids = [f"h:{u}" for u in g.nodes["unit"]]
         assert present == set(ids)
+        pairs = set()
         for nid, c, p in zip(ids, part.membership, g.nodes["fire_prob"]):
-            assert _value_at(G.nodes[nid]["community"], t) == c
+            pairs.add((int(c), _value_at(G.nodes[nid]["community"], t)))
+            assert _value_at(G.nodes[nid]["snapshot_community"], t) == c
             assert _value_at(G.nodes[nid]["fire_prob"], t) == pytest.approx(p)
+            h = _value_at(G.nodes[nid]["entropy"], t)
+            assert h == pytest.approx(-(p * np.log2(p) + (1 - p) * np.log2(1 - p)) if 0 < p < 1 else 0.0)
+        # matched ids: a one-to-one relabelling of the snapshot's communities
+        assert len({a for a, _ in pairs}) == len({b for _, b in pairs}) == len(pairs)
         edges_at = {tuple(sorted((u, v))): _value_at(d["npmi"], t) for u, v, d in G.edges(data=True)
                     if any(a <= t <= b for a, b in d["spells"])}
         want = {tuple(sorted((ids[i], ids[j]))): w for (i, j), w in zip(g.edges, g.weights)}
@@ -59,6 +71,51 @@ def test_every_snapshot_can_be_read_back(tmp_path):
     last = dict(zip([f"h:{u}" for u in graphs[-1].nodes["unit"]], parts[-1].membership))
     colours = {c: G.nodes[n]["viz"]["color"]["r"] for n, c in last.items()}
     assert len(set(colours.values())) == len(set(last.values()))
+    for n in last:
+        c = G.nodes[n]["viz"]["color"]
+        assert (c["r"], c["g"], c["b"]) == community_color(_value_at(G.nodes[n]["community"], times[-1]))
+
+
+def test_positions_are_fixed_union_layout(tmp_path):
+    graphs = [_snapshot(0, dead=[5]), _snapshot(1)]
+    path = export_dynamic_gexf(graphs, tmp_path / "t.gexf", times=[0, 1])
+    G = nx.read_gexf(path)
+    union = nx.Graph()
+    union.add_nodes_from(sorted(G.nodes))
+    for u, v, d in G.edges(data=True):
+        union.add_edge(u, v, weight=float(np.mean([w for w, _, _ in d["npmi"]])))
+    pos = graph_layout(union, seed=0)
+    for (n, d), (x, y) in zip(sorted(G.nodes(data=True)), pos):
+        assert (d["viz"]["position"]["x"], d["viz"]["position"]["y"]) == pytest.approx((x, y), abs=1e-3)
+    assert "h:5" in G.nodes and "position" in G.nodes["h:5"]["viz"]  # absent from the first snapshot
+
+
+def test_match_communities_follows_overlap():
+    a = {v: (0 if v < 4 else 1) for v in range(8)}
+    relabelled = {v: 1 - c for v, c in a.items()}  # the same partition, ids swapped
+    assert match_communities([a, relabelled])[1] == a
+    # a community born later gets a fresh id, never one used before
+    b = {**a, 8: 7, 9: 7}
+    assert match_communities([a, b])[1] == {**a, 8: 2, 9: 2}
+    # split: the larger part keeps the id, the other is fresh
+    c = {v: (0 if v < 3 else 5 if v < 4 else 1) for v in range(8)}
+    out = match_communities([a, c])[1]
+    assert out[0] == 0 and out[4] == 1 and out[3] == 2
+    # a community dying does not free its id
+    d = {v: 0 for v in range(4)}
+    e = {v: (0 if v < 2 else 1) for v in range(6)}
+    m = match_communities([a, d, e])
+    assert m[1] == {v: 0 for v in range(4)} and set(m[2].values()) == {0, 2}
+    # anchor="last": the last snapshot keeps its ids
+    last = match_communities([relabelled, a], anchor="last")
+    assert last[1] == a and last[0] == a
+
+
+def test_partial_partitions_raise(tmp_path):
+    g = _snapshot(0)
+    with pytest.raises(GraphError, match="one per graph"):
+        export_dynamic_gexf([g, g], tmp_path / "x.gexf", times=[0, 1],
+                            partitions=[detect_communities(g, seed=0), None])
 
 
 @settings(max_examples=50, deadline=None)
