@@ -376,6 +376,49 @@ class FSA:
         lines += ['__start0 [label="", shape=none];', f'__start0 -> s{int(self.start)} [label=""];', "}"]
         return "\n".join(lines)
 
+    @classmethod
+    def from_dot(cls, text: str, *, symbols: Sequence[str] | None = None) -> FSA:
+        """Read back the DOT text that :meth:`to_dot` writes.
+
+        States are the nodes ``s0, s1, ...`` (their labels become the state names), the
+        start state is the target of the ``__start0`` arrow, a ``doublecircle`` has output
+        1 and a ``circle`` output 0 (when every label ends in ``" / <int>"`` with some class
+        other than 0 and 1, as :meth:`to_dot` writes for multi-class FSAs, those are the
+        outputs). Edge labels list symbol names separated by ``", "``: token ids, or the
+        names in ``symbols`` (whose positions are their token ids, as in :meth:`from_spec`).
+
+        Raises
+        ------
+        DataError
+            Text that is not :meth:`to_dot` output: no ``digraph``, no start arrow, a state
+            without a transition on some symbol or with two, an edge label truncated by
+            ``max_symbols`` (``+N``; write it again with a larger ``max_symbols``), or a
+            symbol that is neither an int nor in ``symbols``.
+
+        Examples
+        --------
+        >>> fsa = FSA.from_spec({"a": (True, {0: "a", 1: "b"}), "b": (False, {0: "b", 1: "a"})})
+        >>> back = FSA.from_dot(fsa.to_dot())
+        >>> back == fsa, back.state_names, back.to_dot() == fsa.to_dot()
+        (True, ('a', 'b'), True)
+        """
+        from .dot import fsa_from_dot
+
+        return fsa_from_dot(cls, text, symbols=symbols)
+
+    def to_aalpy(self):
+        """This FSA as an AALpy ``Dfa`` (optional extra: ``pip install aalpy``); see :mod:`neurograph.automata.aalpy`."""
+        from .aalpy import to_aalpy
+
+        return to_aalpy(self)
+
+    @classmethod
+    def from_aalpy(cls, automaton) -> FSA:
+        """An FSA from an AALpy ``Dfa`` or ``MooreMachine`` over int token ids; see :mod:`neurograph.automata.aalpy`."""
+        from .aalpy import from_aalpy
+
+        return from_aalpy(automaton)
+
     def save_dot(self, path: str | os.PathLike, *, max_symbols: int = 8) -> Path:
         """Write :meth:`to_dot` to ``path``, whole or not at all; returns the path."""
         with atomic_path(path, suffix=".dot") as tmp:

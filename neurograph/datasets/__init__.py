@@ -12,5 +12,8 @@ from .evidence import *  # noqa: F401,F403
 from .evidence import __all__ as _evidence_all
 from .set_game import *  # noqa: F401,F403
 from .set_game import __all__ as _set_game_all
+from .regular import *  # noqa: F401,F403
+from .regular import __all__ as _regular_all
 
-__all__ = sorted([*_digits_all, *_text_all, *_tomita_all, *_fashion_all, *_evidence_all, *_set_game_all])
+__all__ = sorted([*_digits_all, *_text_all, *_tomita_all, *_fashion_all, *_evidence_all, *_set_game_all,
+                  *_regular_all])
