@@ -21,7 +21,6 @@ completions on the DFA).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -32,6 +31,7 @@ from .._seed import as_generator
 from ..automata.fsa import FSA
 from ..errors import DataError
 from .text import pad_sequences
+from .tomita import as_binary_word, check_lengths
 
 __all__ = ["REGULAR_LANGUAGES", "REGULAR_PAD", "RegularData", "make_regular", "regular_accepts", "regular_dfa",
            "sample_dfa"]
@@ -58,7 +58,7 @@ def regular_accepts(name: str, word) -> bool:
     (True, True, False)
     """
     kind, m = _parse(name)
-    w = _as_word(word)
+    w = _word(word)
     if kind == "mod":
         return w.count("1") % m == 0
     return len(w) >= m and w[-m] == "1"
@@ -106,7 +106,7 @@ def sample_dfa(dfa: FSA, n: int, lengths: tuple[int, int], *, label: int,
     """
     if not isinstance(dfa, FSA):
         raise DataError(f"dfa must be an FSA, got {type(dfa).__name__}")
-    lo, hi = _check_lengths(lengths, "lengths")
+    lo, hi = check_lengths(lengths, "lengths")
     if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
         raise DataError(f"n must be an int >= 0, got {n!r}")
     rng = as_generator(seed)
@@ -178,7 +178,7 @@ def make_regular(name: str, *, n_train: int = 2000, n_test: int = 1000, train_le
     for n, lengths in ((n_train, train_lengths), (n_test, test_lengths)):
         if isinstance(n, bool) or not isinstance(n, Integral) or n < 2:
             raise DataError(f"n_train and n_test must be ints >= 2, got {n!r}")
-        rng_lengths = _check_lengths(lengths, "train_lengths/test_lengths")
+        rng_lengths = check_lengths(lengths, "train_lengths/test_lengths")
         pos = sample_dfa(dfa, n // 2, rng_lengths, label=1, seed=rng)
         neg = sample_dfa(dfa, n - n // 2, rng_lengths, label=0, seed=rng)
         y = np.array([1] * len(pos) + [0] * len(neg), np.int64)
@@ -201,19 +201,5 @@ def _parse(name) -> tuple[str, int]:
     return "last", int(name[len("last"):])
 
 
-def _check_lengths(lengths, what: str) -> tuple[int, int]:
-    if (not isinstance(lengths, Sequence) or len(lengths) != 2
-            or not all(isinstance(x, Integral) and not isinstance(x, bool) for x in lengths)
-            or not 0 <= lengths[0] <= lengths[1]):
-        raise DataError(f"{what} must be (lo, hi) ints with 0 <= lo <= hi, got {lengths!r}")
-    return int(lengths[0]), int(lengths[1])
-
-
-def _as_word(word) -> str:
-    if isinstance(word, str):
-        w = word
-    else:
-        w = "".join(str(int(x)) for x in (word.tolist() if hasattr(word, "tolist") else word))
-    if set(w) - {"0", "1"}:
-        raise DataError(f"a word holds only the symbols 0 and 1, got {word!r}")
-    return w
+def _word(word) -> str:
+    return as_binary_word(word, "a word")

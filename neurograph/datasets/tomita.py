@@ -81,7 +81,7 @@ def tomita_accepts(grammar: int, word) -> bool:
     (True, False, True)
     """
     g = _check_grammar(grammar)
-    w = _as_word(word)
+    w = as_binary_word(word)
     if g == 1:
         return "0" not in w
     if g == 2:
@@ -135,7 +135,7 @@ def sample_tomita(grammar: int, n: int, lengths: tuple[int, int], *, label: int,
     True
     """
     g = _check_grammar(grammar)
-    lo, hi = _check_lengths(lengths, "lengths")
+    lo, hi = check_lengths(lengths, "lengths")
     if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
         raise DataError(f"n must be an int >= 0, got {n!r}")
     if label not in (0, 1):
@@ -231,7 +231,7 @@ def make_tomita(grammar: int, *, n_train: int = 2000, n_test: int = 1000, train_
     for n, lengths in ((n_train, train_lengths), (n_test, test_lengths)):
         if isinstance(n, bool) or not isinstance(n, Integral) or n < 2:
             raise DataError(f"n_train and n_test must be ints >= 2, got {n!r}")
-        rng_lengths = _check_lengths(lengths, "train_lengths/test_lengths")
+        rng_lengths = check_lengths(lengths, "train_lengths/test_lengths")
         pos = sample_tomita(g, n // 2, rng_lengths, label=1, seed=rng)
         neg = sample_tomita(g, n - n // 2, rng_lengths, label=0, seed=rng)
         y = np.array([1] * len(pos) + [0] * len(neg), np.int64)
@@ -252,7 +252,8 @@ def _check_grammar(grammar) -> int:
     return int(grammar)
 
 
-def _check_lengths(lengths, what: str) -> tuple[int, int]:
+def check_lengths(lengths, what: str) -> tuple[int, int]:
+    """``lengths`` as a (lo, hi) pair of ints with 0 <= lo <= hi, else DataError naming ``what``."""
     if (not isinstance(lengths, Sequence) or len(lengths) != 2
             or not all(isinstance(x, Integral) and not isinstance(x, bool) for x in lengths)
             or not 0 <= lengths[0] <= lengths[1]):
@@ -260,13 +261,14 @@ def _check_lengths(lengths, what: str) -> tuple[int, int]:
     return int(lengths[0]), int(lengths[1])
 
 
-def _as_word(word) -> str:
+def as_binary_word(word, what: str = "a Tomita word") -> str:
+    """A word over {0, 1} as a string of "0"/"1" (from a str, list or array), else DataError."""
     if isinstance(word, str):
         w = word
     else:
         w = "".join(str(int(x)) for x in (word.tolist() if hasattr(word, "tolist") else word))
     if set(w) - {"0", "1"}:
-        raise DataError(f"a Tomita word holds only the symbols 0 and 1, got {word!r}")
+        raise DataError(f"{what} holds only the symbols 0 and 1, got {word!r}")
     return w
 
 

@@ -341,11 +341,9 @@ def call_model(model, inputs):
     return model(inputs)
 
 
-def logits_of(output) -> torch.Tensor | None:
-    """A model output's logits: ``.logits`` (Hugging Face ``ModelOutput``), or the first tensor."""
-    logits = getattr(output, "logits", None)
-    if isinstance(logits, torch.Tensor):
-        return logits
+def first_tensor_of(output) -> torch.Tensor | None:
+    """The tensor a layer output stands for: itself, or the first tensor of a tuple / list / dict /
+    Hugging Face ``ModelOutput`` (searched in order, one level deep)."""
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, Mapping):
@@ -355,3 +353,11 @@ def logits_of(output) -> torch.Tensor | None:
             if isinstance(v, torch.Tensor):
                 return v
     return None
+
+
+def logits_of(output) -> torch.Tensor | None:
+    """A model output's logits: ``.logits`` (Hugging Face ``ModelOutput``), or the first tensor."""
+    logits = getattr(output, "logits", None)
+    if isinstance(logits, torch.Tensor):
+        return logits
+    return first_tensor_of(output)

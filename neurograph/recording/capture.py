@@ -27,7 +27,8 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from tqdm.auto import tqdm
 
-from .batches import Batch, LabelCodes, call_model, iter_batches, model_device_dtype, n_batches, prepare_inputs
+from .batches import (Batch, LabelCodes, call_model, first_tensor_of, iter_batches, model_device_dtype, n_batches,
+                      prepare_inputs)
 from .hooks import resolve_layers, restored_modes
 from ..errors import DataError, LayerError, ModelError, NeurographError
 from .reading import Reading
@@ -232,20 +233,6 @@ def run_model(model: nn.Module, data, *, batch_size: int, on_batch: Callable[[Ba
 
 
 # ---------------------------------------------------------------------------- reading one output
-
-def first_tensor_of(output) -> torch.Tensor | None:
-    """The tensor a layer output stands for: itself, or the first tensor of a tuple / list / dict /
-    Hugging Face ``ModelOutput`` (searched in order, one level deep)."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, Mapping):
-        output = list(output.values())
-    if isinstance(output, (tuple, list)):
-        for v in output:
-            if isinstance(v, torch.Tensor):
-                return v
-    return None
-
 
 def read_site(site: Site, output, mask: torch.Tensor | None, n: int) -> SiteValues:
     """Read ``output`` of ``site`` on a batch of ``n`` inputs with optional padding ``mask`` (n, T)."""
