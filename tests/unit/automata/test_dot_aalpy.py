@@ -107,13 +107,12 @@ def test_aalpy_round_trip_and_moore():
         FSA.from_aalpy(MooreMachine(c, [c]))
 
 
-def test_lstar_on_a_hand_weighted_rnn_learns_its_language():
+def test_lstar_on_a_hand_weighted_rnn_learns_its_language(last_is_one_rnn):
     pytest.importorskip("aalpy", reason=NEEDS_AALPY)
     from aalpy.learning_algs import run_Lstar
     from aalpy.oracles import RandomWordEqOracle
-    from test_select_counterexample import LAST_IS_ONE, tiny_last_is_one_rnn
 
-    model = tiny_last_is_one_rnn()
+    model, LAST_IS_ONE = last_is_one_rnn
     model.train()
     sul = aalpy_mod.classifier_sul(model)
     oracle = RandomWordEqOracle([0, 1], sul, num_walks=100, min_walk_len=1, max_walk_len=8)

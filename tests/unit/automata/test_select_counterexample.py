@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import neurograph.automata._kmedoids as kmedoids_mod
 import neurograph.automata.counterexample as cex_mod
@@ -207,27 +206,11 @@ def test_w_method_words_structure():
     assert check.n_wmethod == len([w for w in w_method_words(fsa, depth=3) if len(w) <= 3])
 
 
-def tiny_last_is_one_rnn():
-    """Hand-weighted vanilla RNN: class 1 iff the last token is 1 (empty string: tie -> class 0)."""
-    from neurograph.models.recurrent import RecurrentClassifier
-
-    model = RecurrentClassifier(3, 2, cell="rnn", embedding_dim=1, hidden_size=1, padding_idx=2)
-    with torch.no_grad():
-        model.embedding.weight.copy_(torch.tensor([[-5.0], [5.0], [0.0]]))
-        model.rnn.cell.weight_ih.fill_(1.0)
-        model.rnn.cell.weight_hh.zero_()
-        model.rnn.cell.bias_ih.zero_()
-        model.rnn.cell.bias_hh.zero_()
-        model.readout.weight.copy_(torch.tensor([[-1.0], [1.0]]))
-        model.readout.bias.zero_()
-    return model
 
 
-LAST_IS_ONE = {"r": (0, {0: "r", 1: "a"}), "a": (1, {0: "r", 1: "a"})}
 
-
-def test_network_counterexample_against_a_hand_weighted_rnn():
-    model = tiny_last_is_one_rnn()
+def test_network_counterexample_against_a_hand_weighted_rnn(last_is_one_rnn):
+    model, LAST_IS_ONE = last_is_one_rnn
     model.train()
     right = network_counterexample(FSA.from_spec(LAST_IS_ONE), model, n_random=200, max_len=15)
     assert right.agrees and right.n_queries > 100
