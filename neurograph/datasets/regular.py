@@ -30,8 +30,7 @@ import torch
 from .._seed import as_generator
 from ..automata.fsa import FSA
 from ..errors import DataError
-from .text import pad_sequences
-from .tomita import as_binary_word, check_lengths
+from .tomita import as_binary_word, balanced_splits, check_lengths
 
 __all__ = ["REGULAR_LANGUAGES", "REGULAR_PAD", "RegularData", "make_regular", "regular_accepts", "regular_dfa",
            "sample_dfa"]
@@ -173,20 +172,9 @@ def make_regular(name: str, *, n_train: int = 2000, n_test: int = 1000, train_le
     """
     _parse(name)
     dfa = regular_dfa(name)
-    rng = as_generator(seed)
-    parts = []
-    for n, lengths in ((n_train, train_lengths), (n_test, test_lengths)):
-        if isinstance(n, bool) or not isinstance(n, Integral) or n < 2:
-            raise DataError(f"n_train and n_test must be ints >= 2, got {n!r}")
-        rng_lengths = check_lengths(lengths, "train_lengths/test_lengths")
-        pos = sample_dfa(dfa, n // 2, rng_lengths, label=1, seed=rng)
-        neg = sample_dfa(dfa, n - n // 2, rng_lengths, label=0, seed=rng)
-        y = np.array([1] * len(pos) + [0] * len(neg), np.int64)
-        order = rng.permutation(n)
-        words = [(pos + neg)[i] for i in order]
-        tokens, lens = pad_sequences(words, pad=REGULAR_PAD)
-        parts.append((tokens, lens, torch.as_tensor(y[order])))
-    (tr, ltr, ytr), (te, lte, yte) = parts
+    (tr, ltr, ytr), (te, lte, yte) = balanced_splits(
+        lambda n, lengths, label, rng: sample_dfa(dfa, n, lengths, label=label, seed=rng),
+        n_train, n_test, train_lengths, test_lengths, pad=REGULAR_PAD, seed=seed)
     return RegularData(language=name, tokens_train=tr, lengths_train=ltr, y_train=ytr, tokens_test=te,
                        lengths_test=lte, y_test=yte, dfa=dfa, train_lengths=tuple(train_lengths),
                        test_lengths=tuple(test_lengths))

@@ -226,20 +226,9 @@ def make_tomita(grammar: int, *, n_train: int = 2000, n_test: int = 1000, train_
         Unknown grammar, bad sizes or length ranges.
     """
     g = _check_grammar(grammar)
-    rng = as_generator(seed)
-    parts = []
-    for n, lengths in ((n_train, train_lengths), (n_test, test_lengths)):
-        if isinstance(n, bool) or not isinstance(n, Integral) or n < 2:
-            raise DataError(f"n_train and n_test must be ints >= 2, got {n!r}")
-        rng_lengths = check_lengths(lengths, "train_lengths/test_lengths")
-        pos = sample_tomita(g, n // 2, rng_lengths, label=1, seed=rng)
-        neg = sample_tomita(g, n - n // 2, rng_lengths, label=0, seed=rng)
-        y = np.array([1] * len(pos) + [0] * len(neg), np.int64)
-        order = rng.permutation(n)
-        words = [(pos + neg)[i] for i in order]
-        tokens, lens = pad_sequences(words, pad=TOMITA_PAD)
-        parts.append((tokens, lens, torch.as_tensor(y[order])))
-    (tr, ltr, ytr), (te, lte, yte) = parts
+    (tr, ltr, ytr), (te, lte, yte) = balanced_splits(
+        lambda n, lengths, label, rng: sample_tomita(g, n, lengths, label=label, seed=rng),
+        n_train, n_test, train_lengths, test_lengths, pad=TOMITA_PAD, seed=seed)
     return TomitaData(grammar=g, tokens_train=tr, lengths_train=ltr, y_train=ytr, tokens_test=te, lengths_test=lte,
                       y_test=yte, dfa=tomita_dfa(g), train_lengths=tuple(train_lengths),
                       test_lengths=tuple(test_lengths))
@@ -250,6 +239,28 @@ def _check_grammar(grammar) -> int:
     if isinstance(grammar, bool) or not isinstance(grammar, Integral) or grammar not in _SPECS:
         raise DataError(f"grammar must be a Tomita grammar number 1..7, got {grammar!r}")
     return int(grammar)
+
+
+def balanced_splits(sample, n_train: int, n_test: int, train_lengths, test_lengths, *, pad: int, seed):
+    """Train and test splits of a binary language, half accepted and half rejected, shuffled and padded.
+
+    ``sample(n, (lo, hi), label, rng)`` draws ``n`` words of the given label. Returns
+    ``[(tokens, lengths, labels)]`` for the training and the test split.
+    """
+    rng = as_generator(seed)
+    parts = []
+    for n, lengths in ((n_train, train_lengths), (n_test, test_lengths)):
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 2:
+            raise DataError(f"n_train and n_test must be ints >= 2, got {n!r}")
+        rng_lengths = check_lengths(lengths, "train_lengths/test_lengths")
+        pos = sample(n // 2, rng_lengths, 1, rng)
+        neg = sample(n - n // 2, rng_lengths, 0, rng)
+        y = np.array([1] * len(pos) + [0] * len(neg), np.int64)
+        order = rng.permutation(n)
+        words = [(pos + neg)[i] for i in order]
+        tokens, lens = pad_sequences(words, pad=pad)
+        parts.append((tokens, lens, torch.as_tensor(y[order])))
+    return parts
 
 
 def check_lengths(lengths, what: str) -> tuple[int, int]:
