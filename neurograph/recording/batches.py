@@ -36,7 +36,7 @@ class Batch:
     n: int
 
     def describe(self) -> str:
-        t = first_tensor(self.inputs)
+        t = first_tensor_of(self.inputs)
         return f"inputs of shape {tuple(t.shape)}" if t is not None else f"{self.n} inputs"
 
 
@@ -203,13 +203,8 @@ def class_indices(y, where: str) -> tuple[np.ndarray, np.ndarray | None]:
     return rank[coded], names[order]
 
 
-def check_labels(y, n: int, where: str) -> torch.Tensor | None:
-    """Validate labels of a batch of ``n`` inputs; return an int64 tensor of codes (or None)."""
-    return LabelCodes().encode(y, n, where)
-
-
 def _batch_len(inputs) -> int:
-    t = first_tensor(inputs)
+    t = first_tensor_of(inputs)
     if t is not None:
         return int(t.shape[0]) if t.ndim else 1
     raise DataError(f"batch inputs must be a tensor, a tuple of tensors or a dict of tensors, "
@@ -314,23 +309,6 @@ def _convert(x, device, dtype):
     if isinstance(x, Mapping):
         return {k: _convert(v, device, dtype) for k, v in x.items()}
     return x
-
-
-def to_device(inputs, device: torch.device):
-    """Move a tensor, tuple/list or dict of tensors to ``device``."""
-    return _convert(inputs, device, None)
-
-
-def first_tensor(inputs) -> torch.Tensor | None:
-    if isinstance(inputs, torch.Tensor):
-        return inputs
-    if isinstance(inputs, (tuple, list)) and inputs and isinstance(inputs[0], torch.Tensor):
-        return inputs[0]
-    if isinstance(inputs, Mapping):
-        for v in inputs.values():
-            if isinstance(v, torch.Tensor):
-                return v
-    return None
 
 
 def call_model(model, inputs):
