@@ -137,55 +137,59 @@ def count_pass(model, data, layers, reading: Reading, cuts: Cuts, *, make_acc: C
     """
     codes = LabelCodes()
     classes = ClassIndex(codes)
-    box: dict = {}
+    cur = _BatchRows()
 
     def on_sites(sites: list[Site]) -> None:
         cuts.bind(sites)
-        d = sum(s.units for s in sites)
-        box["acc"] = make_acc(sites, d)
-        box["d"] = d
-        box["offsets"] = cuts.offsets
+        cur.acc = make_acc(sites, sum(s.units for s in sites))
 
     def on_site(i: int, site: Site, sv: SiteValues, state: BatchState) -> None:
-        dest = box.get("dest")
         rows = sv.rows
-        if dest is None or box.get("dest_batch") != state.index:
-            dest = box["acc"].reserve(rows)
-            if dest is None:  # more rows than the buffer holds: count this batch from a temporary
-                dest = torch.empty((rows, box["d"]), dtype=torch.bool, device=sv.values.device)
-                box["temp"] = True
-            else:
-                box["temp"] = False
-            box["dest"], box["dest_batch"] = dest, state.index
-            box["raw"] = [None] * len(box["offsets"]) if keep_raw else None
-        elif dest.shape[0] != rows:
+        if cur.dest is None:  # the batch's first site reserves its rows
+            cur.start(rows, sv.values.device, len(cuts.offsets) if keep_raw else 0)
+        elif cur.dest.shape[0] != rows:
             raise DataError(f"layer {site.name!r} gave {rows} samples on batch {state.index} but the layers before "
-                            f"it gave {dest.shape[0]}")
-        lo = int(box["offsets"][i])
-        fire_into(sv, cuts.of(i, site, sv.values), dest[:, lo:lo + site.units])
+                            f"it gave {cur.dest.shape[0]}")
+        lo = int(cuts.offsets[i])
+        fire_into(sv, cuts.of(i, site, sv.values), cur.dest[:, lo:lo + site.units])
         if keep_raw:
-            box["raw"][i] = raw_values(sv)
+            cur.raw[i] = raw_values(sv)
 
     def on_batch(state: BatchState) -> None:
-        dest = box.get("dest")
-        if dest is None or box.get("dest_batch") != state.index:
+        if cur.dest is None:
             return
-        acc = box["acc"]
-        rows = int(dest.shape[0])
-        class_rows = classes.rows(state.row_labels(), dest.device)
+        class_rows = classes.rows(state.row_labels(), cur.dest.device)
         if on_rows is not None:
-            raw = torch.cat(box["raw"], dim=1) if keep_raw else None
-            on_rows(dest, raw, state)
-        if box["temp"]:
-            acc.add(dest, class_rows)
-        else:
-            acc.commit(rows, class_rows)
-        box["dest"] = None
-        box["n"] = box.get("n", 0) + rows
+            on_rows(cur.dest, torch.cat(cur.raw, dim=1) if keep_raw else None, state)
+        cur.commit(class_rows)
 
     sites = run_model(model, data, batch_size=batch_size, layers=layers, reading=reading, on_sites=on_sites,
                       on_site=on_site, on_batch=on_batch, progress=progress, desc=desc, codes=codes)
-    return Pass(sites=sites, acc=box["acc"], classes=classes, n=int(box.get("n", 0)))
+    return Pass(sites=sites, acc=cur.acc, classes=classes, n=int(cur.acc.n))
+
+
+class _BatchRows:
+    """The firing rows of the batch being read: a view of the accumulator's buffer, or a temporary."""
+
+    def __init__(self) -> None:
+        self.acc = None
+        self.dest: torch.Tensor | None = None
+        self.temp = False
+        self.raw: list = []
+
+    def start(self, rows: int, device, n_raw: int) -> None:
+        self.dest = self.acc.reserve(rows)
+        self.temp = self.dest is None  # more rows than the buffer holds: count this batch from a temporary
+        if self.temp:
+            self.dest = torch.empty((rows, self.acc.d), dtype=torch.bool, device=device)
+        self.raw = [None] * n_raw
+
+    def commit(self, class_rows) -> None:
+        if self.temp:
+            self.acc.add(self.dest, class_rows)
+        else:
+            self.acc.commit(int(self.dest.shape[0]), class_rows)
+        self.dest = None
 
 
 # ---------------------------------------------------------------------------- memory

@@ -355,9 +355,6 @@ def score_cell(task: tuple[GridCell, str]) -> dict:
     done = folder / f"scores_v{_SCORE_VERSION}_{_score_key(cell.spec)}.json"
     if done.is_file():
         return json.loads(done.read_text())
-    import torch
-
-    torch.set_num_threads(1)
     data = _data(cell)
     model = _load(cell, root, "final")
     init = _load(cell, root, "init")
