@@ -22,13 +22,27 @@ ceiling grammars):
   the minimal DFA;
 * beside it, AALpy's L* on a few networks (``--lstar``; skipped when aalpy is not installed).
 
-    python experiments/fsa_gate_power.py             # full run (one process, one thread)
-    # as run for the README: two shards of two languages each, then merged
-    python experiments/fsa_gate_power.py --langs tomita6,last3 --out .../fsa_gate_power_a
-    python experiments/fsa_gate_power.py --langs tomita5,ones_mod3 --out .../fsa_gate_power_b
-    python experiments/fsa_gate_power.py --summarize --inputs .../fsa_gate_power_a,.../fsa_gate_power_b
-    python experiments/fsa_gate_power.py --quick     # under a minute: 2 languages, 2 seeds, 2 cells
+**The seeds of one (language, cell) are trained at once**, as one
+:class:`~neurograph.models.recurrent_ensemble.RecurrentEnsemble` with
+:func:`~neurograph.models.recurrent_ensemble.train_classifier_ensemble` (each seed keeps its own data
+draw, initialisation ``torch.manual_seed(seed)`` and shuffling seed), which equals one
+``train_classifier`` run per seed to float rounding; every member is then evaluated as an ordinary
+``RecurrentClassifier``, seed by seed as before. All ensembles are trained first, then the seeds are
+evaluated (``--max-minutes`` cuts the evaluation). ``train_s`` in ``rows.csv`` is the ensemble's
+training time divided by the number of seeds (cumulative over the budgets).
+
+    python experiments/fsa_gate_power.py             # full run (one process, one thread): 208 s
+    python experiments/fsa_gate_power.py --quick     # 2 languages, 2 seeds, 2 cells: 18 s
     python experiments/fsa_gate_power.py --summarize # tables and tests from an existing rows.csv
+    # the earlier README run (networks trained one at a time): two shards, then merged
+    python experiments/fsa_gate_power.py --summarize --inputs .../fsa_gate_power_a,.../fsa_gate_power_b
+
+Times on the shared 2-core machine, one thread, load average 3-6 from other jobs: the full run took
+3.5 min wall (training all 160 networks to 60 epochs as 16 ensembles: about 75 s; the evaluations
+the rest), against 15.3 min wall (two one-thread shards at once, about 30 CPU-min) when every network
+was trained alone. The rows after the first budget equal the earlier run's exactly; after the second,
+24 of 160 networks differ in test accuracy (mostly Tomita 6 seeds still learning, where float rounding
+of 1e-6 grows over 40 more epochs), 9 in FSA accuracy and none in DFA recovery.
 """
 
 from __future__ import annotations
@@ -51,9 +65,9 @@ from neurograph.automata.select import select_k
 from neurograph.datasets.regular import REGULAR_LANGUAGES, make_regular
 from neurograph.datasets.tomita import make_tomita
 from neurograph.io.atomic import write_csv
-from neurograph.models.recurrent import CELL_TYPES, RecurrentClassifier
+from neurograph.models.recurrent import CELL_TYPES
+from neurograph.models.recurrent_ensemble import RecurrentEnsemble, train_classifier_ensemble
 from neurograph.recording.states import record_states
-from neurograph.zoo.training import train_classifier
 
 CELLS = ("rnn", "mgu", "gru", "lstm")
 PAPER_RANK = {"mgu": 1, "gru": 2, "lstm": 3, "rnn": 4}   # the claim as an order (0 gates: "gates matter")
@@ -83,7 +97,8 @@ def parse(argv):
     p.add_argument("--lstar", type=int, default=1, help="seeds per cell and L*-language run through AALpy's L*")
     p.add_argument("--lstar-langs", default="tomita6,ones_mod3")
     p.add_argument("--lstar-seconds", type=int, default=15)
-    p.add_argument("--max-minutes", type=float, default=0, help="stop after the seed that passes this time")
+    p.add_argument("--max-minutes", type=float, default=0,
+                   help="stop evaluating after the seed that passes this time (all training comes first)")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--summarize", action="store_true", help="only read rows.csv and print the tables")
     p.add_argument("--inputs", default=None, help="with --summarize: comma-separated result folders to merge")
@@ -127,7 +142,14 @@ def evaluate(model, data, val, args, base):
     small = fsa.minimize()
     check = network_counterexample(fsa, model, [0, 1], max_len=ints(args.test_len)[1], n_random=args.n_random,
                                    depth=args.depth, seed=base["seed"])
-    return {**base, "rnn_acc": rnn_acc, "k": sel.k, "val_fid": float(sel.table.loc[sel.table["chosen"], "score"].iloc[0]),
+    # the paper's second, sequence-aware clustering (our reading: k-medoids on [state, position]), k on validation
+    t1 = time.perf_counter()
+    med = select_k(trace, ints(args.ks), val.tokens_test, val_pred, val.lengths_test, tol=args.tol,
+                   method="kmedoids_position", accept="readout", readout=model.readout, seed=base["seed"])
+    kmed = {"kmed_k": med.k, "kmed_fsa_acc": med.fsa.accuracy(data.tokens_test, data.y_test, data.lengths_test),
+            "kmed_fidelity": med.fsa.fidelity(data.tokens_test, test.predictions, data.lengths_test),
+            "kmed_equiv": int(med.fsa.minimize() == data.dfa), "kmed_s": time.perf_counter() - t1}
+    return {**base, **kmed, "rnn_acc": rnn_acc, "k": sel.k, "val_fid": float(sel.table.loc[sel.table["chosen"], "score"].iloc[0]),
             "fsa_acc": fsa.accuracy(data.tokens_test, data.y_test, data.lengths_test),
             "fidelity": fsa.fidelity(data.tokens_test, test.predictions, data.lengths_test),
             "n_min": small.n_states, "true_n": data.dfa.n_states, "equiv": int(small == data.dfa),
@@ -136,25 +158,52 @@ def evaluate(model, data, val, args, base):
             "cex_source": check.source or "", "eval_s": time.perf_counter() - t0, "_fsa": fsa}
 
 
-def run_one(lang, cell, seed, args, budgets):
-    data = make_data(lang, seed, args, n_train=args.n_train, n_test=args.n_test, which="main")
-    val = make_data(lang, seed, args, n_train=2, n_test=args.n_val, which="val")
-    torch.manual_seed(seed)
-    model = RecurrentClassifier(3, 2, cell=cell, embedding_dim=4, hidden_size=args.hidden, padding_idx=2)
-    rows, done, train_s = [], 0, 0.0
+def stack_padded(tokens, pad):
+    """Padded token batches (n, T_i) of equal n as one (S, n, max T_i) tensor, padded with ``pad``."""
+    width = max(int(t.shape[1]) for t in tokens)
+    return torch.stack([torch.nn.functional.pad(t, (0, width - int(t.shape[1])), value=pad) for t in tokens])
+
+
+def train_seeds(lang, cell, seeds, args, budgets):
+    """Train one network per seed (each on its own data draw) as one RecurrentEnsemble.
+
+    Member k is what ``torch.manual_seed(seed); RecurrentClassifier(...)`` and ``train_classifier(...,
+    seed=seed)`` (then ``seed + 1000`` for the second budget, a fresh Adam) give alone, to float rounding.
+    Returns the data and validation draws per seed and, per budget, ``(epochs, train_s, members)``:
+    ``train_s`` is the ensemble's training time so far divided by the number of seeds.
+    """
+    datas = [make_data(lang, seed, args, n_train=args.n_train, n_test=args.n_test, which="main") for seed in seeds]
+    vals = [make_data(lang, seed, args, n_train=2, n_test=args.n_val, which="val") for seed in seeds]
+    X = stack_padded([d.tokens_train for d in datas], pad=2)
+    y = torch.stack([d.y_train for d in datas])
+    ens = RecurrentEnsemble.from_seeds(seeds, 3, 2, cell=cell, embedding_dim=4, hidden_size=args.hidden, padding_idx=2)
+    snaps, done, train_s = [], 0, 0.0
     for i, epochs in enumerate(budgets):
-        t0 = time.perf_counter()
-        train_classifier(model, data.tokens_train, data.y_train, epochs=epochs - done, lr=args.lr,
-                         batch_size=args.batch, seed=seed + 1000 * i)
-        train_s += time.perf_counter() - t0
+        fit = train_classifier_ensemble(ens, X, y, epochs=epochs - done, lr=args.lr, batch_size=args.batch,
+                                        seeds=[seed + 1000 * i for seed in seeds])
+        train_s += fit.seconds / len(seeds)
         done = epochs
+        snaps.append((epochs, train_s, ens.members()))
+    return datas, vals, snaps
+
+
+def evaluate_seed(lang, cell, j, seed, trained, args):
+    """Rows (one per budget) of member ``j`` (seed ``seed``) of :func:`train_seeds`' output."""
+    datas, vals, snaps = trained
+    rows = []
+    for epochs, train_s, members in snaps:
         base = {"lang": lang, "cell": cell, "gates": CELL_TYPES[cell], "seed": seed, "epochs": epochs,
                 "train_s": train_s}
-        rows.append(evaluate(model, data, val, args, base))
+        rows.append(evaluate(members[j], datas[j], vals[j], args, base))
     fsa = rows[-1]["_fsa"]
     for r in rows:
         r.pop("_fsa")
-    return rows, model, data, fsa
+    return rows, snaps[-1][2][j], datas[j], fsa
+
+
+def run_one(lang, cell, seed, args, budgets):
+    """One seed alone (an ensemble of one): rows, the trained model, its data and last FSA."""
+    return evaluate_seed(lang, cell, 0, seed, train_seeds(lang, cell, [seed], args, budgets), args)
 
 
 # ---------------------------------------------------------------------- L* beside it
@@ -269,6 +318,22 @@ def per_lang(rows: pd.DataFrame) -> pd.DataFrame:
                  ).reset_index().sort_values(["epochs", "lang", "gates"])
 
 
+def clustering_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per budget and cell (and all cells): FSA test accuracy, DFA recovery and k of k-means and of the
+    position-aware k-medoids, with the paired Wilcoxon p of the accuracy difference over the networks."""
+    out = []
+    groups = [*rows.groupby(["epochs", "cell"]), *(((e, "all"), part) for e, part in rows.groupby("epochs"))]
+    for (epochs, cell), part in groups:
+        d = part["fsa_acc"] - part["kmed_fsa_acc"]
+        p = float(stats.wilcoxon(part["fsa_acc"], part["kmed_fsa_acc"]).pvalue) if (d != 0).any() else 1.0
+        out.append({"epochs": epochs, "cell": cell, "networks": len(part), "kmeans_acc": part["fsa_acc"].mean(),
+                    "kmedoids_acc": part["kmed_fsa_acc"].mean(), "kmeans_better": int((d > 0).sum()),
+                    "kmedoids_better": int((d < 0).sum()), "wilcoxon_p": p, "kmeans_equiv": part["equiv"].mean(),
+                    "kmedoids_equiv": part["kmed_equiv"].mean(), "kmeans_k": part["k"].mean(),
+                    "kmedoids_k": part["kmed_k"].mean()})
+    return pd.DataFrame(out)
+
+
 def report(rows: pd.DataFrame, lstar: pd.DataFrame | None, cells, total_s: float | None) -> str:
     lines = []
     pd.set_option("display.width", 200)
@@ -301,6 +366,10 @@ def report(rows: pd.DataFrame, lstar: pd.DataFrame | None, cells, total_s: float
                              f"{pr['a']} better in {pr['a_better']}, {pr['b']} in {pr['b_better']}; "
                              f"Wilcoxon p = {pr['p']:.3g} (Holm {pr['p_holm']:.3g})")
         verdict.append(_verdict(epochs, t, tests))
+    if "kmed_fsa_acc" in rows:
+        lines.append("\n== k-means against the sequence-aware k-medoids (state + position), both with k chosen on "
+                     "validation; paired over every network")
+        lines.append(clustering_table(rows).to_string(index=False, float_format=fmt))
     if lstar is not None and len(lstar):
         lines.append("\n== AALpy L* on the same networks (last budget; random-word equivalence oracle, 500 words)")
         lines.append(lstar.to_string(index=False, float_format=fmt))
@@ -356,11 +425,21 @@ def main(argv=None) -> int:
         print("aalpy not installed (pip install aalpy): L* comparison skipped", flush=True)
     rows, lstar = [], []
     start = time.perf_counter()
+    seeds = list(range(args.seeds))
+    # all seeds of one (language, cell) are trained at once, as one ensemble (equal to separate runs)
+    trained = {}
+    for lang in args.langs.split(","):
+        for cell in cells:
+            t0 = time.perf_counter()
+            trained[lang, cell] = train_seeds(lang, cell, seeds, args, budgets)
+            print(f"trained {lang} {cell}: {len(seeds)} seeds as one ensemble in {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+    train_total = time.perf_counter() - start
     # seeds outermost: a run cut short (--max-minutes) still holds complete paired blocks
-    for seed in range(args.seeds):
+    for j, seed in enumerate(seeds):
         for lang in args.langs.split(","):
             for cell in cells:
-                r, model, data, fsa = run_one(lang, cell, seed, args, budgets)
+                r, model, data, fsa = evaluate_seed(lang, cell, j, seed, trained[lang, cell], args)
                 rows += r
                 if have_aalpy and seed < args.lstar and lang in args.lstar_langs.split(","):
                     lstar.append(lstar_row(model, data, lang, cell, seed, budgets[-1], args, fsa))
@@ -373,6 +452,8 @@ def main(argv=None) -> int:
         if args.max_minutes and time.perf_counter() - start > 60 * args.max_minutes:
             print(f"stopping after seed {seed}: --max-minutes {args.max_minutes} reached", flush=True)
             break
+    print(f"training (all networks, as {len(trained)} ensembles): {train_total:.0f} s; evaluation: "
+          f"{time.perf_counter() - start - train_total:.0f} s", flush=True)
     total = time.perf_counter() - start
     rows = pd.DataFrame(rows)
     lstar_df = pd.DataFrame(lstar) if lstar else None

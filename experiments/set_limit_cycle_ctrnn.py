@@ -6,17 +6,17 @@ or, as a minority outcome, a limit cycle on which each value shifts the phase by
 2/3 of a cycle (a 3-state automaton counting the sum mod 3).
 
 Model (``neurograph.models.ctrnn``): ``h <- (1 - a) h + a tanh(W h + U x + b + 0.05 xi)``,
-100 units, ``W ~ N(0, 1/N)`` (gain 1), readout ``y = w.h + c``; a in {0.1, 0.5, 1.0}; the
-inputs are the task's fixed 100-d value vectors (unscaled). Loss: MSE of y to +-1 over the
-last 5 steps + 1e-4 mean(h^2) (rate penalty); a member stops when its batch loss < 1e-3
-(the paper's rule) or at the step budget. S seeds per alpha are trained at once as one
-``CTRNNEnsemble`` (one Adam over the stacked weights, summed losses: the same as S separate
-runs). Departures from the paper, forced by the CPU budget: lr (default 3e-3, paper 1e-4),
-batch 32, a curriculum (100 steps on 1-value, then 800 on 2-value trials with the same rule, then
-the 3-value task), and a step budget (``--steps``, 3000) far below the paper's; ``--train-minutes``
-caps the wall time (checked every ``--chunk`` steps) and ``--checkpoint`` saves and resumes each
-alpha's ensemble, optimiser and data stream, so a run cut by the budget continues exactly where it
-stopped.
+100 units, ``W ~ N(0, gain^2/N)`` (``--gain``, 1 as in the paper), readout ``y = w.h + c``; a in
+{0.1, 0.5, 1.0}; the inputs are the task's fixed 100-d value vectors (unscaled). Loss: MSE of y to +-1
+over the last 5 steps + 1e-4 mean(h^2) (rate penalty); a member stops when its batch loss < 1e-3 (the
+paper's rule) or at the step budget. S seeds per alpha are trained at once as one ``CTRNNEnsemble``
+(one Adam over the stacked weights, summed losses: the same as S separate runs). Departures from the
+paper, forced by the CPU budget: lr (``--lr``; 3e-3 learns at alpha 0.1, 1e-3 is needed at 0.5; paper
+1e-4), batch 32, a curriculum (100 steps on 1-value, then 900 on 2-value trials with the same rule,
+then the 3-value task), and a step budget (``--steps``) far below the paper's; at alpha 1.0 only
+``--gain 1.5`` left chance level. ``--train-minutes`` caps the wall time (checked every ``--chunk``
+steps) and ``--checkpoint`` saves and resumes each alpha's ensemble, optimiser and data stream, so a
+run cut by the budget, or continued with a larger ``--steps``, goes on exactly where it stopped.
 
 Per network: test accuracy (sign of the mean output over the last 5 steps, no noise, 500
 trials). Every solved one (accuracy >= 0.95) is classified by
@@ -25,14 +25,21 @@ known) and 16 random states, relaxed at zero input: ``limit_cycle`` (period, Flo
 phase shift per value, the automaton, label read from the phase alone), ``fixed_point_lattice``
 (>= 3 stable fixed points, purity of the count >= 0.9), ``slow_transient`` or ``other``. Rates
 with Clopper-Pearson 95 % intervals. The hand-built ``SetOscillator`` runs through the same
-classifier as the positive control.
+classifier as the positive control; ``--untrained`` runs the negative control (do the same seeds'
+networks have a stable cycle at zero input before training?); ``--combine DIR ...`` prints one rates
+table over several runs' per-network tables (one row per alpha and recipe).
 
-    python experiments/set_limit_cycle_ctrnn.py --checkpoint [--train-minutes 27] [--members 30] [--out DIR]
+    python experiments/set_limit_cycle_ctrnn.py --alphas 0.1 --checkpoint [--members 30] [--out DIR]
+    python experiments/set_limit_cycle_ctrnn.py --alphas 0.5 --lr 1e-3 --steps 10000 --checkpoint --out DIR
+    python experiments/set_limit_cycle_ctrnn.py --alphas 1.0 --gain 1.5 --lr 1e-3 --steps 10000 --checkpoint --out DIR
+    python experiments/set_limit_cycle_ctrnn.py --untrained --alphas 0.1 0.5 1.0
+    python experiments/set_limit_cycle_ctrnn.py --combine DIR1 DIR2 ...
     python experiments/set_limit_cycle_ctrnn.py --quick      # 2 seeds x 20 steps per alpha, classifies all
 
-One CPU thread. Measured (shared 2-core machine, load 6-11): the full run 27 min with alpha 0.1 cut at
-1500 steps by the wall budget, then 14 min to continue alpha 0.1 to 3000 steps and classify its 26
-solved networks (7 min); --quick about 2 min (most of it classifying 6 networks).
+One CPU thread. Measured on the shared 2-core machine (load 3-11): alpha 0.1 to 3000 steps 27 + 14 min
+(26 solved networks classified in 7 min); alpha 0.5 and 1.0 at lr 1e-3 to 10,000 steps 62 min each, run
+side by side (about 0.2 s per step for 30 members); the untrained control 44 min for 90 networks;
+--quick about 1-2 min (most of it classifying 6 networks).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from scipy.stats import binomtest
 
 from neurograph.datasets.set_game import make_set_task
 from neurograph.dynamics.fixed_points import attractor_dimension
+from neurograph.dynamics.limit_cycle import find_limit_cycle
 from neurograph.dynamics.solutions import KINDS, classify_solution
 from neurograph.io.atomic import write_csv
 from neurograph.io.plots import save_figure
@@ -63,7 +71,7 @@ PAPER = ("Murray 2023 (public code, per RESEARCH.md): 88 of 90 logged runs reach
 
 def train_alpha(task_by_k: dict, alpha: float, seeds: list[int], *, steps: int, batch: int, lr: float,
                 noise_sd: float, rate_penalty: float, stop_loss: float, curriculum: tuple[int, int], hidden: int,
-                data_seed: int, chunk: int = 100, checkpoint: Path | None = None, deadline: float = float("inf")):
+                data_seed: int, gain: float = 1.0, chunk: int = 100, checkpoint: Path | None = None, deadline: float = float("inf")):
     """Train one ensemble (a member per seed): ``curriculum[0]`` steps on 1-value trials, ``curriculum[1]`` on
     2-value trials, then the SET task up to ``steps`` in all, the stopping rule (batch loss < ``stop_loss``)
     applying on the SET task only. Trains in chunks, saving a checkpoint after each (resumed if present) and
@@ -73,7 +81,7 @@ def train_alpha(task_by_k: dict, alpha: float, seeds: list[int], *, steps: int, 
     task = task_by_k[3]
     emb = torch.from_numpy(task.embedding)
     ens = CTRNNEnsemble.from_seeds(seeds, input_size=task.input_size, hidden_size=hidden, alpha=alpha,
-                                   noise_sd=noise_sd)
+                                   noise_sd=noise_sd, gain=gain)
     opt = torch.optim.Adam(ens.parameters(), lr=lr)
     rng = np.random.default_rng(data_seed)
     s = len(seeds)
@@ -181,7 +189,7 @@ def run(args) -> tuple[pd.DataFrame, pd.DataFrame]:
         ens, done, conv, conv_step, last = train_alpha(
             task_by_k, alpha, seeds, steps=args.steps, batch=args.batch, lr=args.lr, noise_sd=args.noise,
             rate_penalty=args.rate_penalty, stop_loss=args.stop_loss, curriculum=tuple(args.curriculum),
-            hidden=args.hidden, data_seed=int(alpha * 1000), chunk=args.chunk,
+            hidden=args.hidden, data_seed=int(alpha * 1000), gain=args.gain, chunk=args.chunk,
             checkpoint=args.out / f"checkpoint_a{alpha:g}.pt" if args.checkpoint else None, deadline=deadline)
         t_train = time.perf_counter() - t0
         acc = accuracy(ens, task)
@@ -191,7 +199,7 @@ def run(args) -> tuple[pd.DataFrame, pd.DataFrame]:
         print(f"alpha={alpha:g}: {done} steps ({t_train:.0f} s this run); "
               f"accuracy median {np.median(acc):.3f}, solved {(acc >= args.solved).sum()}/{len(acc)}", flush=True)
         for k, seed in enumerate(seeds):
-            row = {"alpha": alpha, "seed": seed, "acc": round(float(acc[k]), 4),
+            row = {"alpha": alpha, "gain": args.gain, "lr": args.lr, "seed": seed, "acc": round(float(acc[k]), 4),
                    "steps": int(conv_step[k]) if conv[k] else done, "final_loss": round(float(last[k]), 4),
                    "converged": bool(conv[k]), "kind": "unsolved"}
             if acc[k] >= args.solved and time.perf_counter() > start_all + 60 * (args.train_minutes
@@ -239,7 +247,8 @@ def _sol_row(sol) -> dict:
 def rates(table: pd.DataFrame, alphas) -> pd.DataFrame:
     """Per alpha and pooled: n, solved, class counts, cycle rate among solved with a Clopper-Pearson 95 % CI."""
     out = []
-    for label, part in [*[(f"{a:g}", table[table["alpha"] == a]) for a in alphas], ("all", table)]:
+    for label, part in [*[(a if isinstance(a, str) else f"{a:g}", table[table["alpha"] == a])
+                                  for a in alphas], ("all", table)]:
         solved = part[~part["kind"].isin(["unsolved", "not_analysed"])]
         row = {"alpha": label, "n": len(part), "solved": int((part["kind"] != "unsolved").sum()),
                "classified": len(solved), "converged": int(part["converged"].sum())}
@@ -255,12 +264,59 @@ def rates(table: pd.DataFrame, alphas) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def untrained_control(alphas, gain: float, members: int, hidden: int, input_size: int, noise: float, *,
+                      n_starts: int = 4, seed: int = 0) -> pd.DataFrame:
+    """The control for the cycle rate: the same seeds' networks *before* training, relaxed at zero input
+    from ``n_starts`` random states (N(0, 0.5^2) per unit) for max(500, 300 / alpha) steps; per network the
+    most frequent outcome of :func:`find_limit_cycle` (a stable cycle counts as ``cycle``)."""
+    rows = []
+    for alpha in alphas:
+        ens = CTRNNEnsemble.from_seeds(list(range(members)), input_size=input_size, hidden_size=hidden,
+                                       alpha=alpha, noise_sd=noise, gain=gain)
+        starts = np.random.default_rng(seed).normal(0.0, 0.5, size=(n_starts, hidden))
+        for k in range(members):
+            cell = _float64(ens.member(k).cell)
+            kinds = []
+            for h0 in starts:
+                lc = find_limit_cycle(cell, np.zeros(input_size), h0, n_transient=max(500, round(300 / alpha)),
+                                      max_period=300)
+                kinds.append("cycle" if lc.is_cycle and lc.is_stable else
+                             "fixed_point" if lc.kind == "fixed_point" else "cycle_unstable" if lc.is_cycle
+                             else "none")
+            rows.append({"alpha": alpha, "gain": gain, "seed": k, "untrained": max(set(kinds), key=kinds.count),
+                         "any_cycle": "cycle" in kinds})
+    return pd.DataFrame(rows)
+
+
+def combine(dirs: list[Path]) -> int:
+    """Print one rates table over the per-network tables of several runs (e.g. one per alpha or recipe)."""
+    parts = []
+    for d in dirs:
+        t = pd.read_csv(d / "set_limit_cycle_ctrnn.csv")
+        t = t[t["seed"] != "oscillator"]
+        for col, default in (("gain", 1.0), ("lr", 3e-3)):        # runs before these columns: gain 1, lr 3e-3
+            t = t.assign(**{col: t[col] if col in t else default})
+        parts.append(t.assign(run=d.name))
+    table = pd.concat(parts, ignore_index=True)
+    table["recipe"] = [f"a={a:g} gain={g:g} lr={lr:g}" for a, g, lr in
+                       zip(table["alpha"], table["gain"], table["lr"])]
+    recipes = list(dict.fromkeys(table["recipe"]))
+    rate = rates(table.assign(alpha=table["recipe"]), recipes)
+    pd.set_option("display.width", 250)
+    print(rate.to_string(index=False))
+    print(f"paper: {PAPER}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("experiments/results/set_limit_cycle_ctrnn"))
     p.add_argument("--alphas", type=float, nargs="*", default=[0.1, 0.5, 1.0])
     p.add_argument("--members", type=int, default=30, help="seeds (ensemble members) per alpha")
     p.add_argument("--hidden", type=int, default=100)
+    p.add_argument("--gain", type=float, default=1.0, help="recurrent init gain: W ~ N(0, gain^2 / N)")
+    p.add_argument("--combine", type=Path, nargs="*", default=None, metavar="DIR",
+                   help="only print the rates over the per-network tables of earlier runs (one --out each)")
     p.add_argument("--steps", type=int, default=3000, help="most Adam steps per alpha, curriculum included")
     p.add_argument("--curriculum", type=int, nargs=2, default=[100, 900],
                    help="steps on 1-value, then 2-value trials before the SET task")
@@ -280,12 +336,32 @@ def main(argv=None) -> int:
     p.add_argument("--n-train", type=int, default=4000)
     p.add_argument("--n-random", type=int, default=16)
     p.add_argument("--quick", action="store_true", help="2 seeds x 20 steps per alpha")
+    p.add_argument("--untrained", action="store_true",
+                   help="only the control: do the same seeds' untrained networks cycle at zero input?")
     args = p.parse_args(argv)
     if args.quick:
         args.members, args.steps, args.n_train, args.n_random, args.curriculum = 2, 20, 500, 4, [2, 4]
         args.solved = 0.0          # classify every network, solved or not, to exercise the whole path
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.combine is not None:
+        return combine(args.combine)
+    if args.untrained:
+        args.out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        task = make_set_task(n_train=10, n_test=10, seed=0)
+        ctrl = untrained_control(args.alphas, args.gain, args.members, args.hidden, task.input_size, args.noise)
+        write_csv(ctrl, args.out / "untrained_control.csv")
+        summary = ctrl.groupby("alpha").agg(n=("seed", "size"), any_cycle=("any_cycle", "sum"))
+        for alpha, part in ctrl.groupby("alpha"):
+            ci = binomtest(int(part["any_cycle"].sum()), len(part)).proportion_ci(0.95, method="exact")
+            summary.loc[alpha, "cycle_95ci"] = f"[{ci.low:.3f}, {ci.high:.3f}]"
+        print(f"untrained control, gain {args.gain:g}: networks with a stable cycle at zero input from any of 4 "
+              "random starts")
+        print(summary.to_string())
+        print(pd.crosstab(ctrl["alpha"], ctrl["untrained"]).to_string())
+        print(f"{time.perf_counter() - t0:.0f} s; table in {args.out / 'untrained_control.csv'}")
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     table, rate, steps_done = run(args)

@@ -142,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="also count each layer's whole firing patterns (for pattern entropy)")
     r.add_argument("--moments", action="store_true",
                    help="also keep means and covariances of the raw activations (Pearson statistics)")
+    r.add_argument("--device", default="cpu", metavar="DEVICE",
+                   help="torch device to record on: cpu, cuda, cuda:1, mps (default: %(default)s); the inputs "
+                        "follow the model there batch by batch")
     r.add_argument("--memory-limit", default=None, metavar="BYTES",
                    help="memory the recording may take, in bytes or with a unit (512M, 8G, 2GiB); default: the "
                         "memory available")
@@ -171,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--n-null", type=int, default=20, metavar="N",
                    help="rewired null graphs for the modularity z-score, 0 or >= 2 (default: %(default)s)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar (over the null graphs)")
     s = sub.add_parser("score", help="structure scores (and accuracy) of your own model checkpoints",
                        description="Build a model with --factory, load each checkpoint (a state_dict, read with "
                                    "weights_only=True), record --layers on the data file and print one row of "
@@ -183,6 +187,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--layers", required=True, nargs="+", metavar="LAYER",
                    help="module names to record (glob patterns allowed)")
     s.add_argument("--name", default="model", help="run name in the table (default: %(default)s)")
+    s.add_argument("--runs", default="one", choices=["one", "each"],
+                   help="'one': the checkpoints are stages of one run named --name; 'each': every checkpoint is "
+                        "its own run, named by its file name without suffix, so that the report ranks them as "
+                        "separate models (default: %(default)s)")
     s.add_argument("--rule", default="positive", choices=_RULES, help="firing rule (default: %(default)s)")
     s.add_argument("--z", type=float, default=1.0, help="z of the zscore rule (default: 1)")
     s.add_argument("--threshold", type=float, default=0.0, help="threshold of the threshold rule (default: 0)")
@@ -474,6 +482,7 @@ def _record(args) -> int:
     _count("--calibration-samples", args.calibration_samples, 1)
     neuron_axis = _neuron_axis(args.neuron_axis)
     memory_limit = _bytes("--memory-limit", args.memory_limit)
+    device = _device("--device", args.device)
     X, y = load_data_file(args.data)
     model = build_model(load_factory(args.factory, search_path=args.factory_path), kwargs, args.factory)
     if args.checkpoint is not None:
@@ -485,6 +494,7 @@ def _record(args) -> int:
             text = f"--{exc}" if str(exc).startswith("checkpoint ") else f"--checkpoint: {exc}"
             raise FileFormatError(f"{text}; save the weights (torch.save(model.state_dict(), path)) and build the "
                                   "model with --factory") from exc
+    model.to(device)
     reading = {"neuron_axis": neuron_axis, "positions": args.positions, "spatial": args.spatial, "time": args.time}
     if args.dry_run:
         if args.layers is None:
@@ -528,7 +538,7 @@ def _graph(args) -> int:
     name = args.name or _stats_name(args.stats)
     result = analyze(stats, weight=args.weight, threshold=args.threshold, top_k=args.top_k,
                      alpha=args.alpha, method=args.method, resolution=args.resolution,
-                     n_null=args.n_null, seed=args.seed)
+                     n_null=args.n_null, seed=args.seed, progress=_progress(args))
     paths = write_analysis(result, args.out, name=name)
     row = {"name": name}
     source = stats.meta.get("source") if isinstance(stats.meta.get("source"), dict) else {}
@@ -566,6 +576,10 @@ def _score(args) -> int:
     # the position in --checkpoint is no epoch: name it for what it is
     table = res.table.rename(columns={"epoch": "checkpoint_index"})
     neurons = res.neurons.rename(columns={"epoch": "checkpoint_index"})
+    if args.runs == "each":
+        names = _run_names([Path(p) for p in args.checkpoint])
+        table["run"] = [names[k] for k in table["checkpoint_index"]]
+        neurons["run"] = [names[k] for k in neurons["checkpoint_index"]]
     cols = [c for c in ("checkpoint", "test_accuracy", "modularity", "modularity_z", "n_communities",
                         "mean_entropy", "mean_mutual_info", "pattern_entropy", "dead_fraction") if c in table]
     print(table[cols].to_string(index=False, float_format=_FLOAT))
@@ -704,6 +718,27 @@ def _json_kwargs(text: str) -> dict:
     return kwargs
 
 
+def _device(flag: str, text: str):
+    """A torch device that this machine has, or a one-line error naming ``flag``."""
+    import torch
+    try:
+        device = torch.device(text)
+    except (RuntimeError, TypeError, ValueError):
+        raise _CliError(f"{flag}: {text!r} is not a torch device (e.g. cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise _CliError(f"{flag}: {text!r} asked, but this torch build sees no CUDA device "
+                            f"(torch {torch.__version__}, torch.cuda.is_available() is False)")
+        if device.index is not None and device.index >= n:
+            raise _CliError(f"{flag}: {text!r} asked, but there are only {n} CUDA device(s) (0..{n - 1})")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise _CliError(f"{flag}: {text!r} asked, but MPS is not available here")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise _CliError(f"{flag}: {text!r}: neurograph records on cpu, cuda or mps")
+    return device
+
+
 def _bytes(flag: str, text: str | None) -> int | None:
     """``"8G"``, ``"512MiB"``, ``"1000"`` as a number of bytes (None stays None)."""
     if text is None:
@@ -755,7 +790,8 @@ def _accuracy(model, X, y) -> float | None:
         was = model.training
         model.eval()
         try:
-            out = model(X[:2])
+            param = next(model.parameters(), None)
+            out = model(X[:2] if param is None else X[:2].to(param.device))
         finally:
             model.train(was)
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] <= int(y.max()):
@@ -781,6 +817,14 @@ def _record_summary(stats, *, name: str, acc: float | None, path: Path) -> None:
           + (f", test accuracy {acc:.3f}" if acc is not None else ""))
     _wrote({"stats": path})
     print(f"next: `neurograph graph {path} --out {path.parent}`")
+
+
+def _run_names(paths: list[Path]) -> list[str]:
+    """A run name per checkpoint file: its stem, or its path without suffix where two stems are the same."""
+    stems = [p.stem for p in paths]
+    if len(set(stems)) == len(stems):
+        return stems
+    return [str(p.with_suffix("")) if stems.count(p.stem) > 1 else p.stem for p in paths]
 
 
 def _wrote(paths: dict) -> None:

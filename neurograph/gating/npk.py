@@ -62,7 +62,7 @@ from torch import nn
 from ..recording.capture import first_tensor_of, run_model
 from ..recording.hooks import capture, resolve_layers
 from .._validate import check_int
-from ..errors import DataError, LayerError
+from ..errors import DataError, LayerError, ModelError
 from ..recording.recorder import record
 from ..stats import CoactivationStats
 
@@ -74,8 +74,9 @@ _CHUNK_ELEMENTS = 1 << 22  # float64 elements per (positions x rows x columns) b
 def gate_layers(model: nn.Module) -> list[str]:
     """Names of the modules whose outputs are ``model``'s gate pre-activations (or ReLU outputs).
 
-    A :class:`~neurograph.models.gated.GatedNetwork` gives its gate sites
-    (``gates.0``, ``gates.1``, ...); any other model its ``nn.ReLU`` modules in order.
+    A :class:`~neurograph.models.gated.GatedNetwork` or
+    :class:`~neurograph.models.gated.GatedCNN` gives its gate sites (``gates.0``,
+    ``gates.1``, ...); any other model its ``nn.ReLU`` modules in order.
 
     Raises
     ------
@@ -88,7 +89,7 @@ def gate_layers(model: nn.Module) -> list[str]:
     >>> gate_layers(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)))
     ['1']
     """
-    if _layout_of(model) is not None:
+    if _has_gate_sites(model):                  # a gated model (GatePoint modules) names its gate sites
         return list(model.activation_layers())
     names = [name for name, mod in model.named_modules() if name and isinstance(mod, nn.ReLU)]
     if not names:
@@ -254,6 +255,10 @@ def neural_path_kernel(model: nn.Module, X: torch.Tensor | np.ndarray, Y: torch.
     ((5, 5), True)
     """
     layout = _layout_of(model) if layers is None else None
+    if layers is None and layout is None and _has_gate_sites(model):
+        raise ModelError(f"{type(model).__name__}: its exact path count (strided convolutions, then dense layers) "
+                         "is not implemented; pass layers=model.activation_layers() to use the fully connected "
+                         "formula on the flattened gates and input (an approximation for this architecture)")
     gx = gate_patterns(model, X, layers=layers, batch_size=batch_size)
     gy = gx if Y is None else gate_patterns(model, Y, layers=layers, batch_size=batch_size)
     xv = _value_inputs(model, X, structured=layout is not None)
@@ -326,6 +331,13 @@ class _FlatGates(nn.Module):
                 raise LayerError(f"layer {name!r} did not run or returned no tensor")
             self.flat[i](out[name].flatten(1))
         return y
+
+
+def _has_gate_sites(model: nn.Module) -> bool:
+    """A gated model of :mod:`neurograph.models.gated`: ``GatePoint`` modules and ``activation_layers()``."""
+    from ..models.gated import GatePoint
+    return callable(getattr(model, "activation_layers", None)) and any(isinstance(m, GatePoint)
+                                                                       for m in model.modules())
 
 
 def _layout_of(model: nn.Module) -> list[tuple[int | None, bool]] | None:

@@ -14,5 +14,8 @@ from .ctrnn import *  # noqa: F401,F403
 from .ctrnn import __all__ as _ctrnn_all
 from .ensemble import *  # noqa: F401,F403
 from .ensemble import __all__ as _ensemble_all
+from .recurrent_ensemble import *  # noqa: F401,F403
+from .recurrent_ensemble import __all__ as _recurrent_ensemble_all
 
-__all__ = sorted([*_cnn_all, *_mlp_all, *_recurrent_all, *_gated_all, *_oscillator_all, *_ctrnn_all, *_ensemble_all])
+__all__ = sorted([*_cnn_all, *_mlp_all, *_recurrent_all, *_gated_all, *_oscillator_all, *_ctrnn_all, *_ensemble_all,
+                  *_recurrent_ensemble_all])

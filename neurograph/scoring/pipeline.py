@@ -82,12 +82,13 @@ class Analysis:
 
 def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float = 0.0, top_k: int | None = None,
             alpha: float | None = None, method: str = "leiden", resolution: float = 1.0, n_null: int = 20,
-            seed: int = 0) -> Analysis:
+            seed: int = 0, progress: bool = False) -> Analysis:
     """Build the activation graph, its communities, their null z-score and the entropy tables.
 
     Parameters are those of :func:`activation_graph`, :func:`detect_communities` and
-    :func:`modularity_significance` (``n_null=0`` skips the null model). Cost: one
-    community detection per null graph, so about ``n_null + 1`` detections.
+    :func:`modularity_significance` (``n_null=0`` skips the null model; ``progress`` shows a
+    tqdm bar over the null graphs). Cost: one community detection per null graph, so about
+    ``n_null + 1`` detections.
 
     Every option is checked before any work: a bad value raises
     :class:`~neurograph.errors.OptionError` naming it (``n_null`` must be 0 or an int >= 2);
@@ -116,7 +117,7 @@ def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float 
     sig = None
     if n_null > 0 and graph.n_edges > 0:
         sig = modularity_significance(graph, partition, method=method, resolution=resolution, n_null=n_null,
-                                      seed=seed)
+                                      seed=seed, progress=bool(progress))
     table = neuron_entropy(stats)
     community = np.full(stats.n_neurons, -1, dtype=np.int64)
     idx = graph.nodes["neuron"].to_numpy(np.int64)

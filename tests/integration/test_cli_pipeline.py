@@ -10,6 +10,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import neurograph
 from neurograph._main import main
@@ -318,10 +319,17 @@ def test_record_graph_report_a_users_checkpoint_end_to_end(tmp_path, capsys):
                  "--out", str(out), "--dry-run"]) == 0
     printed = capsys.readouterr().out
     assert "24 neurons" in printed and "GiB" in printed and "nothing written" in printed and not out.exists()
+    # --device: a device this machine lacks, or no device at all, is one line naming --device; nothing written
+    bad = ["nonsense"] + ([] if torch.cuda.is_available() else ["cuda"])
+    for device in bad:
+        assert main(["record", *factory, data, "--layers", "1", "--out", str(out), "--device", device]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("neurograph record: error: --device") and len(err.splitlines()) == 1
+    assert not out.exists()
     # record both checkpoints, then graph them into the same folder
     for ckpt in ("trained", "untrained"):
         assert main(["record", *factory, "--checkpoint", str(tmp_path / f"{ckpt}.pt"), data, "--layers", "1", "3",
-                     "--out", str(out), "--quiet"]) == 0
+                     "--out", str(out), "--quiet", "--device", "cpu"]) == 0
         printed = capsys.readouterr().out
         assert f"{ckpt}: 240 samples, rule positive" in printed and "test accuracy" in printed
         assert str(out / f"{ckpt}_stats.npz") in printed and "always on" in printed
@@ -369,6 +377,13 @@ def test_score_and_correlate_write_into_folders(tmp_path, capsys):
     assert scores["checkpoint_index"].tolist() == [0, 1] and "epoch" not in scores
     assert scores["checkpoint"].str.endswith(".pt").all()
     assert "checkpoint_index" in pd.read_csv(tmp_path / "scored" / "neurons.csv")
+    assert scores["run"].tolist() == ["model", "model"]          # default: stages of one run
+    # --runs each: every checkpoint is its own run (named by its file), in scores and neurons alike
+    assert main(["score", *factory, "--checkpoint", str(tmp_path / "trained.pt"), str(tmp_path / "untrained.pt"),
+                 "--data", str(tmp_path / "test.npz"), "--layers", "1", "--n-null", "0", "--quiet", "--runs", "each",
+                 "--out", str(tmp_path / "each")]) == 0
+    assert pd.read_csv(tmp_path / "each" / "scores.csv")["run"].tolist() == ["trained", "untrained"]
+    assert sorted(set(pd.read_csv(tmp_path / "each" / "neurons.csv")["run"])) == ["trained", "untrained"]
     # correlate: per task when the table has one (as the report), pooled on request; --out is a folder
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"task": ["a"] * 8 + ["b"] * 8, "test_accuracy": rng.random(16),

@@ -87,3 +87,12 @@ def test_the_report_renders_what_compare_models_computed(tmp_path):
     shown = correlation_table(c.correlations)
     for task, cell in zip(shown["task"], shown["spearman"]):
         assert (f"{cell.split(' [')[0]} (n too small)" if task in small else cell) in page
+
+
+def test_ranking_is_skipped_not_raised_when_fewer_than_three_models_have_an_accuracy():
+    # 3 rows but only 2 finite accuracies: the ranking needs 3, so the task has no ranking row (it raised before)
+    t = pd.DataFrame({"modularity": [0.1, 0.2, 0.3], "mean_entropy": [1.0, 2.0, 3.0],
+                      "test_accuracy": [0.5, 0.7, np.nan]})
+    c = compare_models(t)
+    assert c.rankings.empty
+    assert len(c.correlations)
