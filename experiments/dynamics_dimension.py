@@ -56,7 +56,8 @@ from dynamics_integration import NOISE_SD, OUTLIER, SLOW_Q, UNIQUE_TOL, flat_sta
 from neurograph.datasets.evidence import make_evidence_task, predict_dimension  # noqa: E402
 from neurograph.dynamics.fixed_points import attractor_dimension, find_fixed_points, sample_initial_states  # noqa: E402
 from neurograph.io.atomic import write_csv  # noqa: E402
-from neurograph.models.recurrent_ensemble import RecurrentEnsemble, train_classifier_ensemble  # noqa: E402
+from neurograph.models.recurrent_ensemble import (  # noqa: E402
+    RecurrentEnsemble, stack_padded, train_classifier_ensemble)
 from neurograph.recording.states import record_states  # noqa: E402
 from neurograph.zoo.training import accuracy  # noqa: E402
 
@@ -77,12 +78,6 @@ def measures(model, tokens, lengths, labels, seed: int, n_fp: int) -> dict:
     slow = stable.n_slow_modes(SLOW_TAU) if len(stable) else np.zeros(0)
     return {"n95": dim.n_components, "pr": round(dim.participation_ratio, 2), "gap": dim.gap_components,
             "n_stable_fp": len(stable), "slow_modes": float(np.median(slow)) if len(slow) else float("nan")}
-
-
-def stack_padded(tokens, pad=0):
-    """Padded token batches (n, T_i) of equal n as one (S, n, max T_i) tensor, padded with ``pad``."""
-    width = max(int(t.shape[1]) for t in tokens)
-    return torch.stack([torch.nn.functional.pad(t, (0, width - int(t.shape[1])), value=pad) for t in tokens])
 
 
 def train_conditions(tokens_tr, y_tr, n, vocab, seeds, args):
@@ -125,7 +120,7 @@ def synthetic(args) -> list[dict]:
         tasks = [make_evidence_task(n, ordered=False, n_train=args.n_train, n_test=args.n_test, seed=seed)
                  for seed in seeds]
         t0 = time.perf_counter()
-        models, fitted, train_s = train_conditions(stack_padded([t.tokens_train for t in tasks]),
+        models, fitted, train_s = train_conditions(stack_padded([t.tokens_train for t in tasks], pad=0),
                                                    torch.stack([t.y_train for t in tasks]), n, tasks[0].vocab_size,
                                                    seeds, args)
         print(f"N = {n}: {len(seeds)} seeds x (trained, shuffled) as one ensemble in {time.perf_counter() - t0:.1f} s",

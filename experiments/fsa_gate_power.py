@@ -66,7 +66,7 @@ from neurograph.datasets.regular import REGULAR_LANGUAGES, make_regular
 from neurograph.datasets.tomita import make_tomita
 from neurograph.io.atomic import write_csv
 from neurograph.models.recurrent import CELL_TYPES
-from neurograph.models.recurrent_ensemble import RecurrentEnsemble, train_classifier_ensemble
+from neurograph.models.recurrent_ensemble import RecurrentEnsemble, stack_padded, train_classifier_ensemble
 from neurograph.recording.states import record_states
 
 CELLS = ("rnn", "mgu", "gru", "lstm")
@@ -156,12 +156,6 @@ def evaluate(model, data, val, args, base):
             "net_agrees": int(check.agrees), "net_disagree": check.disagreement, "net_queries": check.n_queries,
             "cex_len": np.nan if check.counterexample is None else len(check.counterexample),
             "cex_source": check.source or "", "eval_s": time.perf_counter() - t0, "_fsa": fsa}
-
-
-def stack_padded(tokens, pad):
-    """Padded token batches (n, T_i) of equal n as one (S, n, max T_i) tensor, padded with ``pad``."""
-    width = max(int(t.shape[1]) for t in tokens)
-    return torch.stack([torch.nn.functional.pad(t, (0, width - int(t.shape[1])), value=pad) for t in tokens])
 
 
 def train_seeds(lang, cell, seeds, args, budgets):

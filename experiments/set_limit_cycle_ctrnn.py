@@ -38,8 +38,8 @@ table over several runs' per-network tables (one row per alpha and recipe).
 
 One CPU thread. Measured on the shared 2-core machine (load 3-11): alpha 0.1 to 3000 steps 27 + 14 min
 (26 solved networks classified in 7 min); alpha 0.5 and 1.0 at lr 1e-3 to 10,000 steps 62 min each, run
-side by side (about 0.2 s per step for 30 members); the untrained control 44 min for 90 networks;
---quick about 1-2 min (most of it classifying 6 networks).
+side by side (0.24-0.49 s per step for 30 members, with the load), then 18 min each on to 15,000; the
+untrained control 44 min for 90 networks; --quick 40-47 s (most of it classifying 6 networks).
 """
 
 from __future__ import annotations

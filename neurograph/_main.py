@@ -785,13 +785,13 @@ def _accuracy(model, X, y) -> float | None:
     """Test accuracy of a classifier's logits, or None (with a note) when its output is not (n, classes)."""
     import torch
 
+    from .recording.batches import model_device_dtype
     from .zoo.training import accuracy
     with torch.no_grad():
         was = model.training
         model.eval()
         try:
-            param = next(model.parameters(), None)
-            out = model(X[:2] if param is None else X[:2].to(param.device))
+            out = model(X[:2].to(model_device_dtype(model)[0]))
         finally:
             model.train(was)
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] <= int(y.max()):

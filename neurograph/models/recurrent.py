@@ -40,6 +40,19 @@ __all__ = ["CELL_TYPES", "MGUCell", "RecurrentClassifier", "RecurrentLayer"]
 CELL_TYPES = {"rnn": 0, "mgu": 1, "gru": 2, "lstm": 3}
 
 
+def _padded_lengths(tokens: torch.Tensor, padding_idx: int | None) -> torch.Tensor:
+    """Lengths (...,) int64 of token ids (..., T) padded at the end with ``padding_idx``.
+
+    The length is the position after the last token that is not padding; every sequence has
+    length T when ``padding_idx`` is None.
+    """
+    t = tokens.shape[-1]
+    if padding_idx is None or t == 0:
+        return torch.full(tokens.shape[:-1], t, dtype=torch.int64, device=tokens.device)
+    pos = torch.arange(1, t + 1, device=tokens.device)
+    return ((tokens != padding_idx) * pos).amax(dim=-1).to(torch.int64)
+
+
 class MGUCell(nn.Module):
     """Minimal gated unit: one forget gate ``f`` (Zhou, Wu, Zhang & Zhou 2016).
 
@@ -388,11 +401,7 @@ class RecurrentClassifier(nn.Module):
 
     def lengths_of(self, tokens: torch.Tensor) -> torch.Tensor:
         """Lengths (N,) int64 of padded ``tokens`` (N, T): position after the last non-padding token."""
-        n, t = tokens.shape
-        if self.padding_idx is None or t == 0:
-            return torch.full((n,), t, dtype=torch.int64, device=tokens.device)
-        pos = torch.arange(1, t + 1, device=tokens.device)[None, :]
-        return ((tokens != self.padding_idx) * pos).amax(dim=1).to(torch.int64)
+        return _padded_lengths(tokens, self.padding_idx)
 
     def input_vectors(self, tokens: torch.Tensor) -> torch.Tensor:
         """The inputs ``x_t`` (..., embedding_dim) the recurrent layer sees for token ids (...)."""

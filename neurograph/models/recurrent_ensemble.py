@@ -51,9 +51,9 @@ from .._seed import as_int_seed
 from .._validate import check_int, check_number
 from .._validate import positive_int as _positive_int
 from ..errors import DataError, OptionError
-from .recurrent import CELL_TYPES, RecurrentClassifier
+from .recurrent import CELL_TYPES, RecurrentClassifier, _padded_lengths
 
-__all__ = ["EnsembleTrainResult", "RecurrentEnsemble", "train_classifier_ensemble"]
+__all__ = ["EnsembleTrainResult", "RecurrentEnsemble", "stack_padded", "train_classifier_ensemble"]
 
 #: Weight blocks of each cell (rows of ``weight_ih`` / ``weight_hh`` per hidden unit).
 _BLOCKS = {"rnn": 1, "mgu": 2, "gru": 3, "lstm": 4}
@@ -264,11 +264,7 @@ class RecurrentEnsemble(nn.Module):
     # -- running -----------------------------------------------------------------------------
     def lengths_of(self, tokens: torch.Tensor) -> torch.Tensor:
         """Lengths (..., n) int64 of padded ``tokens`` (..., n, T): position after the last non-padding token."""
-        t = tokens.shape[-1]
-        if self.padding_idx is None or t == 0:
-            return torch.full(tokens.shape[:-1], t, dtype=torch.int64, device=tokens.device)
-        pos = torch.arange(1, t + 1, device=tokens.device)
-        return ((tokens != self.padding_idx) * pos).amax(dim=-1).to(torch.int64)
+        return _padded_lengths(tokens, self.padding_idx)
 
     def _tokens(self, tokens) -> torch.Tensor:
         """``tokens`` as int64 (S, n, T) (a shared (n, T) batch expanded without copying)."""
@@ -288,7 +284,10 @@ class RecurrentEnsemble(nn.Module):
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (S, n, n_classes) of ``tokens`` (n, T) or (S, n, T) with ``lengths`` (n,), (S, n) or None."""
-        h = self.final_states(tokens, lengths)
+        return self._readout(self.final_states(tokens, lengths))
+
+    def _readout(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits (S, n, C) of final states (S, n, H)."""
         return torch.baddbmm(self.readout_bias[:, None, :], h, self.readout_weight.transpose(1, 2))
 
     def final_states(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -410,6 +409,25 @@ class EnsembleTrainResult:
                            n_steps=self.n_steps, seconds=self.seconds, seed=self.seeds[k])
 
 
+def stack_padded(tokens: Sequence[torch.Tensor], pad: int) -> torch.Tensor:
+    """Per-member token batches (n, T_k) of one n as one (S, n, max T_k) tensor, padded at the end with ``pad``.
+
+    For :func:`train_classifier_ensemble` when every member has its own data draw.
+
+    Examples
+    --------
+    >>> import torch
+    >>> stack_padded([torch.tensor([[1, 2]]), torch.tensor([[1, 2, 1]])], pad=0).tolist()
+    [[[1, 2, 0]], [[1, 2, 1]]]
+    """
+    tokens = list(tokens)
+    if not tokens or len({int(t.shape[0]) for t in tokens}) != 1 or any(t.dim() != 2 for t in tokens):
+        raise DataError(f"tokens must be one or more (n, T) batches of the same n, got shapes "
+                        f"{[tuple(t.shape) for t in tokens]}")
+    width = max(int(t.shape[1]) for t in tokens)
+    return torch.stack([nn.functional.pad(t, (0, width - int(t.shape[1])), value=int(pad)) for t in tokens])
+
+
 def _per_member(name: str, value, s: int, ndim: int, what: str) -> torch.Tensor:
     """``value`` as a tensor with a member axis: shared (ndim) or per member (S, ...)."""
     try:
@@ -518,7 +536,8 @@ def train_classifier_ensemble(
         raise DataError(f"y must hold integer class labels, got dtype {y_t.dtype}")
     if int(y_t.min()) < 0 or int(y_t.max()) >= ensemble.n_classes:
         raise DataError(f"y must hold labels in [0, {ensemble.n_classes}), found {int(y_t.min())}..{int(y_t.max())}")
-    X_t = ensemble._tokens(X_t)            # int64 (S, n, T), ids checked
+    X_t = ensemble._tokens(X_t)            # int64 (S, n, T), ids checked here once, not per batch
+    lens = ensemble.lengths_of(X_t)         # (S, n)
     y_t = y_t.to(torch.int64)
     params = [p for p in ensemble.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=float(lr), weight_decay=float(weight_decay))
@@ -537,7 +556,7 @@ def train_classifier_ensemble(
                 idx = orders[:, lo:lo + batch_size]                                           # (S, b)
                 xb, yb = X_t[rows, idx], y_t[rows, idx]                                       # (S, b, T), (S, b)
                 b = int(idx.shape[1])
-                logits = ensemble(xb)                                                         # (S, b, C)
+                logits = ensemble._readout(ensemble._run(xb, lens[rows, idx]))                # (S, b, C)
                 per = nn.functional.cross_entropy(logits.reshape(s * b, -1), yb.reshape(s * b),
                                                   reduction="none").view(s, b).mean(dim=1)    # (S,)
                 opt.zero_grad(set_to_none=True)

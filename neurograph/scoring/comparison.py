@@ -176,7 +176,7 @@ def compare_models(table: pd.DataFrame, *, target: str = "test_accuracy", metric
         c.insert(0, "task", task)
         corr.append(c)
         features = [f for f in LABEL_FREE_SCORES if f in sub.columns and sub[f].notna().any()]
-        scored = sub[np.isfinite(pd.to_numeric(sub[target], errors="coerce"))] if target in sub else sub.iloc[:0]
+        scored = sub[np.isfinite(pd.to_numeric(sub[target], errors="coerce"))]
         n_groups = scored[groups].nunique() if groups else len(scored)
         if features and n_groups >= 3:         # models without a finite target cannot be ranked against it
             r = label_free_ranking(sub, features, target, groups=groups)
