@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,9 @@ from ..io.export import export_gexf, export_graphml
 from ..graph.activation import ActivationGraph, activation_graph, edge_weights
 from ..io.plots import plot_coactivation, plot_entropy, save_figure
 from ..stats import CoactivationStats
+from .twin import baseline_values
 
-__all__ = ["Analysis", "analyze", "write_analysis"]
+__all__ = ["Analysis", "analyze", "baseline_table", "write_analysis"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +48,9 @@ class Analysis:
         ``in_graph`` (bool) and ``community`` (-1 for neurons left out of the graph).
     layers : pandas.DataFrame
         :func:`layer_entropy` per layer.
+    baseline : Analysis or None
+        The same analysis of the untrained twin's statistics on the same data (``analyze(...,
+        baseline=...)``); None when no baseline was given.
     """
 
     stats: CoactivationStats
@@ -55,9 +59,20 @@ class Analysis:
     significance: ModularitySignificance | None
     neurons: pd.DataFrame
     layers: pd.DataFrame
+    baseline: Analysis | None = None
 
     def summary(self) -> dict:
-        """One row of scores (plain Python numbers); definitions: docs/reference/scores.md."""
+        """One row of scores (plain Python numbers); definitions: docs/reference/scores.md.
+
+        With a :attr:`baseline`, every score also as ``<score>_untrained`` (the twin's) and
+        ``<score>_delta`` (this analysis minus the twin's), but for ``n_samples`` and ``n_neurons``.
+        """
+        row = self._own_summary()
+        if self.baseline is not None:
+            row.update(baseline_values(row, self.baseline._own_summary()))
+        return row
+
+    def _own_summary(self) -> dict:
         sig = self.significance
         ok = self.neurons["status"] == "ok"
         return {
@@ -82,13 +97,19 @@ class Analysis:
 
 def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float = 0.0, top_k: int | None = None,
             alpha: float | None = None, method: str = "leiden", resolution: float = 1.0, n_null: int = 20,
-            seed: int = 0, progress: bool = False) -> Analysis:
+            seed: int = 0, progress: bool = False, baseline: CoactivationStats | Analysis | None = None) -> Analysis:
     """Build the activation graph, its communities, their null z-score and the entropy tables.
 
     Parameters are those of :func:`activation_graph`, :func:`detect_communities` and
     :func:`modularity_significance` (``n_null=0`` skips the null model; ``progress`` shows a
     tqdm bar over the null graphs). Cost: one community detection per null graph, so about
     ``n_null + 1`` detections.
+
+    ``baseline``: the statistics of the untrained twin recorded on the same data (see
+    :func:`neurograph.scoring.twin.untrained_twin`), analysed with the same options (twice the
+    cost), or its :class:`Analysis`; it becomes :attr:`Analysis.baseline`, and
+    :meth:`Analysis.summary` gains ``<score>_untrained`` and ``<score>_delta``. Its layers and
+    neurons per layer must be those of ``stats`` (DataError naming the first that differs).
 
     Every option is checked before any work: a bad value raises
     :class:`~neurograph.errors.OptionError` naming it (``n_null`` must be 0 or an int >= 2);
@@ -110,6 +131,16 @@ def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float 
         raise OptionError("n_null must be 0 (no null model) or >= 2, got 1")
     check_seed("seed", seed)
     check_options(method, resolution, "modularity")
+    if baseline is not None:
+        base_stats = baseline.stats if isinstance(baseline, Analysis) else baseline
+        if not isinstance(base_stats, CoactivationStats):
+            raise DataError(f"baseline must be a CoactivationStats or an Analysis, got {type(baseline).__name__}")
+        _check_same_neurons(stats, base_stats)
+        if not isinstance(baseline, Analysis):
+            baseline = analyze(baseline, weight=weight, threshold=threshold, top_k=top_k, alpha=alpha, method=method,
+                               resolution=resolution, n_null=n_null, seed=seed)
+        elif baseline.baseline is not None:
+            baseline = _replace(baseline, baseline=None)
     graph = activation_graph(stats, weight, threshold=threshold, top_k=top_k, alpha=alpha)
     partition = detect_communities(graph, method=method, resolution=resolution, seed=seed)
     if graph.n_edges == 0:
@@ -126,7 +157,41 @@ def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float 
     table.loc[idx, "in_graph"] = True
     table["community"] = community
     return Analysis(stats=stats, graph=graph, partition=partition, significance=sig, neurons=table,
-                    layers=layer_entropy(stats))
+                    layers=layer_entropy(stats), baseline=baseline)
+
+
+def baseline_table(analysis: Analysis) -> pd.DataFrame:
+    """The scores of ``analysis`` beside its untrained twin's: columns ``score``, ``trained``, ``untrained``, ``delta``.
+
+    One row per score of :meth:`Analysis.summary` that has a twin value; DataError if the
+    analysis has no :attr:`~Analysis.baseline`.
+    """
+    if not isinstance(analysis, Analysis) or analysis.baseline is None:
+        raise DataError("baseline_table needs an Analysis made with analyze(..., baseline=...)")
+    own, twin = analysis._own_summary(), analysis.baseline._own_summary()
+    delta = baseline_values(own, twin)
+    rows = [{"score": k, "trained": own[k], "untrained": twin[k], "delta": delta[f"{k}_delta"]}
+            for k in own if f"{k}_delta" in delta]
+    return pd.DataFrame(rows, columns=["score", "trained", "untrained", "delta"])
+
+
+def _check_same_neurons(stats: CoactivationStats, base: CoactivationStats) -> None:
+    """DataError naming the first layer whose neurons differ between ``stats`` and its baseline ``base``."""
+    ours, theirs = _layer_sizes(stats), _layer_sizes(base)
+    if ours != theirs:
+        diff = next(((a, b) for a, b in zip(ours, theirs) if a != b), None)
+        what = (f"layer {diff[1][0]!r} has {diff[1][1]} neurons, the model's {diff[0][0]!r} {diff[0][1]}" if diff
+                else f"{len(theirs)} layers, the model's {len(ours)}")
+        raise DataError(f"baseline statistics do not record the model's neurons: {what}")
+
+
+def _layer_sizes(stats: CoactivationStats) -> list[tuple[str, int]]:
+    counts = stats.neurons["layer"].astype(str).value_counts()
+    return [(name, int(counts.get(name, 0))) for name in stats.layers]
+
+
+def _replace(a: Analysis, **changes) -> Analysis:
+    return Analysis(**{**{f.name: getattr(a, f.name) for f in fields(a)}, **changes})
 
 
 def _warn_empty(stats: CoactivationStats, graph) -> None:
@@ -153,7 +218,9 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str 
 
     Files: ``NAME.gexf`` and ``NAME.graphml`` (open in Gephi), ``NAME_stats.npz``,
     ``NAME_neurons.csv`` (per-neuron metrics and community), ``NAME_layers.csv``,
-    ``NAME_coactivation.png`` (weights ordered by community) and ``NAME_entropy.png``.
+    ``NAME_coactivation.png`` (weights ordered by community) and ``NAME_entropy.png``; with a
+    :attr:`Analysis.baseline` also ``NAME_untrained.csv`` (one row per score: ``score``,
+    ``trained``, ``untrained``, ``delta``) and the twin's Q and z in the figure's title.
     Returns a dict from kind to path.
 
     Raises OptionError if ``name`` is empty or holds a path separator (or ``title`` is not a
@@ -190,8 +257,14 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str 
     w = edge_weights(a.stats, a.graph.weight)[np.ix_(idx, idx)]
     q = a.partition.modularity
     z = a.significance.z if a.significance else float("nan")
+    heading = f"{title or name}: Q = {q:.3f}, z = {z:.1f}"
+    if a.baseline is not None:
+        paths["untrained"] = write_csv(baseline_table(a), out / f"{name}_untrained.csv")
+        b = a.baseline
+        bz = b.significance.z if b.significance else float("nan")
+        heading += f" (untrained twin: Q = {b.partition.modularity:.3f}, z = {bz:.1f})"
     fig = plot_coactivation(w, a.partition.membership, labels=a.graph.nodes["layer"], weight_name=a.graph.weight,
-                            title=f"{title or name}: Q = {q:.3f}, z = {z:.1f}")
+                            title=heading)
     paths["coactivation_png"] = save_figure(fig, out / f"{name}_coactivation.png")
     paths["entropy_png"] = save_figure(plot_entropy(a.neurons, title=f"{title or name}: neuron entropy"),
                                        out / f"{name}_entropy.png")

@@ -13,6 +13,12 @@ that the report page prints and ``docs/reference/scores.md`` is generated from.
 
 Per recorded layer the same scores are computed on that layer alone (its own
 graph, communities and null) and stored under ``"<score>@<layer>"``.
+
+With ``baseline="untrained"`` (or a model or checkpoint of the untrained network) every
+score is computed for the untrained twin on the same data too (:mod:`neurograph.scoring.twin`)
+and the row gains ``<score>_untrained`` and ``<score>_delta`` (trained minus untrained;
+per layer ``<score>_untrained@<layer>``). Read a score against its twin's: an untrained
+network already has modularity far above the rewired null.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from ..recording.batches import LabelCodes, is_reiterable, logits_of
 from ..errors import DataError, ModelError
 from .definitions import LABEL_FREE_SCORES, PER_LAYER_SCORES, SCORE_DEFINITIONS  # noqa: F401 - re-exported
 from .pipeline import Analysis, analyze
+from .twin import baseline_values, resolve_baseline
 from ..recording.reading import Reading
 from ..recording.recorder import record
 from ..stats import CoactivationStats
@@ -59,6 +66,9 @@ class ModelScores:
         ``pattern_entropy``, ``dead_fraction``).
     analysis : Analysis
         The overall analysis (graph, partition, null, per-neuron table) the row comes from.
+    baseline : ModelScores or None
+        The untrained twin's scores on the same data, when scored with ``baseline=``; their
+        numbers are also in :attr:`values` as ``<score>_untrained`` and ``<score>_delta``.
 
     Examples
     --------
@@ -70,6 +80,7 @@ class ModelScores:
     values: dict
     layers: pd.DataFrame
     analysis: Analysis | None
+    baseline: ModelScores | None = None
 
     def __getitem__(self, key: str) -> float:
         return self.values[key]
@@ -85,7 +96,8 @@ class ModelScores:
 
 def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None, per_layer: bool = True,
                 weight: str = "npmi", threshold: float = 0.0, top_k: int | None = None, method: str = "leiden",
-                resolution: float = 1.0, n_null: int = 10, seed: int = 0) -> ModelScores:
+                resolution: float = 1.0, n_null: int = 10, seed: int = 0, baseline: CoactivationStats | None = None,
+                baseline_accuracy: float | None = None) -> ModelScores:
     """Structure scores from recorded statistics (see the module docstring for every score).
 
     Parameters
@@ -100,6 +112,12 @@ def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None,
     weight, threshold, top_k, method, resolution, n_null, seed
         As for :func:`neurograph.pipeline.analyze` (``n_null=0`` skips the null model;
         otherwise ``n_null >= 2``).
+    baseline : CoactivationStats, optional
+        The untrained twin's statistics on the same data, scored with the same options (twice
+        the cost): :attr:`ModelScores.baseline`, and ``<score>_untrained`` / ``<score>_delta``
+        in the row.
+    baseline_accuracy : float, optional
+        The twin's ``test_accuracy``.
 
     Returns
     -------
@@ -118,7 +136,12 @@ def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None,
         raise DataError(f"stats must be a CoactivationStats, got {type(stats).__name__}")
     opts = dict(weight=weight, threshold=threshold, top_k=top_k, method=method, resolution=resolution,
                 n_null=n_null, seed=seed)
-    overall = analyze(stats, **opts)
+    twin = None
+    if baseline is not None:
+        if not isinstance(baseline, CoactivationStats):
+            raise DataError(f"baseline must be a CoactivationStats, got {type(baseline).__name__}")
+        twin = score_stats(baseline, test_accuracy=baseline_accuracy, per_layer=per_layer, **opts)
+    overall = analyze(stats, **opts, baseline=None if twin is None else twin.analysis)
     values: dict = {"test_accuracy": float("nan") if test_accuracy is None else float(test_accuracy)}
     values.update(_row(overall))
     layer_rows = []
@@ -130,7 +153,9 @@ def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None,
             for k in _LAYER_SCORES:
                 values[f"{k}@{layer}"] = row[k]
     layers = pd.DataFrame(layer_rows, columns=["layer", *_LAYER_SCORES])
-    return ModelScores(values=values, layers=layers, analysis=overall)
+    if twin is not None:
+        values.update(baseline_values(values, twin.values))
+    return ModelScores(values=values, layers=layers, analysis=overall, baseline=twin)
 
 
 def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str = "positive", *,
@@ -139,7 +164,7 @@ def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str =
                 mask="attention_mask", reading: Reading | None = None, batch_size: int = 256,
                 per_layer: bool = True, weight: str = "npmi",
                 method: str = "leiden", resolution: float = 1.0, n_null: int = 10, seed: int = 0,
-                progress: bool = False) -> ModelScores:
+                progress: bool = False, baseline=None) -> ModelScores:
     """Record ``layers`` of ``model`` on ``data`` and return its row of structure scores.
 
     ``test_accuracy`` is measured on the same data when it carries labels (NaN
@@ -161,6 +186,15 @@ def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str =
         As for :func:`score_stats`.
     progress : bool
         Show tqdm bars while recording.
+    baseline : None, "untrained", torch.nn.Module or path
+        Also score the untrained network on the same data with the same options (twice the
+        cost): ``"untrained"`` is :func:`~neurograph.scoring.twin.untrained_twin` of ``model``
+        (a copy with every submodule's ``reset_parameters()`` called under
+        ``torch.manual_seed(seed)``; ``model`` and the global random state are untouched); a
+        module of the same architecture, or a state_dict file (e.g. the run's epoch-0
+        checkpoint) loaded into a copy of ``model``, is used as the untrained network instead.
+        The row gains ``<score>_untrained`` and ``<score>_delta`` for every score (but
+        ``n_params``); :attr:`ModelScores.baseline` holds the twin's scores.
 
     Returns
     -------
@@ -170,7 +204,9 @@ def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str =
     ------
     DataError, LayerError, ModelError
         As :func:`neurograph.record`; also ``ModelError`` if the model does not return
-        (B, n_classes) logits while measuring accuracy.
+        (B, n_classes) logits while measuring accuracy, if a ``baseline`` module or checkpoint
+        does not have ``model``'s architecture, or (``"untrained"``) naming a submodule with
+        parameters but no ``reset_parameters``.
 
     Examples
     --------
@@ -181,15 +217,26 @@ def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str =
     >>> 0 <= s["test_accuracy"] <= 1, s["n_params"]
     (True, 58)
     """
+    twin = resolve_baseline(model, baseline, seed=seed)  # checked before any recording
     if not is_reiterable(data):
         data = list(data)
-    stats = record(model, data, layers, rule, threshold=threshold, quantile=quantile, z=z, spatial=spatial,
-                   time=time, neuron_axis=neuron_axis, positions=positions, mask=mask, reading=reading,
-                   batch_size=batch_size, patterns=True, progress=progress)
-    acc = _accuracy(model, data, batch_size) if int(stats.class_counts.sum()) > 0 else None
+    opts = dict(threshold=threshold, quantile=quantile, z=z, spatial=spatial, time=time, neuron_axis=neuron_axis,
+                positions=positions, mask=mask, reading=reading, batch_size=batch_size, patterns=True,
+                progress=progress)
+    stats = record(model, data, layers, rule, **opts)
+    labelled = int(stats.class_counts.sum()) > 0
+    acc = _accuracy(model, data, batch_size) if labelled else None
+    twin_stats = twin_acc = None
+    if twin is not None:
+        twin_stats = record(twin, data, layers, rule, **opts)
+        twin_acc = _accuracy(twin, data, batch_size) if labelled else None
     scores = score_stats(stats, test_accuracy=acc, per_layer=per_layer, weight=weight, method=method,
-                         resolution=resolution, n_null=n_null, seed=seed)
-    scores.values["n_params"] = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+                         resolution=resolution, n_null=n_null, seed=seed, baseline=twin_stats,
+                         baseline_accuracy=twin_acc)
+    n_params = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+    scores.values["n_params"] = n_params
+    if scores.baseline is not None:
+        scores.baseline.values["n_params"] = n_params
     return scores
 
 
