@@ -200,6 +200,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="rewired null graphs for the modularity z-score (default: %(default)s)")
     s.add_argument("--method", default="leiden", choices=_METHODS, help="community detection (default: %(default)s)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    s.add_argument("--baseline", default=None, metavar="untrained|CKPT.pt",
+                   help="also score the untrained network on the same data and add <score>_untrained and "
+                        "<score>_delta columns: 'untrained' re-initialises a copy of the model (reset_parameters "
+                        "under --seed), a state_dict file (e.g. the epoch-0 checkpoint) is loaded instead; "
+                        "about doubles the time of one checkpoint")
     s.add_argument("--out", default=None, metavar="DIR",
                    help="output folder for scores.csv and neurons.csv (" + _OUT_RULE.format(suffix=".csv")
                         + ", the older spelling)")
@@ -572,7 +577,7 @@ def _score(args) -> int:
                       layers=tuple(args.layers), rule=args.rule, z=args.z, threshold=args.threshold,
                       spatial=args.spatial)
     res = score_checkpoints(spec, n_null=args.n_null, method=args.method, seed=args.seed,
-                            search_path=args.factory_path, progress=_progress(args))
+                            search_path=args.factory_path, progress=_progress(args), baseline=args.baseline)
     # the position in --checkpoint is no epoch: name it for what it is
     table = res.table.rename(columns={"epoch": "checkpoint_index"})
     neurons = res.neurons.rename(columns={"epoch": "checkpoint_index"})
@@ -581,7 +586,8 @@ def _score(args) -> int:
         table["run"] = [names[k] for k in table["checkpoint_index"]]
         neurons["run"] = [names[k] for k in neurons["checkpoint_index"]]
     cols = [c for c in ("checkpoint", "test_accuracy", "modularity", "modularity_z", "n_communities",
-                        "mean_entropy", "mean_mutual_info", "pattern_entropy", "dead_fraction") if c in table]
+                        "mean_entropy", "mean_mutual_info", "pattern_entropy", "dead_fraction",
+                        "modularity_untrained", "modularity_z_untrained", "mean_entropy_untrained") if c in table]
     print(table[cols].to_string(index=False, float_format=_FLOAT))
     paths = {}
     if out_file is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,7 @@ from ..recording.reading import Reading
 from ..recording.recorder import record
 from ..stats import CoactivationStats
 
-__all__ = ["ModelScores", "score_model", "score_stats"]
+__all__ = ["ModelScores", "score_model", "score_stats", "with_baseline"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,12 +136,9 @@ def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None,
         raise DataError(f"stats must be a CoactivationStats, got {type(stats).__name__}")
     opts = dict(weight=weight, threshold=threshold, top_k=top_k, method=method, resolution=resolution,
                 n_null=n_null, seed=seed)
-    twin = None
-    if baseline is not None:
-        if not isinstance(baseline, CoactivationStats):
-            raise DataError(f"baseline must be a CoactivationStats, got {type(baseline).__name__}")
-        twin = score_stats(baseline, test_accuracy=baseline_accuracy, per_layer=per_layer, **opts)
-    overall = analyze(stats, **opts, baseline=None if twin is None else twin.analysis)
+    if baseline is not None and not isinstance(baseline, CoactivationStats):
+        raise DataError(f"baseline must be a CoactivationStats, got {type(baseline).__name__}")
+    overall = analyze(stats, **opts)
     values: dict = {"test_accuracy": float("nan") if test_accuracy is None else float(test_accuracy)}
     values.update(_row(overall))
     layer_rows = []
@@ -153,9 +150,11 @@ def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None,
             for k in _LAYER_SCORES:
                 values[f"{k}@{layer}"] = row[k]
     layers = pd.DataFrame(layer_rows, columns=["layer", *_LAYER_SCORES])
-    if twin is not None:
-        values.update(baseline_values(values, twin.values))
-    return ModelScores(values=values, layers=layers, analysis=overall, baseline=twin)
+    scores = ModelScores(values=values, layers=layers, analysis=overall)
+    if baseline is None:
+        return scores
+    twin = score_stats(baseline, test_accuracy=baseline_accuracy, per_layer=per_layer, **opts)
+    return with_baseline(scores, twin)
 
 
 def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str = "positive", *,
@@ -230,14 +229,44 @@ def score_model(model: nn.Module, data, layers: str | Sequence[str], rule: str =
     if twin is not None:
         twin_stats = record(twin, data, layers, rule, **opts)
         twin_acc = _accuracy(twin, data, batch_size) if labelled else None
-    scores = score_stats(stats, test_accuracy=acc, per_layer=per_layer, weight=weight, method=method,
-                         resolution=resolution, n_null=n_null, seed=seed, baseline=twin_stats,
-                         baseline_accuracy=twin_acc)
+    sopts = dict(per_layer=per_layer, weight=weight, method=method, resolution=resolution, n_null=n_null, seed=seed)
+    scores = score_stats(stats, test_accuracy=acc, **sopts)
     n_params = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
     scores.values["n_params"] = n_params
-    if scores.baseline is not None:
-        scores.baseline.values["n_params"] = n_params
-    return scores
+    if twin_stats is None:
+        return scores
+    untrained = score_stats(twin_stats, test_accuracy=twin_acc, **sopts)
+    untrained.values["n_params"] = n_params
+    return with_baseline(scores, untrained)
+
+
+def with_baseline(scores: ModelScores, untrained: ModelScores) -> ModelScores:
+    """``scores`` with the untrained twin's ``untrained`` scores (on the same data) added as its baseline.
+
+    The row gains ``<score>_untrained`` and ``<score>_delta`` (trained minus untrained; see
+    :func:`neurograph.scoring.twin.baseline_values`), :attr:`ModelScores.baseline` is
+    ``untrained`` and the analysis's :attr:`~neurograph.scoring.pipeline.Analysis.baseline` the
+    twin's analysis. Used by :func:`score_model` and by the zoo, which scores a run's
+    untrained network once for all its checkpoints.
+
+    Examples
+    --------
+    >>> a = ModelScores(values={"modularity": 0.5}, layers=pd.DataFrame(), analysis=None)
+    >>> b = ModelScores(values={"modularity": 0.25}, layers=pd.DataFrame(), analysis=None)
+    >>> with_baseline(a, b).values
+    {'modularity': 0.5, 'modularity_untrained': 0.25, 'modularity_delta': 0.25}
+    """
+    own = {k: v for k, v in scores.values.items() if not _is_baseline_key(k)}
+    values = {**own, **baseline_values(own, {k: v for k, v in untrained.values.items() if not _is_baseline_key(k)})}
+    analysis = scores.analysis
+    if analysis is not None and untrained.analysis is not None:
+        analysis = replace(analysis, baseline=untrained.analysis)
+    return ModelScores(values=values, layers=scores.layers, analysis=analysis, baseline=untrained)
+
+
+def _is_baseline_key(key: str) -> bool:
+    score = key.partition("@")[0]
+    return score.endswith("_untrained") or score.endswith("_delta")
 
 
 # ---------------------------------------------------------------------- helpers

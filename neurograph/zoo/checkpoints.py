@@ -33,7 +33,8 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataError, FileFormatError, ModelError  # noqa: F401 - ConfigError: old import path
 from ..io.atomic import check_file, first_line, read_npz
-from ..scoring.scores import ModelScores, score_model
+from ..scoring.scores import ModelScores, score_model, with_baseline
+from ..scoring.twin import untrained_twin
 from .config import CustomSpec, FiringRule, ScoreSettings, parse_custom_spec  # noqa: F401 - old import path
 from .factories import (CLASS_ONLY_FACTORY_PACKAGES, DENIED_FACTORY_MODULES,  # noqa: F401 - old import path
                         build_model, check_factory_spec, load_factory)
@@ -144,7 +145,7 @@ def prepare_custom(cs: CustomSpec, *, search_path=None):
 def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi", method: str = "leiden",
                       per_layer: bool = True, seed: int = 0,
                       search_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-                      progress: bool = False) -> ZooResult:
+                      progress: bool = False, baseline: str | os.PathLike | None = None) -> ZooResult:
     """Score a user's checkpoints: ``factory(**kwargs)`` with each state_dict loaded, recorded on ``data``.
 
     Returns a :class:`~neurograph.zoo.results.ZooResult` (nothing is written; ``paths`` is
@@ -152,6 +153,11 @@ def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi",
     position in the list) with every score of :func:`neurograph.scoring.score_model`
     (options ``n_null``, ``weight``, ``method``, ``per_layer``, ``seed``: a
     :class:`~neurograph.zoo.config.ScoreSettings`).
+
+    ``baseline``: None, ``"untrained"`` (the untrained twin of the factory's model,
+    :func:`~neurograph.scoring.twin.untrained_twin` under ``seed``) or a state_dict file of the
+    untrained network (e.g. the run's epoch-0 checkpoint), scored once on the same data; every
+    row then gains ``<score>_untrained`` and ``<score>_delta``.
 
     The factory is imported (following the factory policy of
     :mod:`neurograph.zoo.factories`: from installed packages or the folders ``search_path``
@@ -168,18 +174,35 @@ def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi",
     """
     t0 = time.perf_counter()
     settings = ScoreSettings(n_null=n_null, weight=weight, method=method, per_layer=per_layer, seed=seed)
+    if baseline is not None and not (isinstance(baseline, str) and baseline == "untrained"):
+        baseline = check_file(baseline, "baseline checkpoint")
     factory, X, y = prepare_custom(cs, search_path=search_path)
-    run = score_custom(cs, factory, (X, y), settings, progress=progress)
+    run = score_custom(cs, factory, (X, y), settings, progress=progress, baseline=baseline)
     return stack_runs([run], paths={}, seconds=time.perf_counter() - t0)
 
 
-def score_custom(cs: CustomSpec, factory, data, settings: ScoreSettings, *, progress: bool = False) -> RunResult:
-    """Score every checkpoint of a checked ``[[custom]]`` entry (``factory``, ``data`` from :func:`prepare_custom`)."""
+def score_custom(cs: CustomSpec, factory, data, settings: ScoreSettings, *, progress: bool = False,
+                 baseline: str | os.PathLike | None = None) -> RunResult:
+    """Score every checkpoint of a checked ``[[custom]]`` entry (``factory``, ``data`` from :func:`prepare_custom`).
+
+    ``baseline`` (None: ``settings.baseline``): ``"untrained"`` or a checkpoint path of the
+    untrained network, scored once and added to every row (see :func:`score_checkpoints`).
+    """
+    if baseline is None and settings.baseline == "untrained":
+        baseline = "untrained"
+    untrained = None
+    if baseline is not None:
+        fresh = build_model(factory, cs.kwargs, cs.factory)
+        twin = (untrained_twin(fresh, seed=settings.seed) if isinstance(baseline, str) and baseline == "untrained"
+                else load_checkpoint(fresh, baseline))
+        untrained = score_with(twin, data, list(cs.layers), cs.firing, settings)
     rows, neurons = [], []
     for k, path in enumerate(tqdm(cs.checkpoints, desc=cs.name, unit="ckpt", disable=not progress)):
         model = build_model(factory, cs.kwargs, cs.factory)
         load_checkpoint(model, path)
         s = score_with(model, data, list(cs.layers), cs.firing, settings)
+        if untrained is not None:
+            s = with_baseline(s, untrained)
         rows.append(checkpoint_row({"run": cs.name, "task": f"custom:{cs.name}", "arch": type(model).__name__,
                                     "epoch": k, "final": k == len(cs.checkpoints) - 1, "checkpoint": str(path)}, s))
         neurons.append(neuron_rows(s, cs.name, k))

@@ -12,6 +12,9 @@ A zoo is described by a TOML file (read with :mod:`tomllib`)::
     method = "leiden"
     per_layer = true
     seed = 0
+    baseline = "none"           # "untrained": also score each run's untrained network (its epoch-0
+                                # checkpoint if saved, else the same initial weights rebuilt from the
+                                # run's seed; for [[custom]] the untrained twin) -> <score>_untrained/_delta
 
     [blobs]                     # BlobsTask: options of neurograph.datasets.make_blobs_task (optional)
     n_samples = 600
@@ -84,6 +87,8 @@ _METHODS = ("leiden", "multilevel", "louvain", "networkx")
 _TOP_KEYS = {"name", "data_seed", "timeline", "score", "blobs", "family", "custom"}
 _FAMILY_KEYS = {"task", "arch", "hidden", "dropout", "label_noise", "seeds", "epochs", "checkpoints", "lr",
                 "batch_size", "weight_decay"}
+#: Values of ``[score] baseline``.
+SCORE_BASELINES = ("none", "untrained")
 _CUSTOM_KEYS = {"name", "factory", "kwargs", "checkpoints", "data", "layers", "rule", "z", "threshold", "spatial"}
 
 
@@ -95,6 +100,10 @@ class ScoreSettings:
     --------
     >>> ScoreSettings(n_null=0).method
     'leiden'
+
+    ``baseline``: ``"none"`` or ``"untrained"`` (also score every run's untrained network on
+    the same data and add ``<score>_untrained`` and ``<score>_delta`` columns; about twice the
+    scoring time of a run with one checkpoint, since the untrained network is scored once per run).
     """
 
     n_null: int = 10
@@ -102,6 +111,7 @@ class ScoreSettings:
     method: str = "leiden"
     per_layer: bool = True
     seed: int = 0
+    baseline: str = "none"
 
 
 @dataclass(frozen=True)
@@ -406,6 +416,9 @@ def _parse_score(score, where: str) -> ScoreSettings:
         values["per_layer"] = _value(where, "per_layer", score["per_layer"], check_bool, "true or false")
     if "seed" in score:
         values["seed"] = _value(where, "seed", score["seed"], check_int, "an int >= 0", min=0)
+    if "baseline" in score:
+        values["baseline"] = _value(where, "baseline", score["baseline"], check_choice,
+                                    f"one of {list(SCORE_BASELINES)}", choices=SCORE_BASELINES)
     return ScoreSettings(**values)
 
 

@@ -48,6 +48,7 @@ from ..io.timeline import export_dynamic_gexf
 from ..models import MLP, SmallCNN
 from ..models.gated import gated_model
 from ..scoring.pipeline import write_analysis
+from ..scoring.scores import with_baseline
 from .checkpoints import load_checkpoint, prepare_custom, score_custom, score_with
 from .config import (ARCHS, FiringRule, RunSpec, ScoreSettings, ZooConfig,  # noqa: F401 - old import path
                      load_zoo_config, parse_zoo_config, timeline_run)
@@ -55,7 +56,7 @@ from .results import RunResult, ZooResult, checkpoint_row, neuron_rows, stack_ru
 from .executors import Executor, run_tasks
 from .training import train_classifier
 
-__all__ = ["noisy_labels", "run_zoo", "score_run", "train_run"]
+__all__ = ["initial_model", "noisy_labels", "run_zoo", "score_run", "train_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -140,12 +141,24 @@ def score_run(spec: RunSpec, data, checkpoints: list[tuple[int, Path]], settings
 
     ``checkpoint`` paths in the table are relative to ``root``; ``keep_analyses`` keeps each
     checkpoint's :class:`~neurograph.scoring.pipeline.Analysis` in ``snapshots`` (for a timeline).
+
+    With ``settings.baseline == "untrained"`` the run's untrained network is scored once on the
+    same data and every row gains ``<score>_untrained`` and ``<score>_delta``
+    (:func:`~neurograph.scoring.scores.with_baseline`): the epoch-0 checkpoint when the run saved
+    one, else :func:`initial_model` (the same weights, rebuilt from the run's seed).
     """
     rows, neurons, snapshots = [], [], []
     firing = _firing_rule(spec)
+    untrained = None
+    if settings.baseline == "untrained":
+        zero = dict(checkpoints).get(0)
+        twin = load_checkpoint(_build(spec, data), zero) if zero is not None else initial_model(spec, data)
+        untrained = score_with(twin, data.test, twin.activation_layers(), firing, settings)
     for epoch, path in checkpoints:
         model = load_checkpoint(_build(spec, data), path)
         s = score_with(model, data.test, model.activation_layers(), firing, settings)
+        if untrained is not None:
+            s = with_baseline(s, untrained)
         meta = {"run": spec.name, "task": spec.task, "arch": spec.arch,
                 "hidden": "x".join(map(str, spec.hidden)), "depth": len(spec.hidden),
                 "width": int(sum(spec.hidden)), "dropout": spec.dropout, "label_noise": spec.label_noise,
@@ -157,6 +170,17 @@ def score_run(spec: RunSpec, data, checkpoints: list[tuple[int, Path]], settings
             snapshots.append((epoch, s.analysis))
     return RunResult(name=spec.name, table=pd.DataFrame(rows), neurons=pd.concat(neurons, ignore_index=True),
                      snapshots=tuple(snapshots))
+
+
+def initial_model(spec: RunSpec, data) -> nn.Module:
+    """The run's untrained network: the weights :func:`train_run` starts from (and saves as epoch 0).
+
+    Built under ``torch.manual_seed(spec.seed)`` inside :func:`torch.random.fork_rng`, so the
+    global random state is left as it was.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        return _build(spec, data)
 
 
 def noisy_labels(y: torch.Tensor, n_classes: int, fraction: float, *, seed: int) -> torch.Tensor:
