@@ -154,6 +154,8 @@ __all__ = [
     "state_words",
     "train_classifier",
     "train_run",
+    "untrained_twin",
+    "with_baseline",
     "write_analysis",
     "write_report",
 ]
@@ -289,6 +291,8 @@ __getattr__, __dir__ = attach(__name__, {
     "state_words": ".automata",
     "train_classifier": ".zoo",
     "train_run": ".zoo",
+    "untrained_twin": ".scoring",
+    "with_baseline": ".scoring",
     "write_analysis": ".scoring",
     "write_report": ".io",
 }, _SUBPACKAGES)

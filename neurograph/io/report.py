@@ -15,7 +15,8 @@ come from :data:`neurograph.scoring.definitions.SCORE_DEFINITIONS`.
 
 Sections of the page (``<section id=...>``): ``summary``, ``definitions``,
 ``correlation``, ``ranking``, ``scatter``, ``training``, ``entropy``, ``coactivation``,
-``graphs``, (``generalization``,) ``models``, ``files``; each opens with verdict sentences computed
+``graphs``, (``generalization``,) (``untrained``: trained beside untrained, when ``scores.csv`` has
+``*_untrained`` columns,) ``models``, ``files``; each opens with verdict sentences computed
 by :func:`~neurograph.scoring.comparison.compare_models`.
 """
 
@@ -255,6 +256,7 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
                    "report."),
         *([dict(id="generalization", heading="Against the field's generalization measures", template="table.j2",
                 **_generalization(generalization, verdicts))] if generalization is not None else []),
+        *_untrained_section(table),
         dict(id="models", heading="Models", template="table.j2",
              note=f"{len(table)} rows of scores.csv, with the composite score added.",
              more=_table(table), more_label=f"show all {len(table)} models"),
@@ -309,6 +311,19 @@ def _generalization(measures: pd.DataFrame, verdicts: pd.DataFrame | None) -> di
     top = measures.sort_values(["task", "cmi_gap"], ascending=[True, False]).groupby("task", sort=False).head(8)
     return {"note": note, "verdicts": words, "table": _table(top.round(3)), "more": _table(measures.round(3)),
             "more_label": "all measures"}
+
+
+def _untrained_section(table: pd.DataFrame) -> list[dict]:
+    """The ``untrained`` section (trained beside the untrained twin), when the table has ``*_untrained`` columns."""
+    from ..scoring.twin import untrained_table, untrained_verdicts
+    side = untrained_table(table)
+    if not len(side):
+        return []
+    note = ("Each model's scores beside its untrained twin's (the same architecture freshly initialised, or the "
+            "run's epoch-0 checkpoint), recorded on the same data; delta = trained - untrained. An untrained "
+            "network already has modularity far above the rewired null: read z against the twin's z.")
+    return [dict(id="untrained", heading="Against the untrained twin", template="untrained.j2",
+                 verdicts=untrained_verdicts(table), note=note, table=_table(side))]
 
 
 def _table(df: pd.DataFrame | None) -> Markup:

@@ -188,3 +188,80 @@ def _check_same_neurons(stats: CoactivationStats, base: CoactivationStats) -> No
 def _layer_sizes(stats: CoactivationStats) -> list[tuple[str, int]]:
     counts = stats.neurons["layer"].astype(str).value_counts()
     return [(name, int(counts.get(name, 0))) for name in stats.layers]
+
+
+def _warn_empty(stats: CoactivationStats, graph) -> None:
+    """Say why modularity and the community scores are NaN: the graph has no edge."""
+    d = stats.n_neurons
+    why = []
+    if graph.n_dead or graph.n_always_on:
+        why.append(f"{graph.n_dead} of {d} neurons never fire and {graph.n_always_on} always fire under rule "
+                   f"{stats.rule!r}, so they are left out")
+    if stats.n_samples < 2:
+        why.append(f"only {stats.n_samples} sample(s) were recorded")
+    if not why:
+        why.append("no pair of neurons passes the sparsification (threshold / top_k / alpha)")
+    advice = ("record with rule='zscore' or rule='quantile', which adapt the cut to each neuron"
+              if stats.rule == "positive" or stats.rule.startswith("threshold") else "loosen the sparsification")
+    warnings.warn(DegenerateGraphWarning(
+        f"the co-activation graph has {graph.n_nodes} node(s) and no edge, so modularity, its z-score and the "
+        f"communities are NaN: {'; '.join(why)}; {advice}"), stacklevel=3)
+
+
+def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str = "model",
+                   title: str = "") -> dict[str, Path]:
+    """Write an :class:`Analysis` into ``out_dir`` with file names prefixed by ``name``.
+
+    Files: ``NAME.gexf`` and ``NAME.graphml`` (open in Gephi), ``NAME_stats.npz``,
+    ``NAME_neurons.csv`` (per-neuron metrics and community), ``NAME_layers.csv``,
+    ``NAME_coactivation.png`` (weights ordered by community) and ``NAME_entropy.png``; with a
+    :attr:`Analysis.baseline` also ``NAME_untrained.csv`` (one row per score: ``score``,
+    ``trained``, ``untrained``, ``delta``) and the twin's Q and z in the figure's title.
+    Returns a dict from kind to path.
+
+    Raises OptionError if ``name`` is empty or holds a path separator (or ``title`` is not a
+    str), DataError if ``analysis`` is not an Analysis, and an ``OSError`` naming ``out_dir``
+    if it is a file or cannot be made.
+    """
+    if not isinstance(analysis, Analysis):
+        raise DataError(f"analysis must be an Analysis (from analyze), got {type(analysis).__name__}")
+    if not isinstance(name, str) or not name or "/" in name or os.sep in name or name in (".", ".."):
+        raise OptionError(f"name must be a non-empty file name prefix without path separators, got {name!r}")
+    if not isinstance(title, str):
+        raise OptionError(f"title must be a str, got {title!r}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"cannot write into {str(out)!r}: it is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err = type(exc)(f"cannot make folder {str(out)!r}: {exc.strerror or exc}")
+        err.errno = exc.errno
+        raise err from exc
+    a = analysis
+    node_table = a.neurons.loc[a.graph.nodes["neuron"].to_numpy(np.int64),
+                               ["entropy", "cond_entropy", "mutual_info", "status"]]
+    node_table = node_table.reset_index(drop=True)
+    paths = {
+        "gexf": export_gexf(a.graph, out / f"{name}.gexf", partition=a.partition, node_table=node_table),
+        "graphml": export_graphml(a.graph, out / f"{name}.graphml", partition=a.partition, node_table=node_table),
+        "stats": a.stats.save(out / f"{name}_stats.npz"),
+        "neurons": write_csv(a.neurons, out / f"{name}_neurons.csv"),
+        "layers": write_csv(a.layers, out / f"{name}_layers.csv"),
+    }
+    idx = a.graph.nodes["neuron"].to_numpy(np.int64)
+    w = edge_weights(a.stats, a.graph.weight)[np.ix_(idx, idx)]
+    q = a.partition.modularity
+    z = a.significance.z if a.significance else float("nan")
+    heading = f"{title or name}: Q = {q:.3f}, z = {z:.1f}"
+    if a.baseline is not None:
+        paths["untrained"] = write_csv(baseline_table(a), out / f"{name}_untrained.csv")
+        b = a.baseline
+        bz = b.significance.z if b.significance else float("nan")
+        heading += f" (untrained twin: Q = {b.partition.modularity:.3f}, z = {bz:.1f})"
+    fig = plot_coactivation(w, a.partition.membership, labels=a.graph.nodes["layer"], weight_name=a.graph.weight,
+                            title=heading)
+    paths["coactivation_png"] = save_figure(fig, out / f"{name}_coactivation.png")
+    paths["entropy_png"] = save_figure(plot_entropy(a.neurons, title=f"{title or name}: neuron entropy"),
+                                       out / f"{name}_entropy.png")
+    return paths

@@ -23,13 +23,15 @@ import copy
 import math
 import os
 
+import pandas as pd
 import torch
 from torch import nn
 
 from .._validate import check_seed
 from ..errors import ModelError, OptionError
 
-__all__ = ["SAME_BY_CONSTRUCTION", "baseline_key", "baseline_values", "resolve_baseline", "untrained_twin"]
+__all__ = ["SAME_BY_CONSTRUCTION", "SIDE_BY_SIDE", "baseline_key", "baseline_values", "check_architecture",
+           "resolve_baseline", "untrained_table", "untrained_twin", "untrained_verdicts"]
 
 #: Scores that a model and its twin share by construction: no ``_untrained`` / ``_delta`` copy is made.
 SAME_BY_CONSTRUCTION = frozenset({"n_params", "n_neurons", "n_samples"})
@@ -201,4 +203,58 @@ def baseline_values(trained: dict, untrained: dict) -> dict:
         out[baseline_key(key, "untrained")] = value
         ok = isinstance(mine, (int, float)) and not (math.isnan(mine) or math.isnan(value))
         out[baseline_key(key, "delta")] = (mine - value) if ok else float("nan")
+    return out
+
+
+#: Scores the report shows beside their untrained twin's, in this order (those present).
+SIDE_BY_SIDE = ("test_accuracy", "modularity", "modularity_z", "mean_entropy", "mean_mutual_info", "n_communities",
+                "pattern_entropy", "dead_fraction")
+_ID_COLUMNS = ("run", "model", "task", "arch", "epoch", "checkpoint_index")
+
+
+def untrained_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Trained and untrained scores side by side: ``<score>``, ``<score>_untrained``, ``<score>_delta`` per score.
+
+    One row per row of ``table`` (a ``scores.csv``) that has a twin value; the id columns
+    (``run``, ``task``, ``epoch``, ... present) first, then for every score of
+    :data:`SIDE_BY_SIDE` that has an ``_untrained`` column its three columns. Empty when the
+    table has no ``_untrained`` column.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"run": ["a"], "modularity": [0.4], "modularity_untrained": [0.3]})
+    >>> untrained_table(t).round(2).to_dict("records")
+    [{'run': 'a', 'modularity': 0.4, 'modularity_untrained': 0.3, 'modularity_delta': 0.1}]
+    """
+    scores = [s for s in SIDE_BY_SIDE if s in table.columns and f"{s}_untrained" in table.columns]
+    if not scores:
+        return pd.DataFrame()
+    out = table[[c for c in _ID_COLUMNS if c in table.columns]].copy()
+    for s in scores:
+        trained = pd.to_numeric(table[s], errors="coerce")
+        untrained = pd.to_numeric(table[f"{s}_untrained"], errors="coerce")
+        out[s], out[f"{s}_untrained"], out[f"{s}_delta"] = trained, untrained, trained - untrained
+    keep = out[[f"{s}_untrained" for s in scores]].notna().any(axis=1)
+    return out[keep].reset_index(drop=True)
+
+
+def untrained_verdicts(table: pd.DataFrame) -> list[str]:
+    """Sentences for the report: per score, the trained and untrained medians and how many models beat their twin.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"modularity_z": [40.0, 30.0], "modularity_z_untrained": [20.0, 35.0]})
+    >>> untrained_verdicts(t)
+    ['modularity_z: median 35 trained against 27.5 for the untrained twin on the same data; 1 of 2 models above their twin.']
+    """
+    side = untrained_table(table)
+    out = []
+    for s in ("modularity", "modularity_z", "mean_entropy", "mean_mutual_info"):
+        if f"{s}_delta" not in side.columns:
+            continue
+        d = side[f"{s}_delta"].dropna()
+        if not len(d):
+            continue
+        out.append(f"{s}: median {side[s].median():.3g} trained against {side[f'{s}_untrained'].median():.3g} for "
+                   f"the untrained twin on the same data; {int((d > 0).sum())} of {len(d)} models above their twin.")
     return out
