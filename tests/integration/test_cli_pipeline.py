@@ -397,3 +397,35 @@ def test_score_and_correlate_write_into_folders(tmp_path, capsys):
                  "--out", str(tmp_path / "pooled.csv")]) == 0
     pooled = pd.read_csv(tmp_path / "pooled.csv")
     assert "task" not in pooled and (pooled["n"] == 16).all()
+
+
+def test_score_baseline_untrained_end_to_end(tmp_path, capsys):
+    factory = _user_model(tmp_path)
+    common = [*factory, "--checkpoint", str(tmp_path / "trained.pt"), "--data", str(tmp_path / "test.npz"),
+              "--layers", "1", "3", "--n-null", "2", "--quiet"]
+    assert main(["score", *common, "--baseline", "untrained", "--out", str(tmp_path / "fresh")]) == 0
+    printed = capsys.readouterr().out
+    assert "modularity_z_untrained" in printed
+    fresh = pd.read_csv(tmp_path / "fresh" / "scores.csv")
+    for col in ("modularity_untrained", "modularity_z_untrained", "modularity_z_delta", "mean_entropy_delta",
+                "test_accuracy_untrained", "modularity_untrained@1"):
+        assert col in fresh, col
+    assert fresh.loc[0, "modularity_delta"] == pytest.approx(fresh.loc[0, "modularity"]
+                                                             - fresh.loc[0, "modularity_untrained"])
+    # the run's own epoch-0 checkpoint as the baseline: its untrained figures are that checkpoint's scores
+    assert main(["score", *common, "--baseline", str(tmp_path / "untrained.pt"), "--out", str(tmp_path / "e0")]) == 0
+    assert main(["score", *factory, "--checkpoint", str(tmp_path / "untrained.pt"), "--data",
+                 str(tmp_path / "test.npz"), "--layers", "1", "3", "--n-null", "2", "--quiet",
+                 "--out", str(tmp_path / "e0_alone")]) == 0
+    e0 = pd.read_csv(tmp_path / "e0" / "scores.csv")
+    alone = pd.read_csv(tmp_path / "e0_alone" / "scores.csv")
+    assert e0.loc[0, "modularity_z_untrained"] == pytest.approx(alone.loc[0, "modularity_z"])
+    # the report shows trained beside untrained
+    assert main(["report", str(tmp_path / "fresh"), "--n-boot", "10"]) == 0
+    page = (tmp_path / "fresh" / "report.html").read_text()
+    assert 'id="untrained"' in page and "Against the untrained twin" in page
+    # a missing baseline file: one line, exit 2, nothing written
+    capsys.readouterr()
+    assert main(["score", *common, "--baseline", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.pt" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "bad" / "scores.csv").exists()
