@@ -101,7 +101,7 @@ class ScoreSettings:
     >>> ScoreSettings(n_null=0).method
     'leiden'
 
-    ``baseline``: ``"none"`` or ``"untrained"`` (also score every run's untrained network on
+    ``baseline``: None (``"none"`` in TOML) or ``"untrained"`` (also score every run's untrained network on
     the same data and add ``<score>_untrained`` and ``<score>_delta`` columns; about twice the
     scoring time of a run with one checkpoint, since the untrained network is scored once per run).
     """
@@ -111,7 +111,7 @@ class ScoreSettings:
     method: str = "leiden"
     per_layer: bool = True
     seed: int = 0
-    baseline: str = "none"
+    baseline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -417,8 +417,9 @@ def _parse_score(score, where: str) -> ScoreSettings:
     if "seed" in score:
         values["seed"] = _value(where, "seed", score["seed"], check_int, "an int >= 0", min=0)
     if "baseline" in score:
-        values["baseline"] = _value(where, "baseline", score["baseline"], check_choice,
-                                    f"one of {list(SCORE_BASELINES)}", choices=SCORE_BASELINES)
+        baseline = _value(where, "baseline", score["baseline"], check_choice, f"one of {list(SCORE_BASELINES)}",
+                          choices=SCORE_BASELINES)
+        values["baseline"] = None if baseline == "none" else baseline
     return ScoreSettings(**values)
 
 

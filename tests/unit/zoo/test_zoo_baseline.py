@@ -55,7 +55,8 @@ def test_zoo_uses_the_epoch0_checkpoint_and_the_fallback_is_the_same_network(tmp
 def test_score_baseline_in_the_config_is_checked():
     raw = {"family": [{"task": "blobs", "hidden": [[4]], "epochs": 1}]}
     assert parse_zoo_config({**raw, "score": {"baseline": "untrained"}}).score.baseline == "untrained"
-    assert parse_zoo_config(raw).score.baseline == "none"
+    assert parse_zoo_config(raw).score.baseline is None
+    assert parse_zoo_config({**raw, "score": {"baseline": "none"}}).score.baseline is None
     with pytest.raises(ConfigError, match=r"\[score\].*baseline must be one of \['none', 'untrained'\]"):
         parse_zoo_config({**raw, "score": {"baseline": "epoch0"}})
 
