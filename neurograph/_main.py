@@ -441,8 +441,9 @@ def _demo(args) -> int:
     result = run_demo(args.out, seed=args.seed, n_null=args.n_null, epochs=args.epochs, zoo=zoo,
                       n_boot=args.n_boot, progress=_progress(args))
     cols = ["model", "test_accuracy", "n_nodes", "n_edges", "modularity", "modularity_z",
-            "n_communities", "mean_entropy", "mean_mutual_info", "dead_fraction"]
-    print(result.summary[cols].to_string(index=False, float_format=_FLOAT))
+            "n_communities", "mean_entropy", "mean_mutual_info", "dead_fraction",
+            "modularity_untrained", "modularity_z_untrained"]
+    print(result.summary[[c for c in cols if c in result.summary]].to_string(index=False, float_format=_FLOAT))
     print(f"\nmodel zoo: {len(result.zoo)} checkpoints of {result.zoo['run'].nunique()} runs; "
           "correlation with test accuracy (r [95% bootstrap CI]):")
     print(correlation_table(result.correlations).to_string(index=False))

@@ -27,6 +27,7 @@ from ..io.report import write_report
 from ..models import MLP, SmallCNN
 from ..recording.recorder import record
 from ..scoring.pipeline import analyze, write_analysis
+from ..scoring.twin import untrained_twin
 from .config import FiringRule, ZooConfig, parse_zoo_config
 from .runs import run_zoo
 from .training import accuracy, train_classifier
@@ -47,6 +48,9 @@ DEMO_ZOO: dict = {
 }
 
 log = logging.getLogger(__name__)
+
+#: Scores of the reference models' untrained twins kept in ``summary.csv`` (as ``<score>_untrained``).
+_TWIN_COLUMNS = ("modularity", "modularity_z", "mean_entropy", "mean_mutual_info")
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +97,10 @@ def run_demo(out_dir: str | os.PathLike, *, seed: int = 0, n_null: int = 20, epo
     -------
     DemoResult
         ``summary`` has one row per reference model: test accuracy, modularity, its null
-        z-score, entropy and mutual information scores (see :meth:`Analysis.summary`);
+        z-score, entropy and mutual information scores (see :meth:`Analysis.summary`), and
+        the same for the model's untrained twin on the same data (``test_accuracy_untrained``,
+        ``modularity_untrained``, ``modularity_z_untrained``, ``mean_entropy_untrained``,
+        ``mean_mutual_info_untrained``; the twin's full row is in ``NAME_untrained.csv``);
         ``zoo`` one row per zoo checkpoint; ``correlations`` and ``rankings`` as in
         :func:`neurograph.io.write_report`; ``report`` the page's path.
     """
@@ -128,13 +135,19 @@ def _run_demo(out: Path, *, seed: int, n_null: int, epochs: int, zoo: ZooConfig 
         log.info("training %s", name)
         train_classifier(model, data.X_train, data.y_train, epochs=epochs, lr=3e-3, seed=seed, progress=progress)
         acc = accuracy(model, data.X_test, data.y_test)
-        stats = record(model, (data.X_test, data.y_test), model.activation_layers(), patterns=True,
-                       progress=progress, rule=firing.rule, z=firing.z, threshold=firing.threshold,
+        reading = dict(patterns=True, progress=progress, rule=firing.rule, z=firing.z, threshold=firing.threshold,
                        spatial=firing.spatial)
-        result = analyze(stats, n_null=n_null, seed=seed)
+        stats = record(model, (data.X_test, data.y_test), model.activation_layers(), **reading)
+        # the untrained twin (reset_parameters under the seed: the model's own initial weights) on the same data
+        twin = untrained_twin(model, seed=seed)
+        twin_stats = record(twin, (data.X_test, data.y_test), twin.activation_layers(), **reading)
+        result = analyze(stats, n_null=n_null, seed=seed, baseline=twin_stats)
         paths[name] = write_analysis(result, out, name=name, title=f"{name} on digits (test acc {acc:.3f})")
+        summary = result.summary()
         rows.append({"model": name, "test_accuracy": acc, "layers": " ".join(stats.layers), "rule": stats.rule,
-                     **result.summary()})
+                     **{k: v for k, v in summary.items() if not k.endswith(("_untrained", "_delta"))},
+                     "test_accuracy_untrained": accuracy(twin, data.X_test, data.y_test),
+                     **{f"{k}_untrained": summary[f"{k}_untrained"] for k in _TWIN_COLUMNS}})
     summary = pd.DataFrame(rows)
     paths["summary"] = write_csv(summary, out / "summary.csv")
     log.info("training the model zoo")

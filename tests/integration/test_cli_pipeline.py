@@ -98,7 +98,13 @@ def test_demo_end_to_end(tmp_path, capsys):
     summary = pd.read_csv(out / "summary.csv")
     assert summary["model"].tolist() == ["mlp", "cnn"]
     assert (summary["test_accuracy"] > 0.5).all()
+    # the untrained twin of each reference model, on the same data, beside it
+    assert (summary["test_accuracy_untrained"] < summary["test_accuracy"]).all()
+    assert summary[["modularity_untrained", "modularity_z_untrained", "mean_entropy_untrained"]].notna().all().all()
     for name in ("mlp", "cnn"):
+        twin = pd.read_csv(out / f"{name}_untrained.csv").set_index("score")
+        assert twin.loc["modularity_z", "untrained"] == pytest.approx(
+            summary.set_index("model").loc[name, "modularity_z_untrained"])
         for suffix in (".gexf", ".graphml", "_neurons.csv", "_layers.csv", "_stats.npz", "_coactivation.png",
                        "_entropy.png"):
             assert (out / f"{name}{suffix}").stat().st_size > 0
