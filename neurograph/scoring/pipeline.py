@@ -258,7 +258,7 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str 
         paths["untrained"] = write_csv(baseline_table(a), out / f"{name}_untrained.csv")
         b = a.baseline
         bz = b.significance.z if b.significance else float("nan")
-        heading += f" (untrained twin: Q = {b.partition.modularity:.3f}, z = {bz:.1f})"
+        heading += f"\nuntrained twin on the same data: Q = {b.partition.modularity:.3f}, z = {bz:.1f}"
     fig = plot_coactivation(w, a.partition.membership, labels=a.graph.nodes["layer"], weight_name=a.graph.weight,
                             title=heading)
     paths["coactivation_png"] = save_figure(fig, out / f"{name}_coactivation.png")
