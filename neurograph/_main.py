@@ -161,6 +161,10 @@ def _parser() -> argparse.ArgumentParser:
                                    "report DIR` then makes an HTML page of every graph in the folder.")
     g.add_argument("stats", metavar="STATS", help="a .npz file written by `neurograph record` or CoactivationStats.save")
     g.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    g.add_argument("--baseline", default=None, metavar="STATS0",
+                   help="statistics of the untrained network on the same data (e.g. `neurograph record` of the "
+                        "epoch-0 checkpoint), analysed the same way: NAME_untrained.csv and <score>_untrained, "
+                        "<score>_delta columns in NAME_summary.csv")
     g.add_argument("--name", default=None,
                    help="file name prefix (default: the stats file's stem without a trailing _stats)")
     g.add_argument("--weight", default="npmi", choices=["count", "jaccard", "npmi", "phi"],
@@ -540,11 +544,12 @@ def _graph(args) -> int:
     _input_file("STATS", args.stats)
     _output_dir("--out", args.out)
     _count("--n-null", args.n_null, 2, also=(0,))
+    baseline = CoactivationStats.load(_input_file("--baseline", args.baseline)) if args.baseline else None
     stats = CoactivationStats.load(args.stats)
     name = args.name or _stats_name(args.stats)
     result = analyze(stats, weight=args.weight, threshold=args.threshold, top_k=args.top_k,
                      alpha=args.alpha, method=args.method, resolution=args.resolution,
-                     n_null=args.n_null, seed=args.seed, progress=_progress(args))
+                     n_null=args.n_null, seed=args.seed, progress=_progress(args), baseline=baseline)
     paths = write_analysis(result, args.out, name=name)
     row = {"name": name}
     source = stats.meta.get("source") if isinstance(stats.meta.get("source"), dict) else {}
@@ -555,6 +560,8 @@ def _graph(args) -> int:
     print(f"{name}: {summary['n_nodes']} of {summary['n_neurons']} neurons in the graph, {summary['n_edges']} edges, "
           f"{summary['n_communities']} communities, modularity {summary['modularity']:.3f} "
           f"(z {summary['modularity_z']:.2f}), mean entropy {summary['mean_entropy']:.3f}"
+          + (f"; untrained: modularity {summary['modularity_untrained']:.3f} (z {summary['modularity_z_untrained']:.2f})"
+             if baseline is not None else "")
           + (f", test accuracy {row['test_accuracy']:.3f}" if "test_accuracy" in row else ""))
     _wrote(paths)
     print(f"open {paths['gexf']} in Gephi; `neurograph report {args.out}` for the HTML page")

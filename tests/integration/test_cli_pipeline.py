@@ -435,3 +435,25 @@ def test_score_baseline_untrained_end_to_end(tmp_path, capsys):
     assert main(["score", *common, "--baseline", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err
     assert "nope.pt" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "bad" / "scores.csv").exists()
+
+
+def test_graph_baseline_statistics(tmp_path, capsys):
+    factory = _user_model(tmp_path)
+    data, out = str(tmp_path / "test.npz"), tmp_path / "out"
+    for ckpt in ("trained", "untrained"):
+        assert main(["record", *factory, "--checkpoint", str(tmp_path / f"{ckpt}.pt"), data, "--layers", "1", "3",
+                     "--out", str(out), "--quiet"]) == 0
+    assert main(["graph", str(out / "untrained_stats.npz"), "--out", str(out / "alone"), "--n-null", "2"]) == 0
+    capsys.readouterr()
+    assert main(["graph", str(out / "trained_stats.npz"), "--baseline", str(out / "untrained_stats.npz"),
+                 "--out", str(out / "g"), "--n-null", "2"]) == 0
+    assert "untrained: modularity" in capsys.readouterr().out
+    row = pd.read_csv(out / "g" / "trained_summary.csv").iloc[0]
+    alone = pd.read_csv(out / "alone" / "untrained_summary.csv").iloc[0]
+    assert row["modularity_z_untrained"] == pytest.approx(alone["modularity_z"])
+    assert row["modularity_delta"] == pytest.approx(row["modularity"] - alone["modularity"])
+    assert (out / "g" / "trained_untrained.csv").is_file()
+    assert main(["graph", str(out / "trained_stats.npz"), "--baseline", str(tmp_path / "none.npz"),
+                 "--out", str(out / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "--baseline" in err and "none.npz" in err and not (out / "bad").exists()
