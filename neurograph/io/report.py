@@ -320,8 +320,9 @@ def _untrained_section(table: pd.DataFrame) -> list[dict]:
     if not len(side):
         return []
     note = ("Each model's scores beside its untrained twin's (the same architecture freshly initialised, or the "
-            "run's epoch-0 checkpoint), recorded on the same data; delta = trained - untrained. An untrained "
-            "network already has modularity far above the rewired null: read z against the twin's z.")
+            "run's epoch-0 checkpoint), recorded on the same data; delta = trained - untrained; epoch-0 rows "
+            "(the untrained network itself) are left out. An untrained network can already be far above the "
+            "rewired null (the demo's MLP on digits: z = 61.7 untrained, 103.4 trained): read z against the twin's.")
     return [dict(id="untrained", heading="Against the untrained twin", template="untrained.j2",
                  verdicts=untrained_verdicts(table), note=note, table=_table(side))]
 

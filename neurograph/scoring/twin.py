@@ -207,15 +207,15 @@ def baseline_values(trained: dict, untrained: dict) -> dict:
 
 
 #: Scores the report shows beside their untrained twin's, in this order (those present).
-SIDE_BY_SIDE = ("test_accuracy", "modularity", "modularity_z", "mean_entropy", "mean_mutual_info", "n_communities",
-                "pattern_entropy", "dead_fraction")
+SIDE_BY_SIDE = ("test_accuracy", "modularity", "modularity_z", "mean_entropy", "mean_mutual_info")
 _ID_COLUMNS = ("run", "model", "task", "arch", "epoch", "checkpoint_index")
 
 
 def untrained_table(table: pd.DataFrame) -> pd.DataFrame:
     """Trained and untrained scores side by side: ``<score>``, ``<score>_untrained``, ``<score>_delta`` per score.
 
-    One row per row of ``table`` (a ``scores.csv``) that has a twin value; the id columns
+    One row per row of ``table`` (a ``scores.csv``) that has a twin value, but for rows of
+    ``epoch`` 0 (the untrained network itself, delta 0 by construction); the id columns
     (``run``, ``task``, ``epoch``, ... present) first, then for every score of
     :data:`SIDE_BY_SIDE` that has an ``_untrained`` column its three columns. Empty when the
     table has no ``_untrained`` column.
@@ -235,6 +235,8 @@ def untrained_table(table: pd.DataFrame) -> pd.DataFrame:
         untrained = pd.to_numeric(table[f"{s}_untrained"], errors="coerce")
         out[s], out[f"{s}_untrained"], out[f"{s}_delta"] = trained, untrained, trained - untrained
     keep = out[[f"{s}_untrained" for s in scores]].notna().any(axis=1)
+    if "epoch" in table.columns:
+        keep &= pd.to_numeric(table["epoch"], errors="coerce").ne(0)
     return out[keep].reset_index(drop=True)
 
 

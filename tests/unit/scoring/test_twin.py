@@ -238,10 +238,10 @@ def test_analyze_refuses_a_baseline_over_other_neurons():
 
 
 def test_untrained_table_and_verdicts():
-    t = pd.DataFrame({"run": ["a", "b", "c"], "epoch": [3, 3, 3], "modularity_z": [40.0, 30.0, 5.0],
-                      "modularity_z_untrained": [20.0, 35.0, float("nan")], "modularity": [0.4, 0.3, 0.2]})
+    t = pd.DataFrame({"run": ["a", "b", "c", "a"], "epoch": [3, 3, 3, 0], "modularity_z": [40.0, 30.0, 5.0, 20.0],
+                      "modularity_z_untrained": [20.0, 35.0, float("nan"), 20.0], "modularity": [0.4, 0.3, 0.2, 0.1]})
     side = untrained_table(t)
-    assert side["run"].tolist() == ["a", "b"]  # rows without a twin value are left out
+    assert side["run"].tolist() == ["a", "b"]  # rows without a twin value, and the epoch-0 networks, are left out
     assert side["modularity_z_delta"].tolist() == [20.0, -5.0]
     assert "modularity_untrained" not in side  # only scores that have a twin column
     assert untrained_verdicts(t) == ["modularity_z: median 35 trained against 27.5 for the untrained twin on the "
