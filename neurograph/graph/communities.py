@@ -236,7 +236,10 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
     independent neurons ``z`` is not centred exactly at 0 (npmi graphs of 40 independent
     neurons gave z = +0.8 +- 1 for top-k graphs, about +2 for dense ones: finite-sample
     correlations and strength-preserving nulls both make the nulls a little less modular),
-    so treat only clearly large ``z`` as evidence of community structure.
+    so treat only clearly large ``z`` as evidence of community structure in the graph. That is
+    not evidence that training made it: untrained networks on their own data reached z = 5-62
+    (``experiments/untrained_baseline.py``); compare with the untrained twin on the same data
+    (``score_model(..., baseline="untrained")``).
 
     Parameters
     ----------
