@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import sys
 
 import pandas as pd
 import torch
@@ -44,9 +45,11 @@ def untrained_twin(model: nn.Module, *, seed: int = 0) -> nn.Module:
 
     Every submodule that holds parameters of its own has its ``reset_parameters()`` (or
     ``_reset_parameters()``) called, in :meth:`~torch.nn.Module.modules` order, under
-    ``torch.manual_seed(seed)``; the global torch random state (CPU, and CUDA on the
-    model's devices) is restored afterwards, so calling this changes nothing outside the
-    copy. Buffers are reset where the module's reset does so (``BatchNorm`` running
+    ``torch.manual_seed(seed)``; a Hugging Face model (a ``transformers.PreTrainedModel``)
+    re-draws every module under it with its own ``_init_weights(module)``
+    instead, its own scheme (e.g. normal with ``initializer_range``). The global torch random
+    state (CPU, and CUDA on the model's devices) is restored afterwards, so calling this
+    changes nothing outside the copy. Buffers are reset where the module's reset does so (``BatchNorm`` running
     statistics) and copied otherwise. The copy keeps the model's device, dtype and
     train/eval mode.
 
@@ -64,8 +67,8 @@ def untrained_twin(model: nn.Module, *, seed: int = 0) -> nn.Module:
     ------
     ModelError
         Naming the submodule (its qualified name and class) that holds parameters but has
-        no ``reset_parameters`` to re-draw them; pass a model or checkpoint of the
-        untrained network as ``baseline=`` instead.
+        no ``reset_parameters`` to re-draw them (and no Hugging Face model above it); pass a
+        model or checkpoint of the untrained network as ``baseline=`` instead.
 
     Examples
     --------
@@ -79,9 +82,14 @@ def untrained_twin(model: nn.Module, *, seed: int = 0) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_seed("seed", seed)
+    # Hugging Face models initialise through their own ``_init_weights(module)``: every module under
+    # such a model is re-drawn by it (its own scheme, e.g. normal(0, initializer_range))
+    hf_roots = [name for name, module in model.named_modules() if _is_hf_model(module)]
     resets = []
     for name, module in model.named_modules():
         if not any(True for _ in module.parameters(recurse=False)):
+            continue
+        if any(name == r or r == "" or name.startswith(r + ".") for r in hf_roots):
             continue
         method = next((m for m in _RESETS if callable(getattr(module, m, None))), None)
         if method is None:
@@ -97,7 +105,20 @@ def untrained_twin(model: nn.Module, *, seed: int = 0) -> nn.Module:
         torch.manual_seed(int(seed))
         for name, method in resets:
             getattr(modules[name], method)()
+        for root in hf_roots:
+            if any(root.startswith(r + ".") or (r == "" and root) for r in hf_roots if r != root):
+                continue  # inside another Hugging Face model: its root re-draws it
+            init = modules[root]._init_weights
+            for module in modules[root].modules():
+                init(module)
     return twin
+
+
+def _is_hf_model(module: nn.Module) -> bool:
+    """A Hugging Face ``PreTrainedModel`` (checked only when transformers is already imported: never imports it)."""
+    tf = sys.modules.get("transformers")
+    base = getattr(tf, "PreTrainedModel", None) if tf is not None else None
+    return base is not None and isinstance(module, base) and callable(getattr(module, "_init_weights", None))
 
 
 def resolve_baseline(model: nn.Module, baseline, *, seed: int = 0) -> nn.Module | None:

@@ -247,3 +247,21 @@ def test_untrained_table_and_verdicts():
     assert untrained_verdicts(t) == ["modularity_z: median 35 trained against 27.5 for the untrained twin on the "
                                      "same data; 1 of 2 models above their twin."]
     assert untrained_table(t.drop(columns="modularity_z_untrained")).empty
+
+
+@pytest.mark.hf
+def test_hugging_face_models_are_redrawn_by_their_own_init_weights():
+    transformers = pytest.importorskip("transformers", reason="Hugging Face transformers is not installed")
+    config = transformers.ViTConfig(image_size=8, patch_size=4, num_channels=1, hidden_size=16, num_hidden_layers=1,
+                                    num_attention_heads=2, intermediate_size=32, num_labels=3)
+    model = transformers.ViTForImageClassification(config)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(0.5)
+    before = copy.deepcopy(model.state_dict())
+    twin = untrained_twin(model, seed=1)  # ViTEmbeddings holds parameters without reset_parameters
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    q = next(m for m in twin.modules() if isinstance(m, nn.Linear)).weight  # the first projection
+    assert abs(float(q.std()) - config.initializer_range) < 0.01  # its own scheme, not PyTorch's default
+    assert float(twin.vit.embeddings.cls_token.abs().max()) < 0.5
+    assert torch.equal(untrained_twin(model, seed=1).vit.embeddings.cls_token, twin.vit.embeddings.cls_token)
