@@ -234,7 +234,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="column to correlate with (default: %(default)s)")
     c.add_argument("--covariate", default=None, metavar="COLUMN", help="column to control for (partial correlation)")
     c.add_argument("--groups", default=None, metavar="COLUMN",
-                   help="column whose groups are resampled together (e.g. run)")
+                   help="column whose groups are resampled together and counted as the independent runs of the "
+                        "verdict (default: run, when the table has it; '' for none: every row is independent)")
     c.add_argument("--pool", action="store_true", help="pool the tasks of a table with a task column")
     c.add_argument("--n-boot", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the CIs (default: %(default)s)")
@@ -640,10 +641,11 @@ def _correlate(args) -> int:
     if not metrics:
         raise DataError(f"{str(path)!r} has none of the standard score columns; name them with --metrics")
     by_task = "task" in table.columns and not args.pool
+    groups = args.groups if args.groups is not None else ("run" if "run" in table.columns else None)
     parts = []
     for task, sub in (table.groupby("task", sort=True) if by_task else [(None, table)]):
         res = correlate(sub, metrics, args.target, args.covariate, n_boot=args.n_boot, seed=args.seed,
-                        groups=args.groups)
+                        groups=groups or None)
         if task is not None:
             res.insert(0, "task", task)
         parts.append(res)
@@ -651,7 +653,8 @@ def _correlate(args) -> int:
     print(correlation_table(res).to_string(index=False))
     tasks = table["task"].nunique() if by_task else 1
     print(f"\n{len(metrics)} metric(s) against {args.target!r} over {len(table)} rows"
-          + (f", per task ({tasks})" if by_task else (", tasks pooled" if "task" in table.columns else "")))
+          + (f", per task ({tasks})" if by_task else (", tasks pooled" if "task" in table.columns else ""))
+          + (f"; rows of one {groups!r} resampled together and counted as one run" if groups else ""))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         _wrote({"correlations": write_csv(res, out)})
