@@ -617,6 +617,8 @@ def _zoo(args) -> int:
         rep = write_report(args.out, n_boot=args.n_boot, title=f"neurograph zoo: {config.name}",
                            wall_time=res.seconds)
         print(correlation_table(rep.correlations).to_string(index=False))
+        if rep.comparison is not None:
+            _print_verdicts(rep.comparison)
         print(f"report: {rep.path.resolve()}")
     return 0
 
