@@ -196,3 +196,23 @@ def test_dropped_models_are_counted_in_every_place(tmp_path, capsys):
     assert f"23 models from 12 runs; 1 model dropped: {why}" in terminal
     assert f"23 models from 12 runs; 1 model dropped: {why}" in page
     assert f"1: {why}" in line and f"1: {why}" in correlate_out
+
+
+def test_compare_models_says_which_models_each_verdict_left_out():
+    rng = np.random.default_rng(3)
+    mod = rng.random(24)
+    t = pd.DataFrame({"run": np.repeat(np.arange(12), 2), "epoch": np.tile([1, 5], 12), "modularity": mod,
+                      "test_accuracy": 0.5 + 0.4 * mod, "mean_entropy": rng.random(24)})
+    t.loc[5, "test_accuracy"] = np.nan
+    t.loc[[6, 7], "modularity"] = np.nan                      # run 3 has no modularity at all
+    c = comparison.compare_models(t, n_boot=100)
+    v = c.verdicts.set_index(["section", "metric"])
+    assert c.rankings.loc[0, "n_dropped"] == 1 and c.rankings.loc[0, "dropped_reason"] == "test_accuracy undefined"
+    assert "23 models from 12 runs; 1 model dropped: test_accuracy undefined" in v.loc[("ranking", "label-free ranking"),
+                                                                                      "verdict"]
+    mod_v = v.loc[("correlation", "modularity")]
+    assert (mod_v["n"], mod_v["n_groups"], mod_v["n_dropped"]) == (21, 11, 3)
+    assert mod_v["verdict"].endswith("21 models from 11 runs; 3 models dropped: "
+                                     "modularity undefined: 2; test_accuracy undefined: 1).")
+    assert "of 11 runs" in v.loc[("training", "modularity"), "verdict"]
+    assert "1 run dropped: modularity undefined" in v.loc[("training", "modularity"), "verdict"]
