@@ -149,14 +149,14 @@ def _zoo(tmp_path, n_runs: int, *, strong: bool, drop_one: bool = False):
 
 def _three_places(d, capsys):
     """The modularity verdict as the terminal, correlations.csv and report.html show it."""
-    assert main(["report", str(d), "--n-boot", "200", "--covariate", ""]) == 0
+    assert main(["report", str(d), "--n-boot", "100", "--covariate", ""]) == 0
     terminal = capsys.readouterr().out
     csv = pd.read_csv(d / "correlations.csv")
     row = csv[(csv["metric"] == "modularity") & (csv["method"] == "spearman")].iloc[0]
     page = (d / "report.html").read_text()
     table = terminal.split("\nverdicts:")[0]
     line = next(x for x in table.splitlines() if " modularity " in f" {x} ")
-    assert main(["correlate", str(d / "scores.csv"), "--n-boot", "200", "--out", str(d / "c")]) == 0
+    assert main(["correlate", str(d / "scores.csv"), "--n-boot", "100", "--out", str(d / "c")]) == 0
     correlate_out = capsys.readouterr().out
     row_c = pd.read_csv(d / "c" / "correlations.csv").query("metric == 'modularity' and method == 'spearman'")
     return terminal, line, row, page, correlate_out, row_c.iloc[0]
