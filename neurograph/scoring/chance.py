@@ -38,6 +38,7 @@ from .generalization import (
     _check_table,
     _CountPlan,
     _cmi_means,
+    _cmi_means_cells,
     _codes,
     _column,
     _conditioning_sets,
@@ -428,15 +429,20 @@ def best_of_k(table: pd.DataFrame, measures: str | Sequence[str], target: str, h
     codes = {h: c[order] for h, c in codes.items()}
     mvals = {c: v[order] for c, v in mvals.items()}
 
-    scorers, n_models = [], []
+    scorers, n_models, by_rows = [], [], {}
     for c in cands:
         rows = np.flatnonzero(np.isfinite(mvals[c]))
         if rows.size < 2:
             raise DataError(f"best_of_k: measure {c!r} has {rows.size} row(s) with a finite value and target; "
                             f"need at least 2")
         n_models.append(int(rows.size))
-        scorers.append(_Scorer(metric, mvals[c][rows], rows, [_recode(codes[h][rows]) for h in names], names))
-    scores = np.array([s.score(t[None, s.rows])[0] for s in scorers])
+        by_rows.setdefault(rows.tobytes(), (rows, []))[1].append(c)
+    for rows, group in by_rows.values():  # candidates defined on the same rows are scored together
+        group_codes = [_recode(codes[h][rows]) for h in names]
+        scorers.append(_Scorer(metric, [mvals[c][rows] for c in group], rows, group_codes, names))
+    where = {c: (k, j) for k, (_, group) in enumerate(by_rows.values()) for j, c in enumerate(group)}
+    observed_all = [s.score(t[None, s.rows])[:, 0] for s in scorers]
+    scores = np.array([observed_all[where[c][0]][where[c][1]] for c in cands])
     stat = scores if metric == "cmi" else np.abs(scores)
     observed = float(np.nanmax(stat)) if not np.isnan(stat).all() else float("nan")
     best = cands[int(np.nanargmax(stat))] if not np.isnan(stat).all() else cands[0]
@@ -444,15 +450,14 @@ def best_of_k(table: pd.DataFrame, measures: str | Sequence[str], target: str, h
     rng = as_generator(seed)
     null_max = np.empty(n)
     rows = t.size
-    for sl in _batches(n, rows):
+    for sl in _batches(n, rows, per_row=max(s.cost for s in scorers)):
         b = sl.stop - sl.start
         perm = np.argsort(groups[None, :] + rng.random((b, rows)), axis=1, kind="stable")
         tp = t[perm]  # rows sorted by stratum: each stratum's rows receive a permutation of its targets
-        per = np.stack([s.score(tp[:, s.rows]) for s in scorers])  # (k, b)
+        per = np.concatenate([s.score(tp[:, s.rows]) for s in scorers])  # (k, b)
         per = per if metric == "cmi" else np.abs(per)
-        with np.errstate(invalid="ignore"):
-            null_max[sl] = np.where(np.isnan(per).all(axis=0), np.nan, np.nanmax(np.where(np.isnan(per), -np.inf, per),
-                                                                                  axis=0))
+        undefined = np.isnan(per).all(axis=0)
+        null_max[sl] = np.where(undefined, np.nan, np.max(np.where(np.isnan(per), -np.inf, per), axis=0))
     return SelectionTest(metric=metric, target=target, measures=tuple(cands), best_measure=best, observed=observed,
                          null_max=null_max, pvalue=_mc_pvalue(null_max, np.asarray(observed)),
                          scores=tuple(float(x) for x in scores), n_models=tuple(n_models))
@@ -473,7 +478,7 @@ def _cmi_batch(varying: np.ndarray, plans: list[_CountPlan], *, varying_is_gap: 
 
 
 def _tau_batch(plus: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``sum_ij sign(x_i - x_j) * w_ij`` for tie-free x given as pair signs ``plus`` (b, P), w antisymmetric.
+    """``sum_ij sign(x_i - x_j) * w_ij`` for tie-free x given as pair signs ``plus`` (b, P); w (P,) or (P, k) antisymmetric.
 
     With no ties ``sign = 2 plus - 1`` off the diagonal, and the ``-1`` terms cancel against an
     antisymmetric ``w``, so the sum is ``2 plus @ w``.
@@ -482,29 +487,65 @@ def _tau_batch(plus: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 class _Scorer:
-    """One candidate measure of :func:`best_of_k`, fixed, scored against batches of targets on its rows."""
+    """Candidate measures of :func:`best_of_k` defined on the same rows, fixed, scored against batches of targets.
 
-    def __init__(self, metric: str, m: np.ndarray, rows: np.ndarray, codes: list[np.ndarray], names: list):
-        self.metric, self.rows, size = metric, rows, m.size
+    For CMI the 2 x 2 counts of every candidate, stratum and permuted target come from one sparse
+    product per conditioning set: ``R = M @ gap_plus``, where the rows of ``M`` select the pairs of a
+    stratum (giving the gap's "+" count) and the pairs of a stratum where a candidate's sign is "+"
+    (giving the joint "+ +" count); with the fixed totals these fill the table exactly (integers).
+    For tau and gtau the candidates' antisymmetric pair weights form one (P, k) matrix.
+    """
+
+    def __init__(self, metric: str, ms: list[np.ndarray], rows: np.ndarray, codes: list[np.ndarray], names: list):
+        from scipy import sparse
+
+        self.metric, self.rows, self.k = metric, rows, len(ms)
+        size = rows.size
+        pairs = size * size
         if metric == "cmi":
-            fixed = _plus(m)
-            self.plans = [_CountPlan(fixed, *_pair_strata([codes[names.index(h)] for h in cond], size))
-                          for cond in _conditioning_sets(names)]
+            mplus = np.stack([_plus(m) for m in ms])  # (k, P)
+            self.sets = []
+            n_strata_max = 1
+            for cond in _conditioning_sets(names):
+                stratum, n_strata = _pair_strata([codes[names.index(h)] for h in cond], size)
+                n_strata_max = max(n_strata_max, n_strata)
+                total = np.bincount(stratum, minlength=n_strata)
+                m_plus = np.stack([np.bincount(stratum[mp], minlength=n_strata) for mp in mplus])  # (k, S)
+                sel = [np.flatnonzero(mp) for mp in mplus]
+                r = np.concatenate([stratum, *((c + 1) * n_strata + stratum[idx] for c, idx in enumerate(sel))])
+                col = np.concatenate([np.arange(pairs), *sel])
+                mat = sparse.csr_matrix((np.ones(r.size, dtype=np.float32), (r, col)),
+                                        shape=((self.k + 1) * n_strata, pairs))
+                self.sets.append((mat, total, m_plus, n_strata))
+            self.cost = pairs + 8 * self.k * n_strata_max  # floats held per batch row
         else:
-            w = np.full(size * size, 1.0 / (size * (size - 1)))
             self.defined = True
+            w = np.full(pairs, 1.0 / (size * (size - 1)))
             if metric == "gtau":
                 w, self.defined = _gtau_weights(codes, size)
-            self.weights = _sign_matrix(m).ravel() * w  # antisymmetric
+            self.weights = np.stack([_sign_matrix(m).ravel() * w for m in ms], axis=1)  # (P, k), antisymmetric
+            self.cost = pairs
 
     def score(self, targets: np.ndarray) -> np.ndarray:
-        """The metric of the candidate against every row of ``targets`` (b, rows)."""
-        plus = _plus(targets)
-        if self.metric == "cmi":
-            return _cmi_batch(plus, self.plans, varying_is_gap=True)
-        if not self.defined:
-            return np.full(targets.shape[0], np.nan)
-        return _tau_batch(plus, self.weights)
+        """The metric of every candidate against every row of ``targets`` (b, rows): shape (k, b)."""
+        b = targets.shape[0]
+        if self.metric != "cmi":
+            if not self.defined:
+                return np.full((self.k, b), np.nan)
+            return _tau_batch(_plus(targets), self.weights).T
+        tt = targets.T
+        gap_plus = (tt[:, None, :] > tt[None, :, :]).reshape(-1, b).astype(np.float32)  # (P, b)
+        score = np.full((b, self.k), np.inf)
+        for mat, total, m_plus, n_strata in self.sets:
+            r = np.rint(mat @ gap_plus).astype(np.int64)  # exact: integer sums below 2**24
+            g_plus = r[:n_strata].T[:, None, :]  # (b, 1, S)
+            both = r[n_strata:].reshape(self.k, n_strata, b).transpose(2, 0, 1)  # (b, k, S)
+            mean_mi, mean_h = _cmi_means_cells(total - g_plus - m_plus + both, m_plus - both, g_plus - both, both)
+            mean_mi, mean_h = mean_mi.ravel(), mean_h.ravel()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(mean_h > 0, mean_mi / mean_h, np.nan).reshape(b, self.k)
+            score = np.minimum(score, value)
+        return 100.0 * score.T
 
 
 def _setup(table, target, names, n, seed, mask):
@@ -607,8 +648,9 @@ def _random_ranks(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
     return rng.permuted(np.broadcast_to(np.arange(n), (b, n)), axis=1)
 
 
-def _batches(n: int, rows: int):
-    step = max(1, _BATCH // (rows * rows))
+def _batches(n: int, rows: int, per_row: int | None = None):
+    """Slices of ``range(n)`` whose batches hold about ``_BATCH`` numbers (``per_row`` each; default rows²)."""
+    step = max(1, _BATCH // (per_row or rows * rows))
     for start in range(0, n, step):
         yield slice(start, min(n, start + step))
 

@@ -526,13 +526,26 @@ class _CountPlan:
 
 def _cmi_means(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean MI, mean entropy of the gap sign) over strata, bits, from counts (b, n_strata, 2, 2) ``[gap, measure]``."""
-    p = counts / counts.sum(axis=(2, 3))[:, :, None, None]
-    p_gap, p_measure = p.sum(axis=3), p.sum(axis=2)
+    return _cmi_means_cells(counts[..., 0, 0], counts[..., 0, 1], counts[..., 1, 0], counts[..., 1, 1])
+
+
+def _cmi_means_cells(n00: np.ndarray, n01: np.ndarray, n10: np.ndarray, n11: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_cmi_means` from the four cells ``n[gap sign][measure sign]``, each (b, n_strata).
+
+    Plug-in mutual information and gap-sign entropy per stratum (0 log 0 = 0), then unweighted
+    means over strata: shape (b,) each. Written cell by cell (no reductions over tiny axes), which
+    is what makes the batched chance levels fast.
+    """
+    total = n00 + n01 + n10 + n11
+    p00, p01, p10, p11 = n00 / total, n01 / total, n10 / total, n11 / total
+    g0, g1 = p00 + p01, p10 + p11  # the gap's sign
+    m0, m1 = p00 + p10, p01 + p11  # the measure's sign
     with np.errstate(divide="ignore", invalid="ignore"):
-        mi_terms = np.where(p > 0, p * np.log2(p / (p_gap[..., :, None] * p_measure[..., None, :])), 0.0)
-        h_terms = np.where(p_gap > 0, -p_gap * np.log2(p_gap), 0.0)
-    mi = np.maximum(mi_terms.sum(axis=(2, 3)), 0.0)  # clip -1e-17 rounding
-    return mi.mean(axis=1), h_terms.sum(axis=2).mean(axis=1)
+        mi = (np.where(p00 > 0, p00 * np.log2(p00 / (g0 * m0)), 0.0) + np.where(p01 > 0, p01 * np.log2(p01 / (g0 * m1)), 0.0)
+              + np.where(p10 > 0, p10 * np.log2(p10 / (g1 * m0)), 0.0) + np.where(p11 > 0, p11 * np.log2(p11 / (g1 * m1)), 0.0))
+        h = np.where(g0 > 0, -g0 * np.log2(g0), 0.0) + np.where(g1 > 0, -g1 * np.log2(g1), 0.0)
+    mi = np.maximum(mi, 0.0)  # clip -1e-17 rounding
+    return mi.mean(axis=-1), h.mean(axis=-1)
 
 
 def _report_missing(fn: str, table: pd.DataFrame, keep: np.ndarray, measure, target, names: list) -> tuple:
