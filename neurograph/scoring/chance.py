@@ -478,10 +478,11 @@ def _cmi_batch(varying: np.ndarray, plans: list[_CountPlan], *, varying_is_gap: 
 
 
 def _tau_batch(plus: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``sum_ij sign(x_i - x_j) * w_ij`` for tie-free x given as pair signs ``plus`` (b, P); w (P,) or (P, k) antisymmetric.
+    """``sum_ij sign(x_i - x_j) w_ij`` for x given by its pair signs ``plus`` (b, P); w antisymmetric.
 
-    With no ties ``sign = 2 plus - 1`` off the diagonal, and the ``-1`` terms cancel against an
-    antisymmetric ``w``, so the sum is ``2 plus @ w``.
+    ``weights`` is (P,) or (P, k) (one column per candidate). ``sign(x_i - x_j) = plus_ij - plus_ji``
+    (ties included: both 0), and with ``w_ji = -w_ij`` both halves sum alike, so the sum is
+    ``2 plus @ w``: exact integers times the weights, no sign matrix per batch row.
     """
     return 2.0 * (plus.astype(np.float64) @ weights)
 

@@ -478,7 +478,7 @@ def _conditioning_sets(names: list) -> list[tuple]:
 
 
 def _plus(x: np.ndarray) -> np.ndarray:
-    """The sign variable of every ordered pair, flattened: ``x[..., i] > x[..., j]`` at ``i * n + j``; (..., n * n) bool."""
+    """Sign variable of every ordered pair, flattened: ``x[..., i] > x[..., j]`` at ``i * n + j``, (..., n²) bool."""
     n = x.shape[-1]
     return (x[..., :, None] > x[..., None, :]).reshape(*x.shape[:-1], n * n)
 
@@ -529,7 +529,8 @@ def _cmi_means(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _cmi_means_cells(counts[..., 0, 0], counts[..., 0, 1], counts[..., 1, 0], counts[..., 1, 1])
 
 
-def _cmi_means_cells(n00: np.ndarray, n01: np.ndarray, n10: np.ndarray, n11: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cmi_means_cells(n00: np.ndarray, n01: np.ndarray, n10: np.ndarray,
+                     n11: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_cmi_means` from the four cells ``n[gap sign][measure sign]``, each (b, n_strata).
 
     Plug-in mutual information and gap-sign entropy per stratum (0 log 0 = 0), then unweighted
@@ -541,11 +542,15 @@ def _cmi_means_cells(n00: np.ndarray, n01: np.ndarray, n10: np.ndarray, n11: np.
     g0, g1 = p00 + p01, p10 + p11  # the gap's sign
     m0, m1 = p00 + p10, p01 + p11  # the measure's sign
     with np.errstate(divide="ignore", invalid="ignore"):
-        mi = (np.where(p00 > 0, p00 * np.log2(p00 / (g0 * m0)), 0.0) + np.where(p01 > 0, p01 * np.log2(p01 / (g0 * m1)), 0.0)
-              + np.where(p10 > 0, p10 * np.log2(p10 / (g1 * m0)), 0.0) + np.where(p11 > 0, p11 * np.log2(p11 / (g1 * m1)), 0.0))
+        mi = _plogq(p00, g0 * m0) + _plogq(p01, g0 * m1) + _plogq(p10, g1 * m0) + _plogq(p11, g1 * m1)
         h = np.where(g0 > 0, -g0 * np.log2(g0), 0.0) + np.where(g1 > 0, -g1 * np.log2(g1), 0.0)
     mi = np.maximum(mi, 0.0)  # clip -1e-17 rounding
     return mi.mean(axis=-1), h.mean(axis=-1)
+
+
+def _plogq(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``p log2(p / q)``, 0 where ``p`` is 0."""
+    return np.where(p > 0, p * np.log2(p / q), 0.0)
 
 
 def _report_missing(fn: str, table: pd.DataFrame, keep: np.ndarray, measure, target, names: list) -> tuple:

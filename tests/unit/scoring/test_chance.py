@@ -1,4 +1,4 @@
-"""Chance levels (cmi_chance, tau_chance, gtau_chance) and best_of_k against brute force, calibration and hostile input."""
+"""cmi_chance, tau_chance, gtau_chance and best_of_k against brute force, calibration and hostile input."""
 
 from __future__ import annotations
 
