@@ -1,8 +1,9 @@
 """Chance levels for the generalization metrics: what a random measure scores on the same grid.
 
 A PGDL CMI, a Kendall tau or a granulated tau means little without its chance level: on a small
-grid a measure of pure noise scores far from 0 (a random measure's PGDL CMI is about 11 on a
-36-cell grid and about 2 on an 81-cell one, where published PGDL scores sit at 0.4-1.9). Here:
+grid a measure of pure noise scores far from 0 (a random measure's PGDL CMI averages about 10 on
+the 36-cell recurrent grid of :func:`neurograph.zoo.grid.default_grid` and about 2 on its 81-cell
+image grid; measured in docs/lines/generalization-benchmark.md). Here:
 
 * :func:`cmi_chance`, :func:`tau_chance`, :func:`gtau_chance`: the metric of ``n`` random measures
   (i.i.d. continuous noise per row, so no ties) on exactly the rows, strata and missing cells of
@@ -216,9 +217,10 @@ def cmi_chance(table: pd.DataFrame, target: str, hparams: str | Sequence[str], n
     -----
     Batched over the random measures: per conditioning set the model pairs are sorted once by
     (stratum, gap sign), and the 2 x 2 counts of a batch of measures are one gather and one
-    segment sum. Measured on the shared 2-core development machine (load about 9): n = 1000 on an
-    81-row grid with 4 hyper-parameters (6 conditioning sets) takes about 0.45 s, on a 36-row grid
-    with 3 about 0.05 s. Time grows as ``n x rows² x sets``; memory stays under about 50 MB (batches).
+    segment sum. Measured on the shared 2-core development machine (load average 2-6): n = 1000
+    on an 81-row grid with 4 hyper-parameters (6 conditioning sets) takes 0.26-0.30 s, on a 36-row
+    grid with 3 hyper-parameters 0.10-0.11 s. Time grows as ``n x rows² x sets``; memory stays
+    bounded (batches of about 4 million pair signs).
 
     Examples
     --------
@@ -274,7 +276,7 @@ def tau_chance(table: pd.DataFrame, target: str, n: int = 1000, seed=0, *, mask=
 
     Notes
     -----
-    n = 1000 on 162 rows takes about 0.3 s on the shared 2-core development machine.
+    n = 1000 on 162 rows takes 0.09-0.19 s on the shared 2-core development machine (load 2-6).
 
     Examples
     --------
@@ -317,7 +319,7 @@ def gtau_chance(table: pd.DataFrame, target: str, hparams: str | Sequence[str], 
 
     Notes
     -----
-    n = 1000 on an 81-row grid takes about 0.1 s on the shared 2-core development machine.
+    n = 1000 on an 81-row grid takes 0.01-0.05 s on the shared 2-core development machine (load 2-6).
 
     Examples
     --------
@@ -388,9 +390,11 @@ def best_of_k(table: pd.DataFrame, measures: str | Sequence[str], target: str, h
 
     Notes
     -----
-    Measured on the shared 2-core development machine: n = 1000, 24 candidates, CMI on an 81-row
-    grid with 4 hyper-parameters takes about 6 s; on a 36-row grid with 3, 34 candidates, about
-    1 s. tau and gtau are faster.
+    Candidates defined on the same rows are scored together: per conditioning set one sparse
+    product gives every candidate's 2 x 2 counts for a batch of permutations. Measured on the
+    shared 2-core development machine (load average 2-6), n = 1000: CMI with 24 candidates on an
+    81-row grid with 4 hyper-parameters takes 1.4-1.7 s, with 34 candidates on a 36-row grid with 3
+    hyper-parameters 1.7-2.7 s; tau and gtau take under 0.3 s.
 
     Examples
     --------
