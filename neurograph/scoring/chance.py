@@ -440,6 +440,9 @@ def best_of_k(table: pd.DataFrame, measures: str | Sequence[str], target: str, h
             raise DataError(f"best_of_k: measure {c!r} has {rows.size} row(s) with a finite value and target; "
                             f"need at least 2")
         n_models.append(int(rows.size))
+        if rows.size < t.size:
+            logger.warning("best_of_k: %r is scored on %d of the %d rows with a finite %r (NaN elsewhere)",
+                           c, rows.size, t.size, target)
         by_rows.setdefault(rows.tobytes(), (rows, []))[1].append(c)
     for rows, group in by_rows.values():  # candidates defined on the same rows are scored together
         group_codes = [_recode(codes[h][rows]) for h in names]
@@ -566,7 +569,7 @@ def _setup(table, target, names, n, seed, mask):
     codes = {h: _codes(table, h, keep) for h in names}
     t = t[keep]
     order = np.lexsort([t, *(codes[h] for h in reversed(names))])
-    missing = tuple(table.index[~keep])
+    missing = tuple(table.index[~keep].tolist())
     return t[order], {h: c[order] for h, c in codes.items()}, missing, as_generator(seed), n
 
 
@@ -603,12 +606,16 @@ def _strata_codes(table: pd.DataFrame, strata) -> np.ndarray:
     if isinstance(strata, str):
         values = _column(table, strata, "strata")
     else:
-        values = pd.Series(np.asarray(strata, dtype=object) if not isinstance(strata, pd.Series) else strata.to_numpy())
-        if len(values) != len(table):
-            raise OptionError(f"strata must be a column name or {len(table)} labels (one per row), got {len(values)}")
+        arr = strata.to_numpy() if isinstance(strata, pd.Series) else np.asarray(strata, dtype=object)
+        if arr.ndim != 1 or len(arr) != len(table):
+            raise OptionError(f"strata must be a column name or {len(table)} labels (one per row), got shape {arr.shape}")
+        values = pd.Series(arr)
     if pd.isna(values).any():
         raise DataError(f"strata has {int(pd.isna(values).sum())} missing label(s)")
-    codes, _ = pd.factorize(pd.Series(values).astype(str), sort=True)
+    try:
+        codes, _ = pd.factorize(values, sort=True)  # sorted: codes do not depend on row order
+    except TypeError:  # labels of mixed, unorderable types
+        codes, _ = pd.factorize(values, sort=False)
     return np.asarray(codes, dtype=np.int64)
 
 

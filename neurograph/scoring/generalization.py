@@ -557,7 +557,7 @@ def _report_missing(fn: str, table: pd.DataFrame, keep: np.ndarray, measure, tar
     """Index labels of the rows not kept; a warning names ``measure`` and the grid cells of those rows."""
     if keep.all():
         return ()
-    labels = tuple(table.index[~keep])
+    labels = tuple(table.index[~keep].tolist())
     cells = _describe_rows(table, ~keep, names)
     logger.warning("%s: %r scored on an incomplete grid: %d row(s) with a NaN or infinite %r or %r left out: %s",
                    fn, measure, len(labels), measure, target, cells)

@@ -74,14 +74,16 @@ def test_tau_and_gtau_chance_match_brute_force_loops():
     assert np.allclose(steps, np.round(steps))
 
 
-def test_best_of_k_scores_are_the_metrics_own_values():
+def test_best_of_k_scores_are_the_metrics_own_values(caplog):
     t, names = _grid(3, (3, 3, 2))
     rng = np.random.default_rng(0)
     ms = [f"m{k}" for k in range(5)]
     for m in ms:
         t[m] = rng.normal(size=len(t))
     t.loc[[2, 7], "m1"] = np.nan  # a candidate on fewer rows: scored on its own rows
-    s = best_of_k(t, ms, "gap", names, n=50)
+    with caplog.at_level(logging.WARNING, logger="neurograph.scoring.chance"):
+        s = best_of_k(t, ms, "gap", names, n=50)
+    assert "'m1' is scored on 16 of the 18 rows" in caplog.text
     assert s.scores == tuple(pgdl_cmi(t, m, "gap", names).score for m in ms)  # exactly: the same counts and code
     assert s.n_models == (18, 16, 18, 18, 18)
     assert s.observed == max(s.scores) and s.best_measure == ms[int(np.argmax(s.scores))]
@@ -325,6 +327,10 @@ def test_hostile_columns_and_options_are_named():
         best_of_k(t, ["m"], "gap", names, strata="s")
     with pytest.raises(OptionError, match="strata"):
         best_of_k(t, ["m"], "gap", names, strata=[0, 1])
+    with pytest.raises(OptionError, match="strata"):
+        best_of_k(t, ["m"], "gap", names, strata=5)
+    with pytest.raises(DataError, match="strata"):
+        best_of_k(t, ["m"], "gap", names, strata=np.where(t.index == 0, np.nan, 1.0))
     with pytest.raises(OptionError, match="hparams"):
         gtau_chance(t, "gap", [])
     with pytest.raises(OptionError, match="seed"):
