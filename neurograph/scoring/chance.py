@@ -99,9 +99,13 @@ class ChanceLevel:
 
     @property
     def q95(self) -> float:
-        """The 0.95 quantile of ``values`` (of ``|values|`` for tau and gtau: the two-sided 5% level)."""
-        v = self._stat(self.values)
-        return float(np.quantile(v, 0.95)) if v.size and not np.isnan(v).any() else float("nan")
+        """The 0.95 quantile of ``values``: a CMI above it is above chance at the 5% level (one-sided)."""
+        return _quantile(self.values, 0.95)
+
+    @property
+    def abs_q95(self) -> float:
+        """The 0.95 quantile of ``|values|``: the two-sided 5% level that ``|tau|`` and ``|Psi|`` are read against."""
+        return _quantile(np.abs(self.values), 0.95)
 
     @property
     def sd(self) -> float:
@@ -253,7 +257,7 @@ def tau_chance(table: pd.DataFrame, target: str, n: int = 1000, seed=0, *, mask=
 
     Exact tau-a as :func:`~neurograph.scoring.generalization.kendall_tau` computes it (ties in the
     target count 0), over the rows with a finite target inside ``mask``. Read ``|tau|`` against
-    ``q95`` and :meth:`ChanceLevel.pvalue` (two-sided).
+    ``abs_q95`` and :meth:`ChanceLevel.pvalue` (both two-sided).
 
     Parameters
     ----------
@@ -282,7 +286,7 @@ def tau_chance(table: pd.DataFrame, target: str, n: int = 1000, seed=0, *, mask=
     --------
     >>> t = pd.DataFrame({"acc": np.linspace(0.5, 0.9, 20)})
     >>> c = tau_chance(t, "acc", n=500)
-    >>> abs(c.mean) < 0.05, 0.2 < c.q95 < 0.45
+    >>> abs(c.mean) < 0.05, 0.2 < c.q95 < c.abs_q95 < 0.45
     (True, True)
     """
     t, _, missing, rng, n = _setup(table, target, [], n, seed, mask)
@@ -608,7 +612,8 @@ def _strata_codes(table: pd.DataFrame, strata) -> np.ndarray:
     else:
         arr = strata.to_numpy() if isinstance(strata, pd.Series) else np.asarray(strata, dtype=object)
         if arr.ndim != 1 or len(arr) != len(table):
-            raise OptionError(f"strata must be a column name or {len(table)} labels (one per row), got shape {arr.shape}")
+            raise OptionError(f"strata must be a column name or {len(table)} labels (one per row), "
+                              f"got shape {arr.shape}")
         values = pd.Series(arr)
     if pd.isna(values).any():
         raise DataError(f"strata has {int(pd.isna(values).sum())} missing label(s)")
@@ -665,6 +670,10 @@ def _batches(n: int, rows: int, per_row: int | None = None):
     step = max(1, _BATCH // (per_row or rows * rows))
     for start in range(0, n, step):
         yield slice(start, min(n, start + step))
+
+
+def _quantile(v: np.ndarray, q: float) -> float:
+    return float(np.quantile(v, q)) if v.size and not np.isnan(v).any() else float("nan")
 
 
 def _mc_pvalue(null: np.ndarray, stat: np.ndarray) -> float:

@@ -161,7 +161,8 @@ def test_pvalue_arithmetic():
     assert c.q95 == pytest.approx(np.quantile([1, 2, 2, 3], 0.95))
     tau = ChanceLevel("tau", "gap", np.array([-0.9, -0.1, 0.2, 0.5]), 8)
     assert tau.pvalue(0.5) == 3 / 5 and tau.pvalue(-0.5) == 3 / 5 and tau.pvalue(0.95) == 1 / 5
-    assert tau.q95 == pytest.approx(np.quantile([0.9, 0.1, 0.2, 0.5], 0.95))
+    assert tau.abs_q95 == pytest.approx(np.quantile([0.9, 0.1, 0.2, 0.5], 0.95))
+    assert tau.q95 == pytest.approx(np.quantile([-0.9, -0.1, 0.2, 0.5], 0.95))
     assert np.isnan(ChanceLevel("cmi", "gap", np.full(3, np.nan), 4).pvalue(5.0))
 
 
