@@ -7,8 +7,8 @@ image grid; measured in docs/lines/generalization-benchmark.md). Here:
 
 * :func:`cmi_chance`, :func:`tau_chance`, :func:`gtau_chance`: the metric of ``n`` random measures
   (i.i.d. continuous noise per row, so no ties) on exactly the rows, strata and missing cells of
-  the real measure, as a :class:`ChanceLevel` with its mean, 95% quantile and a Monte-Carlo
-  p-value for any observed score.
+  the real measure, as a :class:`ChanceLevel` with its mean, 95% quantile (``abs_q95``: of the
+  absolute values, for the two-sided taus) and a Monte-Carlo p-value for any observed score.
 * :func:`best_of_k`: the best of ``k`` candidate measures judged as such (a
   :class:`SelectionTest`): the target is permuted (within strata), the candidates stay fixed
   together, and the maximum over the candidates is recorded per permutation; the observed best
@@ -20,7 +20,8 @@ The random measures are scored by the same code as :func:`~neurograph.scoring.ge
 :func:`~neurograph.scoring.generalization.kendall_tau` (exact integer tau-a) and
 :func:`~neurograph.scoring.generalization.granulated_tau` (its groups and weights). Results do
 not depend on the order of the table's rows: the draws are made for the rows sorted by their
-content (hyper-parameters, target), so the same seed gives the same values for any row order.
+content (strata, hyper-parameters, target, candidates), so the same seed gives the same values
+for any row order.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class ChanceLevel:
 
     @property
     def abs_q95(self) -> float:
-        """The 0.95 quantile of ``|values|``: the two-sided 5% level that ``|tau|`` and ``|Psi|`` are read against."""
+        """The 0.95 quantile of ``|values|``: the two-sided 5% level to read ``|tau|`` and ``|Psi|`` against."""
         return _quantile(np.abs(self.values), 0.95)
 
     @property
