@@ -74,8 +74,12 @@ def test_each_random_measure_scores_what_the_metric_gives_it():
     for k, m in enumerate(_replayed_measures(t, names, 30, 7)):
         assert c.values[k] == pgdl_cmi(t.assign(m=m), "m", "gap", names).score
         assert g.values[k] == pytest.approx(granulated_tau(t.assign(m=m), "m", "gap", names).score, abs=1e-12)
+    unconditioned = cmi_chance(t, "gap", [], n=30, seed=7)  # no hyper-parameter: one stratum, as pgdl_cmi
     for k, m in enumerate(_replayed_measures(t, [], 30, 7)):
         assert tau.values[k] == pytest.approx(kendall_tau(m, t["gap"]), abs=1e-12)
+        assert unconditioned.values[k] == pgdl_cmi(t.assign(m=m), "m", "gap", []).score
+    one = cmi_chance(t, "gap", names, n=1, seed=7)
+    assert one.values[0] == c.values[0] and np.isnan(one.sd) and one.pvalue(one.values[0]) == 1.0
 
 
 def test_tau_and_gtau_chance_match_brute_force_loops():
