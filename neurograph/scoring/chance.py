@@ -362,6 +362,12 @@ def best_of_k(table: pd.DataFrame, measures: str | Sequence[str], target: str, h
     best with those maxima: the winner of 30 measures chosen on the grid reported has to beat
     the best of 30 under the null, not one random measure.
 
+    The null is "the target is unrelated to every candidate", and a whole-table permutation also
+    unties the target from the hyper-parameters. Where a candidate could pass only by tracking a
+    hyper-parameter that drives the gap, permute within that hyper-parameter (``strata="epochs"``):
+    the target's dependence on it is then kept under the null. With ``k = 1`` the test answers the
+    same question as :func:`cmi_chance` from the other side (the measure fixed, the gap shuffled).
+
     Parameters
     ----------
     table : pandas.DataFrame
