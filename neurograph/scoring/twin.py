@@ -269,15 +269,21 @@ def untrained_verdicts(table: pd.DataFrame) -> list[str]:
     >>> t = pd.DataFrame({"modularity_z": [40.0, 30.0], "modularity_z_untrained": [20.0, 35.0]})
     >>> untrained_verdicts(t)
     ['modularity_z: median 35 trained against 27.5 for the untrained twin on the same data; 1 of 2 models above their twin.']
+    >>> untrained_verdicts(t.assign(run=["a", "a"]))[0].endswith("1 of 2 models from 1 run above their twin.")
+    True
     """
     side = untrained_table(table)
     out = []
     for s in ("modularity", "modularity_z", "mean_entropy", "mean_mutual_info"):
         if f"{s}_delta" not in side.columns:
             continue
-        d = side[f"{s}_delta"].dropna()
+        ok = side[f"{s}_delta"].notna()
+        d = side.loc[ok, f"{s}_delta"]
         if not len(d):
             continue
-        out.append(f"{s}: median {side[s].median():.3g} trained against {side[f'{s}_untrained'].median():.3g} for "
-                   f"the untrained twin on the same data; {int((d > 0).sum())} of {len(d)} models above their twin.")
+        n_runs = side.loc[ok, "run"].nunique() if "run" in side.columns else 0
+        runs = f" from {n_runs} run{'s' * (n_runs != 1)}" if "run" in side.columns else ""
+        out.append(f"{s}: median {side.loc[ok, s].median():.3g} trained against "
+                   f"{side.loc[ok, f'{s}_untrained'].median():.3g} for the untrained twin on the same data; "
+                   f"{int((d > 0).sum())} of {len(d)} models{runs} above their twin.")
     return out

@@ -245,7 +245,7 @@ def test_untrained_table_and_verdicts():
     assert side["modularity_z_delta"].tolist() == [20.0, -5.0]
     assert "modularity_untrained" not in side  # only scores that have a twin column
     assert untrained_verdicts(t) == ["modularity_z: median 35 trained against 27.5 for the untrained twin on the "
-                                     "same data; 1 of 2 models above their twin."]
+                                     "same data; 1 of 2 models from 2 runs above their twin."]
     assert untrained_table(t.drop(columns="modularity_z_untrained")).empty
 
 
