@@ -562,8 +562,8 @@ def _graph(args) -> int:
     print(f"{name}: {summary['n_nodes']} of {summary['n_neurons']} neurons in the graph, {summary['n_edges']} edges, "
           f"{summary['n_communities']} communities, modularity {summary['modularity']:.3f} "
           f"(z {summary['modularity_z']:.2f}), mean entropy {summary['mean_entropy']:.3f}"
-          + (f"; untrained: modularity {summary['modularity_untrained']:.3f} (z {summary['modularity_z_untrained']:.2f})"
-             if baseline is not None else "")
+          + (f"; untrained: modularity {summary['modularity_untrained']:.3f} "
+             f"(z {summary['modularity_z_untrained']:.2f})" if baseline is not None else "")
           + (f", test accuracy {row['test_accuracy']:.3f}" if "test_accuracy" in row else ""))
     _wrote(paths)
     print(f"open {paths['gexf']} in Gephi; `neurograph report {args.out}` for the HTML page")
