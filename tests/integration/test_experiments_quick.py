@@ -44,8 +44,17 @@ def _check_gate_power(out: Path, stdout: str) -> None:
     assert set(rows["cell"]) == {"mgu", "lstm"} and rows["seed"].nunique() == 2
 
 
+def _check_untrained(out: Path, stdout: str) -> None:
+    assert "rows in" in stdout
+    t = _table(out / "untrained_baseline.csv", {"model", "data", "z", "z_untrained", "z_delta", "Q_delta"})
+    assert {"digits test", "uniform noise", "digits train subset", "tomita train subset"} <= set(t["data"])
+    np.testing.assert_allclose(t["z_delta"], t["z"] - t["z_untrained"], atol=2e-4)  # 4 decimals in the CSV
+    assert (t["acc_untrained"] < 1).all()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("script, extra, check", [
+    ("untrained_baseline.py", [], _check_untrained),
     ("dynamics_dimension.py", [], _check_dimension),
     ("gating_off_ceiling.py", [], _check_off_ceiling),
     ("fsa_gate_power.py", ["--lstar", "0"], _check_gate_power),
