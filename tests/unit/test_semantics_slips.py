@@ -6,7 +6,7 @@
 * a ``neuron_axis`` that does not exist in a layer, or a dict key matching no layer;
 * options of another firing rule;
 * FSA files with NaN centres, counts outside the alphabet, duplicate names;
-* scalar ``X`` / ``y`` in data files and (X, y) pairs; NaN hidden states in a StateTrace;
+* scalar ``X`` / ``y`` in data files and (X, y) pairs; StateTrace arrays of the wrong kind;
 * ``correlate`` with the covariate equal to the target or a metric;
 * DOT names with ", " and other separators (exact round trip, hypothesis).
 """
@@ -314,10 +314,14 @@ def test_scalar_inputs_or_labels_are_not_batches(data, culprit):
         list(iter_batches(data, 4))
 
 
-def test_state_trace_refuses_non_finite_states():
-    with pytest.raises(DataError, match=r"layer 'rnn' must be finite"):
-        StateTrace(states=np.array([[0.0], [np.nan]], np.float32), tokens=np.array([[1]]), lengths=np.array([1]),
-                   labels=None, predictions=np.array([0]))
+def test_state_trace_refuses_non_integer_tokens_and_non_float_states():
+    ok = dict(states=np.zeros((2, 1), np.float32), tokens=np.array([[1]]), lengths=np.array([1]), labels=None,
+              predictions=np.array([0]))
+    with pytest.raises(DataError, match=r"StateTrace tokens must hold integers, got dtype float64"):
+        StateTrace(**{**ok, "tokens": np.array([[1.5]])})
+    with pytest.raises(DataError, match=r"StateTrace states of layer 'rnn' must be floats"):
+        StateTrace(**{**ok, "states": np.zeros((2, 1), np.int64)})
+    assert StateTrace(**ok).n_sequences == 1
 
 
 # ---------------------------------------------------------------------------- correlate
