@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["escape_state", "escape_symbol", "fsa_from_dot", "unescape"]
+__all__ = ["fsa_from_dot"]
 
 
 def fsa_from_dot(cls, text: str, *, symbols: Sequence[str] | None = None):
