@@ -30,7 +30,7 @@ FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
 
 #: The fields of ``meta`` that describe how a layer was read (besides ``rule``): merging compares them.
-READING_FIELDS = ("positions", "neuron_axis", "mask", "dtype")
+READING_FIELDS = ("positions", "neuron_axis", "mask", "dtype", "per_position")
 _PER_SITE_FIELDS = ("positions", "neuron_axis")
 
 
@@ -653,8 +653,9 @@ def reading_of(stats: CoactivationStats) -> dict:
     ``{"rule": stats.rule}`` plus each field of :data:`READING_FIELDS` that ``stats.meta`` records:
     ``positions`` and ``neuron_axis`` (per recorded layer with positions, ``{site: value}``,
     restricted to the layers of ``stats``), ``mask`` (the padding-mask key, None, or
-    ``{"callable": qualified name}``) and ``dtype`` (the model's parameter dtype, e.g.
-    ``"float32"``). A field that is absent was not recorded (statistics made by
+    ``{"callable": qualified name}``), ``dtype`` (the model's parameter dtype, e.g.
+    ``"float32"``) and ``per_position`` (gates recorded one neuron per position, see
+    :func:`neurograph.gating.record_gates`). A field that is absent was not recorded (statistics made by
     :meth:`CoactivationStats.from_binary`, or a file of format version 1, which stored no
     ``mask`` and ``dtype``).
 
@@ -695,7 +696,7 @@ def reading_mismatch(a: dict, b: dict, *, names: tuple[str, str] = ("the first",
             has, lacks = (names[0], names[1]) if key in a else (names[1], names[0])
             value = a[key] if key in a else b[key]
             return (f"{key} is {value!r} in {has} but was not recorded in {lacks} (statistics from from_binary, "
-                    f"or a file of format version 1); if they were read the same way, set meta[{key!r}] of "
+                    f"a file of format version 1, or made without {key}); if they were read the same way, set meta[{key!r}] of "
                     f"{lacks} to {value!r} (dataclasses.replace) and merge again")
         va, vb = a[key], b[key]
         if key in _PER_SITE_FIELDS and isinstance(va, dict) and isinstance(vb, dict):
@@ -728,6 +729,8 @@ def _reading_problem(meta: dict) -> str | None:
         if not (m is None or isinstance(m, str) or (isinstance(m, dict) and list(m) == ["callable"]
                                                     and isinstance(m["callable"], str))):
             return f"meta['mask'] must be a dict key (str), None or {{'callable': name}}, got {m!r}"
+    if "per_position" in meta and not isinstance(meta["per_position"], bool):
+        return f"meta['per_position'] must be true or false, got {meta['per_position']!r}"
     if "dtype" in meta and not (meta["dtype"] is None or isinstance(meta["dtype"], str)):
         return f"meta['dtype'] must be a dtype name (str) or None, got {meta['dtype']!r}"
     return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,25 @@ def test_each_field_of_the_reading_must_match(field, a, b):
     assert sa + sa.select("0") is not None                    # the same reading merges (select keeps it)
 
 
+@pytest.mark.parametrize("field, va, vb", [
+    ("positions", {"layer": "first"}, {"layer": "last"}),
+    ("neuron_axis", {"layer": 1}, {"layer": 3}),
+    ("mask", "attention_mask", "padding"),
+    ("dtype", "bfloat16", "float32"),
+    ("per_position", True, False),
+])
+def test_every_reading_field_is_compared_and_survives_save(tmp_path, field, va, vb):
+    base = CoactivationStats.from_binary(np.random.default_rng(1).integers(0, 2, (9, 2)))
+    a = dataclasses.replace(base, meta={field: va})
+    b = CoactivationStats.load(dataclasses.replace(base, meta={field: vb}).save(tmp_path / "b.npz"))
+    assert reading_of(b)[field] == vb
+    shown = (repr(va["layer"]), repr(vb["layer"])) if isinstance(va, dict) else (repr(va), repr(vb))
+    with pytest.raises(IncompatibleStatsError, match=rf"{field}.*{re.escape(shown[0])} in the first vs "
+                                                     rf"{re.escape(shown[1])} in the second"):
+        a + b
+    assert (a + a).n_samples == 18
+
+
 def test_unknown_reading_does_not_merge_with_a_known_one_and_says_how():
     fired = np.random.default_rng(0).integers(0, 2, (20, 3))
     made = CoactivationStats.from_binary(fired)
@@ -140,7 +160,7 @@ def test_reading_is_saved_and_version_1_files_load_with_a_note(tmp_path):
     assert "mask" not in reading_of(old) and old == s
     assert (old + old).n_samples == 2 * s.n_samples          # two version-1 files merge
     with pytest.raises(IncompatibleStatsError, match=r"mask is 'attention_mask' in the second but was not "
-                                                     r"recorded in the first \(.*format version 1\)"):
+                                                     r"recorded in the first \(.*format version 1"):
         old + s
     # a reading field of the wrong type is refused on load, naming the file and the field
     header["version"] = 2
