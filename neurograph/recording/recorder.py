@@ -181,6 +181,8 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
                            positions=positions, spatial=spatial, time=time, mask=mask,
                            calibration_samples=calibration_samples)
     check_choice("kernel", kernel, kernels.KERNELS)
+    if group is not None and not distributed:
+        raise OptionError("group is used only with distributed=True")
     check_bool("patterns", patterns)
     check_bool("moments", moments)
     if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, np.integer))
@@ -256,6 +258,11 @@ def calibrate(model: nn.Module, data, layers: str | Sequence[str], rule: str = "
     ``calibration_samples`` rows.
     """
     check_choice("rule", rule, ("quantile", "zscore"))
+    unused = ("quantile", quantile, 0.9) if rule == "zscore" else ("z", z, 1.0)
+    if unused[1] != unused[2]:
+        raise OptionError(f"{unused[0]}={unused[1]!r} is not used by rule={rule!r}; leave it out")
+    if group is not None and not distributed:
+        raise OptionError("group is used only with distributed=True")
     reading = make_reading(reading, neuron_axis=neuron_axis, positions=positions, spatial=spatial, time=time,
                            mask=mask, calibration_samples=calibration_samples)
     reading = reading.replace(rule=rule, quantile=quantile, z=z)

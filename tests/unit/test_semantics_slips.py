@@ -268,6 +268,31 @@ def test_an_option_of_another_rule_is_refused_not_ignored(kwargs, culprit):
         ng.record(nn.Sequential(nn.Linear(3, 4)), (torch.randn(8, 3), None), "0", **kwargs)
 
 
+@pytest.mark.parametrize("kwargs, culprit", [
+    ({"rule": "zscore", "quantile": 0.5}, r"quantile=0.5 is not used by rule='zscore'"),
+    ({"rule": "quantile", "z": 0.5}, r"z=0.5 is not used by rule='quantile'"),
+    ({"rule": "zscore", "group": object()}, r"group is used only with distributed=True"),
+])
+def test_calibrate_refuses_options_it_would_ignore(kwargs, culprit):
+    rule = kwargs.pop("rule")
+    with pytest.raises(OptionError, match=culprit):
+        ng.calibrate(nn.Sequential(nn.Linear(3, 4)), (torch.randn(8, 3), None), "0", rule, **kwargs)
+    with pytest.raises(OptionError, match="group is used only with distributed=True"):
+        ng.record(nn.Sequential(nn.Linear(3, 4)), (torch.randn(8, 3), None), "0", group=object())
+
+
+def test_viewer_sparsify_checks_edges_against_n_nodes():
+    from neurograph.errors import GraphError
+    from neurograph.io.viewer import sparsify_top_k
+
+    e = np.array([[0, 1], [1, 4]])
+    with pytest.raises(GraphError, match=r"node 4, outside \[0, n_nodes = 3\)"):
+        sparsify_top_k(e, np.array([1.0, 2.0]), 3)
+    with pytest.raises(GraphError, match="finite"):
+        sparsify_top_k(e, np.array([1.0, np.nan]), 5)
+    assert sparsify_top_k(e, np.array([1.0, 2.0]), 5).tolist() == [True, True]
+
+
 # ---------------------------------------------------------------------------- loaders
 
 def _fsa_doc(**changes) -> dict:
