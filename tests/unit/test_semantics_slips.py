@@ -281,6 +281,14 @@ def test_calibrate_refuses_options_it_would_ignore(kwargs, culprit):
         ng.record(nn.Sequential(nn.Linear(3, 4)), (torch.randn(8, 3), None), "0", group=object())
 
 
+def test_cli_neuron_axis_twice_for_one_layer_is_refused():
+    from neurograph._main import _neuron_axis
+
+    with pytest.raises(OptionError, match=r"--neuron-axis gives layer 'conv' two axes \(1 and 2\)"):
+        _neuron_axis(["conv=1", "conv=2"])
+    assert _neuron_axis(["conv=1", "fc=-1"]) == {"conv": 1, "fc": -1}
+
+
 def test_viewer_sparsify_checks_edges_against_n_nodes():
     from neurograph.errors import GraphError
     from neurograph.io.viewer import sparsify_top_k
