@@ -464,10 +464,15 @@ def _axis_from_submodule(i: int, calls: list[_Call], memo: dict, depth: int) -> 
 def _user_axis(reading: Reading, site_name: str, layer: str) -> int | None:
     ax = reading.neuron_axis
     if isinstance(ax, Mapping):
-        for pattern, value in ax.items():
-            if fnmatch.fnmatchcase(site_name, pattern) or fnmatch.fnmatchcase(layer, pattern):
-                return int(value)
-        return None
+        for exact in (site_name, layer):  # a layer's own name wins over patterns
+            if exact in ax:
+                return int(ax[exact])
+        hits = {p: int(v) for p, v in ax.items()
+                if fnmatch.fnmatchcase(site_name, p) or fnmatch.fnmatchcase(layer, p)}
+        if len(set(hits.values())) > 1:
+            raise OptionError(f"neuron_axis patterns {list(hits)} all match layer {site_name!r} but give different "
+                              f"axes {list(hits.values())}; name the layer itself or make the patterns disjoint")
+        return next(iter(hits.values()), None)
     return None if ax == "auto" else int(ax)
 
 

@@ -89,7 +89,10 @@ class Reading:
     quantile : float in [0, 1]
     z : float
     neuron_axis : "auto", int, or dict {layer glob: int}
-        Axis of the layer output that holds the neurons (see the module docstring).
+        Axis of the layer output that holds the neurons (see the module docstring); negative
+        axes count from the end. It must exist in every layer it applies to (OptionError naming
+        the layer); in a dict a layer's own name wins over patterns, patterns that give one layer
+        different axes are refused, and every key must match a recorded layer.
     positions : {"all", "mean", "max", "any", "first", "last"} or None
         What a position is, for every layer with positions; None: per layer kind, from
         ``spatial`` and ``time``.

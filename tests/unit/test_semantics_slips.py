@@ -243,6 +243,14 @@ def test_out_of_range_neuron_axis_on_a_flat_layer_is_refused(axis, culprit):
         ng.record(nn.Sequential(nn.Linear(3, 4)), (torch.randn(8, 3), None), "0", neuron_axis=axis)
 
 
+def test_neuron_axis_patterns_that_disagree_on_a_layer_are_refused():
+    net, X = nn.Sequential(_Scale(), _Scale()), torch.randn(9, 4, 5)
+    with pytest.raises(OptionError, match=r"patterns \['\*', '0\*'\] all match layer '0' but give different axes"):
+        ng.record(net, (X, None), ["0", "1"], neuron_axis={"*": 1, "0*": 2})
+    exact = ng.record(net, (X, None), ["0", "1"], neuron_axis={"*": 1, "0": 2}, positions="mean")
+    assert exact.meta["neuron_axis"] == {"0": 2, "1": 1}      # the layer's own name wins over a pattern
+
+
 def test_neuron_axis_of_3d_and_recurrent_outputs():
     net, X = nn.Sequential(_Scale()), torch.randn(9, 4, 5)
     with pytest.raises(OptionError, match=r"neuron_axis -3 is not a non-batch axis of layer '0'.*\(9, 4, 5\)"):
