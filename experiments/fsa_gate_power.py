@@ -76,7 +76,8 @@ METRICS = (("fsa_acc", "FSA test accuracy"), ("equiv", "minimal DFA recovered"))
 
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="experiments/results/fsa_gate_power")
+    p.add_argument("--out", default=None, help="result folder (default experiments/results/fsa_gate_power, "
+                   "with --quick the same + '_quick')")
     p.add_argument("--langs", default="tomita5,tomita6,ones_mod3,last3")
     p.add_argument("--cells", default=",".join(CELLS))
     p.add_argument("--seeds", type=int, default=10)
@@ -107,7 +108,8 @@ def parse(argv):
         args.langs, args.cells, args.seeds, args.budgets = "tomita5,ones_mod3", "mgu,lstm", 2, "5,15"
         args.n_train, args.n_test, args.n_val, args.ks, args.n_random = 256, 300, 200, "2,3,4,6", 300
         args.batch, args.lstar_langs, args.lstar_seconds = 128, "ones_mod3", 5
-        args.out = args.out + "_quick"
+    if args.out is None:   # a folder the user names is used as named
+        args.out = "experiments/results/fsa_gate_power" + ("_quick" if args.quick else "")
     return args
 
 

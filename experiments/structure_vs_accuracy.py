@@ -33,6 +33,8 @@ from neurograph.scoring.correlation import composite_score, correlate, label_fre
 from neurograph.io.plots import plot_score_vs_accuracy, save_figure
 from neurograph.io.report import correlation_table, write_report
 from neurograph.scoring.scores import LABEL_FREE_SCORES
+from neurograph.scoring.verdicts import calibrated_correlations
+from neurograph.scoring.verdicts import verdict as rule
 from neurograph.zoo.runs import load_zoo_config, run_zoo
 
 HERE = Path(__file__).resolve().parent
@@ -71,7 +73,7 @@ def main() -> None:
                           groups=groups)
             c.insert(0, "task", task)
             parts.append(c)
-        tables[label] = pd.concat(parts, ignore_index=True)
+        tables[label] = calibrated_correlations(pd.concat(parts, ignore_index=True))
         print(f"\n{label}: correlation with test accuracy, r [95% bootstrap CI]; partial = controlling n_params")
         print(correlation_table(tables[label]).to_string(index=False))
     write_csv(tables["A. final models (one per run)"], out / "final_correlations.csv")
@@ -107,19 +109,21 @@ def main() -> None:
 
 
 def verdict(corr: pd.DataFrame, ranking: pd.DataFrame) -> str:
-    """One sentence per task on the claim, from the final-model Spearman correlations and the ranking."""
+    """One sentence per task on the claim, from the final-model Spearman correlations and the ranking.
+
+    The words come from the library's one rule (:func:`neurograph.scoring.verdicts.verdict`): a
+    strength only with >= 10 runs and a bootstrap interval that excludes 0. The claim of a close
+    relation holds in a task when both ``CLAIM`` scores are "strongly" related there.
+    """
     lines = []
     sp = corr[corr["method"] == "spearman"].set_index(["task", "metric"])
     for task in sorted(corr["task"].unique()):
-        parts = []
+        parts, close = [], True
         for m in CLAIM:
             r = sp.loc[(task, m)]
-            sig = r["ci_low"] > 0 or r["ci_high"] < 0
-            strength = "strong" if abs(r["r"]) >= 0.7 else "moderate" if abs(r["r"]) >= 0.4 else "weak"
-            parts.append(f"{m} rho = {r['r']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] "
-                         f"({strength}, {'CI excludes 0' if sig else 'CI includes 0'})")
-        close = all(abs(sp.loc[(task, m), "r"]) >= 0.7 and (sp.loc[(task, m), "ci_low"] > 0
-                    or sp.loc[(task, m), "ci_high"] < 0) for m in CLAIM)
+            v = rule(r["r"], r["ci_low"], r["ci_high"], int(r["n_runs"]), n=int(r["n"]), subject=m)
+            parts.append(f"{m} rho = {r['r']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] ({v.words})")
+            close &= v.strength == "strongly"
         rk = ranking[ranking["task"] == task].set_index(["features", "rows"])["spearman"]
         lines.append(f"{task}: {'; '.join(parts)}. The claim of a close relation "
                      f"{'holds' if close else 'does not hold'} here. Label-free ranking of held-out runs "

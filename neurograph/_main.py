@@ -234,7 +234,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="column to correlate with (default: %(default)s)")
     c.add_argument("--covariate", default=None, metavar="COLUMN", help="column to control for (partial correlation)")
     c.add_argument("--groups", default=None, metavar="COLUMN",
-                   help="column whose groups are resampled together (e.g. run)")
+                   help="column whose groups are resampled together and counted as the independent runs of the "
+                        "verdict (default: run, when the table has it; '' for none: every row is independent)")
     c.add_argument("--pool", action="store_true", help="pool the tasks of a table with a task column")
     c.add_argument("--n-boot", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the CIs (default: %(default)s)")
@@ -442,7 +443,8 @@ def _demo(args) -> int:
           "correlation with test accuracy (r [95% bootstrap CI]):")
     print(correlation_table(result.correlations).to_string(index=False))
     print("\nlabel-free ranking (Spearman of predicted vs true accuracy, held-out runs):")
-    print(result.rankings.drop(columns="features").to_string(index=False, float_format=_FLOAT))
+    print(result.rankings.drop(columns=["features", "n_dropped", "dropped_reason"], errors="ignore")
+          .to_string(index=False, float_format=_FLOAT))
     print(f"\nwrote results to {Path(args.out).resolve()} in {result.seconds:.1f} s:")
     for model, files in result.paths.items():
         if isinstance(files, dict):
@@ -615,6 +617,8 @@ def _zoo(args) -> int:
         rep = write_report(args.out, n_boot=args.n_boot, title=f"neurograph zoo: {config.name}",
                            wall_time=res.seconds)
         print(correlation_table(rep.correlations).to_string(index=False))
+        if rep.comparison is not None:
+            _print_verdicts(rep.comparison)
         print(f"report: {rep.path.resolve()}")
     return 0
 
@@ -626,6 +630,7 @@ def _correlate(args) -> int:
     from .io.atomic import read_csv, write_csv
     from .scoring.comparison import DEFAULT_METRICS
     from .scoring.correlation import correlate, correlation_table
+    from .scoring.verdicts import calibrated_correlations
     path = _input_file("TABLE", args.table)
     out = None
     if args.out and args.out.endswith(".csv"):
@@ -638,18 +643,20 @@ def _correlate(args) -> int:
     if not metrics:
         raise DataError(f"{str(path)!r} has none of the standard score columns; name them with --metrics")
     by_task = "task" in table.columns and not args.pool
+    groups = args.groups if args.groups is not None else ("run" if "run" in table.columns else None)
     parts = []
     for task, sub in (table.groupby("task", sort=True) if by_task else [(None, table)]):
         res = correlate(sub, metrics, args.target, args.covariate, n_boot=args.n_boot, seed=args.seed,
-                        groups=args.groups)
+                        groups=groups or None)
         if task is not None:
             res.insert(0, "task", task)
         parts.append(res)
-    res = pd.concat(parts, ignore_index=True)
+    res = calibrated_correlations(pd.concat(parts, ignore_index=True))   # the numbers and words printed
     print(correlation_table(res).to_string(index=False))
     tasks = table["task"].nunique() if by_task else 1
     print(f"\n{len(metrics)} metric(s) against {args.target!r} over {len(table)} rows"
-          + (f", per task ({tasks})" if by_task else (", tasks pooled" if "task" in table.columns else "")))
+          + (f", per task ({tasks})" if by_task else (", tasks pooled" if "task" in table.columns else ""))
+          + (f"; rows of one {groups!r} resampled together and counted as one run" if groups else ""))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         _wrote({"correlations": write_csv(res, out)})
@@ -677,6 +684,8 @@ def _report(args) -> int:
     rep = write_report(out, target=args.target, covariate=args.covariate or None, n_boot=args.n_boot,
                        seed=args.seed, title=args.title)
     print(correlation_table(rep.correlations).to_string(index=False))
+    if rep.comparison is not None:
+        _print_verdicts(rep.comparison)
     n = len(rep.comparison.table) if rep.comparison is not None else None
     print(f"\n{'' if n is None else n} model(s){' (one per graph)' if from_graphs else ''}, "
           f"{len(rep.figures)} figure(s)" + ("; correlations need 3 or more models" if n is not None and n < 3 else ""))
@@ -687,6 +696,17 @@ def _report(args) -> int:
 
 
 # ---------------------------------------------------------------------------- helpers of the commands
+def _print_verdicts(comparison) -> None:
+    """The verdict sentences of the report's summary (correlation of modularity, label-free ranking)."""
+    v = comparison.verdicts
+    v = v[(v["section"] == "ranking") | ((v["section"] == "correlation") & (v["metric"] == "modularity"))]
+    if len(v):
+        multi = v["task"].nunique() > 1
+        print("\nverdicts:")
+        for task, text in zip(v["task"], v["verdict"]):
+            print(f"  {task + ': ' if multi else ''}{text}")
+
+
 _UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
           "tib": 2**40}
 

@@ -37,6 +37,7 @@ from ..errors import DataError, OptionError
 from ..scoring.comparison import MIN_SAMPLE, DEFAULT_METRICS, ModelComparison, compare_models, reference_verdict
 from ..scoring.correlation import correlation_table
 from ..scoring.definitions import definition_rows
+from ..scoring.verdicts import NO_VERDICT_SMALL, calibrated_correlations
 from .atomic import atomic_path, read_csv, write_csv
 from .plots import figure_png, plot_entropy, plot_ranking, plot_score_grid, plot_training_curves
 from .viewer import DEFAULT_TOP_K, read_graph_view, script_json, viewer_js
@@ -210,12 +211,13 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
                + (f"; wall time {wall_time:.0f} s" if wall_time is not None else "") + ".")
     multi = "task" in table.columns and table["task"].nunique() > 1
     said = _said(comparison, multi)
-    small = _small_tasks(comparison)
     corr_note = (f"Pearson, Spearman and Kendall (tau-b) correlation of each score with {target} across models, "
                  "per task; p-values from scipy.stats assume independent models; 95% intervals are percentile "
                  "bootstrap intervals resampling whole training runs (checkpoints of one run together). partial "
-                 f"controls for the covariate. Tasks with fewer than {MIN_SAMPLE} runs show \u201cn too small\u201d "
-                 "instead of intervals and p-values.")
+                 f"controls for the covariate. A score is called weakly, moderately or strongly related only with "
+                 f"{MIN_SAMPLE} or more runs and an interval that excludes 0; with fewer runs the verdict is "
+                 f"\u201c{NO_VERDICT_SMALL}\u201d and r is shown without its interval and p-value, as in "
+                 "correlations.csv.")
     rank_note = ("Each run in turn is held out; a ridge regression fitted on the other runs predicts the held-out "
                  "models' accuracy from their label-free structure scores only. Spearman between predicted and "
                  "true accuracy over all held-out predictions:")
@@ -228,8 +230,9 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
         dict(id="definitions", heading="Scores", template="definitions.j2", table=_table(pd.DataFrame(definition_rows()))),
         dict(id="correlation", heading=f"Correlation with {target}", template="table.j2",
              verdicts=_strongest(comparison, multi), note=corr_note,
-             table=_table(_mask_small(correlation_table(correlations), small)) if len(correlations) else _table(None),
-             more=_table(correlations), more_label="all columns"),
+             table=_table(correlation_table(correlations)) if len(correlations) else _table(None),
+             more=_table(calibrated_correlations(correlations)) if len(correlations) else _table(None),
+             more_label="all columns"),
         dict(id="ranking", heading="Label-free ranking", template="figures.j2", verdicts=said("ranking"),
              note=rank_note, table=_table(_mask_small_ranking(rankings)),
              figures=[_fig(v, k, _caption(k, target)) for k, v in figures.items() if k.startswith("ranking_")],
@@ -380,34 +383,12 @@ def _strongest(comparison: ModelComparison | None, multi: bool) -> list[str]:
     return out
 
 
-def _small_tasks(comparison: ModelComparison | None) -> set:
-    if comparison is None:
-        return set()
-    v = comparison.verdicts
-    return set(v.loc[(v["section"] == "correlation") & v["small_sample"].astype(bool), "task"])
-
-
-def _mask_small(display: pd.DataFrame, small: set) -> pd.DataFrame:
-    """Intervals and p-values of tasks with too few runs replaced by "n too small"."""
-    if not small or "task" not in display.columns:
-        return display
-    display = display.copy()
-    rows = display["task"].isin(small)
-    for col in display.columns:
-        if col in ("task", "metric", "n"):
-            continue
-        if col.startswith("p ("):
-            display.loc[rows, col] = "n too small"
-        else:
-            display.loc[rows, col] = [f"{str(x).split(' [')[0]} (n too small)" for x in display.loc[rows, col]]
-    return display
-
-
 def _mask_small_ranking(rankings: pd.DataFrame) -> pd.DataFrame:
     if rankings.empty or "n_groups" not in rankings.columns:
         return rankings
     out = rankings.astype({"p_value": object}).copy()
-    out["p_value"] = ["n too small" if g < MIN_SAMPLE else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+    out["p_value"] = ["n too small" if g < MIN_SAMPLE else "NaN" if pd.isna(p) else
+                      ("< 0.001" if p < 0.001 else f"{p:.3f}")
                       for g, p in zip(out["n_groups"], rankings["p_value"])]
     return out
 

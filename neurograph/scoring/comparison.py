@@ -22,6 +22,7 @@ from .._validate import check_int, check_seed
 from ..errors import DataError, OptionError
 from .correlation import composite_score, correlate, label_free_ranking
 from .definitions import LABEL_FREE_SCORES
+from .verdicts import MIN_SAMPLE, calibrated_correlations, verdict
 
 __all__ = ["DEFAULT_METRICS", "MIN_SAMPLE", "ModelComparison", "accuracy_bands", "compare_models",
            "correlation_verdict", "ranking_verdict", "reference_verdict", "strength_word"]
@@ -30,14 +31,11 @@ __all__ = ["DEFAULT_METRICS", "MIN_SAMPLE", "ModelComparison", "accuracy_bands",
 DEFAULT_METRICS: tuple[str, ...] = ("modularity", "modularity_z", "n_communities", "mean_entropy",
                                     "mean_mutual_info", "pattern_entropy", "dead_fraction", "composite")
 
-_RANKING_COLUMNS = ["task", "n", "n_groups", "spearman", "p_value", "features"]
-
-#: Below this many independent units (training runs, or models without a ``run`` column) p-values and
-#: intervals are not reported as meaningful: verdicts say "n too small" instead.
-MIN_SAMPLE = 10
+_RANKING_COLUMNS = ["task", "n", "n_groups", "spearman", "p_value", "verdict", "n_dropped", "dropped_reason",
+                    "features"]
 
 _VERDICT_COLUMNS = ["task", "section", "metric", "n", "n_groups", "r", "ci_low", "ci_high", "small_sample",
-                    "verdict"]
+                    "verdict", "words", "n_dropped", "dropped_reason"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,10 +54,14 @@ class ModelComparison:
         The scores correlated with ``target``.
     correlations : pandas.DataFrame
         :func:`~neurograph.scoring.correlation.correlate` of every task, stacked, with a
-        first column ``task``.
+        first column ``task``, through :func:`~neurograph.scoring.verdicts.calibrated_correlations`
+        (a ``verdict`` column; intervals and p-values NaN below :data:`MIN_SAMPLE` runs): the
+        table of ``correlations.csv``.
     rankings : pandas.DataFrame
         One row per task with a label-free ranking: ``task``, ``n``, ``n_groups``,
-        ``spearman``, ``p_value``, ``features`` (space-separated).
+        ``spearman``, ``p_value`` (NaN below :data:`MIN_SAMPLE` runs), ``verdict`` (the words of
+        :func:`~neurograph.scoring.verdicts.verdict`), ``n_dropped``, ``dropped_reason``,
+        ``features`` (space-separated).
     ranking_results : mapping of str to Ranking
         The :class:`~neurograph.scoring.correlation.Ranking` of each task in ``rankings``.
     predictions : pandas.DataFrame
@@ -72,11 +74,13 @@ class ModelComparison:
     verdicts : pandas.DataFrame
         One sentence per task and finding (columns ``task``, ``section`` (``"correlation"``,
         ``"ranking"``, ``"training"`` or ``"entropy"``), ``metric``, ``n``, ``n_groups``, ``r``,
-        ``ci_low``, ``ci_high``, ``small_sample``, ``verdict``): the Spearman correlation of
-        each metric with the target in words (:func:`correlation_verdict`), the label-free
-        ranking (:func:`ranking_verdict`), the change of modularity along training and the
-        entropy of neurons by accuracy band. ``small_sample`` is True below :data:`MIN_SAMPLE`
-        independent runs; those verdicts say "n too small" instead of quoting a p-value or interval.
+        ``ci_low``, ``ci_high``, ``small_sample``, ``verdict``, ``words``, ``n_dropped``,
+        ``dropped_reason``): the Spearman correlation of each metric with the target in words and
+        the label-free ranking, both by the one rule :func:`~neurograph.scoring.verdicts.verdict`
+        (``words`` is its short form, as in the CSVs and the printed tables), the change of
+        modularity along training and the entropy of neurons by accuracy band (no strength words).
+        ``n_groups`` counts the runs behind the numbers (after dropped models); ``small_sample`` is
+        True below :data:`MIN_SAMPLE` of them: those verdicts say "n too small: no verdict".
     """
 
     table: pd.DataFrame
@@ -180,17 +184,21 @@ def compare_models(table: pd.DataFrame, *, target: str = "test_accuracy", metric
         n_groups = scored[groups].nunique() if groups else len(scored)
         if features and n_groups >= 3:         # models without a finite target cannot be ranked against it
             r = label_free_ranking(sub, features, target, groups=groups)
+            v = verdict(r.spearman, n_units=r.n_groups, p_value=r.p_value, n=r.n)
             ranks.append({"task": task, "n": r.n, "n_groups": r.n_groups, "spearman": r.spearman,
-                          "p_value": r.p_value, "features": " ".join(r.features)})
+                          "p_value": r.p_value if r.n_groups >= MIN_SAMPLE else np.nan, "verdict": v.words,
+                          "n_dropped": r.n_dropped, "dropped_reason": r.dropped_reason,
+                          "features": " ".join(r.features)})
             results[task] = r
             preds.append(r.predictions.assign(task=task))
-    correlations = pd.concat(corr, ignore_index=True)
+    correlations = calibrated_correlations(pd.concat(corr, ignore_index=True))
     rankings = pd.DataFrame(ranks, columns=_RANKING_COLUMNS)
     bands = accuracy_bands(neurons, table, target)
     return ModelComparison(table=table, target=target, metrics=metrics, correlations=correlations,
                            rankings=rankings, ranking_results=MappingProxyType(results),
                            predictions=pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(),
-                           bands=bands, verdicts=_verdicts(table, correlations, rankings, bands, target))
+                           bands=bands, verdicts=_verdicts(table, correlations, rankings, bands, target,
+                                                           "runs" if groups else "models"))
 
 
 def accuracy_bands(neurons: pd.DataFrame | None, table: pd.DataFrame, target: str = "test_accuracy"
@@ -235,45 +243,42 @@ def accuracy_bands(neurons: pd.DataFrame | None, table: pd.DataFrame, target: st
     return merged if len(merged) else None
 
 
-def strength_word(r: float) -> str:
-    """How strong a correlation of size ``|r|`` is, in one word (Cohen's bands: 0.1, 0.3, 0.5).
+def strength_word(r: float, ci_low: float = float("nan"), ci_high: float = float("nan"),
+                  n_units: int = 0) -> str | None:
+    """The strength word of a correlation under :func:`~neurograph.scoring.verdicts.verdict`, or None.
+
+    A word (Cohen's bands of ``|r|``: 0.1, 0.3, 0.5) only with at least :data:`MIN_SAMPLE`
+    independent runs and an interval that excludes 0; None otherwise, whatever ``r``.
 
     Examples
     --------
-    >>> [strength_word(r) for r in (0.05, -0.2, 0.43, 0.8)]
+    >>> [strength_word(r, r - 0.05, r + 0.05, 12) for r in (0.07, -0.2, 0.43, 0.8)]
     ['negligibly', 'weakly', 'moderately', 'strongly']
+    >>> strength_word(0.8, 0.5, 0.9, 6) is None and strength_word(0.8) is None
+    True
     """
-    a = abs(float(r))
-    return "negligibly" if a < 0.1 else "weakly" if a < 0.3 else "moderately" if a < 0.5 else "strongly"
+    return verdict(r, ci_low, ci_high, n_units).strength
 
 
 def correlation_verdict(metric: str, target: str, r: float, ci_low: float, ci_high: float, n: int,
-                        n_groups: int | None = None, *, method: str = "Spearman") -> str:
-    """One sentence on a correlation: strength and sign in words, the coefficient, its interval, the sample.
+                        n_groups: int | None = None, *, method: str = "Spearman", n_dropped: int = 0,
+                        dropped_reason: str = "") -> str:
+    """One sentence on a correlation (:attr:`~neurograph.scoring.verdicts.Verdict.sentence` of :func:`verdict`).
 
-    Below :data:`MIN_SAMPLE` independent units (``n_groups`` runs, else ``n`` models) the
-    interval is replaced by "n too small".
+    ``n_groups`` runs are the independent units (``n`` models when None). Below :data:`MIN_SAMPLE`
+    of them, or when the interval includes 0, there is no strength word.
 
     Examples
     --------
     >>> correlation_verdict("modularity", "test accuracy", 0.43, 0.07, 0.72, 30)
     'modularity relates moderately and positively to test accuracy (Spearman 0.43, 95% CI 0.07 to 0.72, 30 models).'
-    >>> correlation_verdict("q", "acc", -0.6, -0.9, 0.1, 18, 6)
-    'q relates strongly and negatively to acc (Spearman -0.60, 18 models from 6 runs: n too small for an interval).'
+    >>> correlation_verdict("q", "acc", 0.68, -1.0, 1.0, 5, 5, n_dropped=1, dropped_reason="q undefined (no edges)")
+    'q against acc: n too small: no verdict (5 runs, fewer than 10; Spearman 0.68 is not a verdict; 5 models; 1 model dropped: q undefined (no edges)).'
     """
-    sample = f"{n} models" + (f" from {n_groups} runs" if n_groups is not None and n_groups != n else "")
-    if not np.isfinite(r):
-        return f"{metric}: no correlation with {target} could be computed ({sample})."
     units = n_groups if n_groups is not None else n
-    sign = "positively" if r > 0 else "negatively"
-    head = f"{metric} relates {strength_word(r)} and {sign} to {target}" if abs(r) >= 0.1 else \
-        f"{metric} shows no relation to {target}"
-    if units < MIN_SAMPLE:
-        return f"{head} ({method} {r:.2f}, {sample}: n too small for an interval)."
-    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
-        return f"{head} ({method} {r:.2f}, {sample}; no interval)."
-    tail = "; the interval includes zero, so even the sign is uncertain" if ci_low <= 0 <= ci_high else ""
-    return f"{head} ({method} {r:.2f}, 95% CI {ci_low:.2f} to {ci_high:.2f}, {sample}{tail})."
+    return verdict(r, ci_low, ci_high, units, n=n, subject=metric, target=target, method=method,
+                   unit="runs" if n_groups is not None else "models", n_dropped=n_dropped,
+                   dropped_reason=dropped_reason).sentence
 
 
 def reference_verdict(row) -> str:
@@ -297,50 +302,54 @@ def reference_verdict(row) -> str:
     return "".join(parts) + "."
 
 
-def ranking_verdict(target: str, spearman: float, p_value: float, n: int, n_groups: int) -> str:
-    """One sentence on a label-free ranking of held-out runs (see :func:`compare_models`).
+def ranking_verdict(target: str, spearman: float, p_value: float, n: int, n_groups: int, *, n_dropped: int = 0,
+                    dropped_reason: str = "") -> str:
+    """One sentence on a label-free ranking of held-out runs (:func:`~neurograph.scoring.verdicts.verdict` with a p-value).
 
     Examples
     --------
     >>> ranking_verdict("test accuracy", 0.62, 0.001, 36, 12)
     'Ranking held-out runs by their label-free scores alone orders them strongly like their test accuracy (Spearman 0.62 between predicted and true, p = 0.001, 36 models from 12 runs).'
+    >>> ranking_verdict("test accuracy", 0.8, 0.01, 12, 6)
+    'The label-free ranking of held-out runs: n too small: no verdict (6 runs, fewer than 10; Spearman 0.80 between predicted and true is not a verdict; 12 models from 6 runs).'
     """
-    if not np.isfinite(spearman):
-        return f"The label-free ranking could not be scored ({n} models from {n_groups} runs)."
-    how = (f"orders them {strength_word(spearman)} like their {target}" if spearman >= 0.1 else
-           f"does not order them like their {target}")
-    p = "n too small for a p-value" if n_groups < MIN_SAMPLE else f"p = {p_value:.3g}"
-    return (f"Ranking held-out runs by their label-free scores alone {how} (Spearman {spearman:.2f} between "
-            f"predicted and true, {p}, {n} models from {n_groups} runs).")
+    return verdict(spearman, n_units=n_groups, p_value=p_value, n=n, target=target, n_dropped=n_dropped,
+                   dropped_reason=dropped_reason).sentence
 
 
 def _verdicts(table: pd.DataFrame, corr: pd.DataFrame, ranks: pd.DataFrame, bands: pd.DataFrame | None,
-              target: str) -> pd.DataFrame:
+              target: str, unit: str = "runs") -> pd.DataFrame:
     rows = []
     for task, sub in table.groupby("task", sort=True):
-        n_groups = int(sub["run"].nunique()) if "run" in sub.columns else None
-        small = (n_groups if n_groups is not None else len(sub)) < MIN_SAMPLE
         sp = corr[(corr["task"] == task) & (corr["method"] == "spearman")]
         for _, c in sp.iterrows():
+            units = int(c["n_runs"])
+            v = verdict(float(c["r"]), float(c["ci_low"]), float(c["ci_high"]), units, n=int(c["n"]),
+                        subject=str(c["metric"]), target=target, unit=unit, n_dropped=int(c["n_dropped"]),
+                        dropped_reason=str(c["dropped_reason"]))
             rows.append({"task": task, "section": "correlation", "metric": c["metric"], "n": int(c["n"]),
-                         "n_groups": n_groups, "r": c["r"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
-                         "small_sample": small,
-                         "verdict": correlation_verdict(c["metric"], target, float(c["r"]), float(c["ci_low"]),
-                                                        float(c["ci_high"]), int(c["n"]), n_groups)})
+                         "n_groups": units, "r": c["r"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
+                         "small_sample": units < MIN_SAMPLE, "verdict": v.sentence, "words": v.words,
+                         "n_dropped": int(c["n_dropped"]), "dropped_reason": c["dropped_reason"]})
         for _, k in ranks[ranks["task"] == task].iterrows():
+            v = verdict(float(k["spearman"]), n_units=int(k["n_groups"]), p_value=float(k["p_value"]),
+                        n=int(k["n"]), target=target, unit=unit, n_dropped=int(k["n_dropped"]),
+                        dropped_reason=str(k["dropped_reason"]))
             rows.append({"task": task, "section": "ranking", "metric": "label-free ranking", "n": int(k["n"]),
                          "n_groups": int(k["n_groups"]), "r": k["spearman"], "ci_low": np.nan, "ci_high": np.nan,
-                         "small_sample": int(k["n_groups"]) < MIN_SAMPLE,
-                         "verdict": ranking_verdict(target, float(k["spearman"]), float(k["p_value"]), int(k["n"]),
-                                                    int(k["n_groups"]))})
+                         "small_sample": int(k["n_groups"]) < MIN_SAMPLE, "verdict": v.sentence, "words": v.words,
+                         "n_dropped": int(k["n_dropped"]), "dropped_reason": k["dropped_reason"]})
         if {"run", "epoch", "modularity"} <= set(sub.columns) and sub.groupby("run")["epoch"].nunique().max() > 1:
             ends = sub.sort_values("epoch").groupby("run")["modularity"].agg(["first", "last"]).dropna()
             delta = ends["last"] - ends["first"]
+            lost = int(sub["run"].nunique()) - len(ends)
+            why = f"; {lost} run{'s' if lost != 1 else ''} dropped: modularity undefined" if lost else ""
             rows.append({"task": task, "section": "training", "metric": "modularity", "n": len(sub),
                          "n_groups": len(ends), "r": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                         "small_sample": len(ends) < MIN_SAMPLE,
+                         "small_sample": len(ends) < MIN_SAMPLE, "n_dropped": lost,
+                         "dropped_reason": "modularity undefined" if lost else "",
                          "verdict": f"Modularity rose from the first to the last checkpoint in {int((delta > 0).sum())}"
-                                    f" of {len(ends)} runs (median change {delta.median():+.3f})."})
+                                    f" of {len(ends)} runs (median change {delta.median():+.3f}{why})."})
     if bands is not None:
         tagged = bands if "task" in bands.columns else bands.merge(table[["run", "task"]].drop_duplicates("run"),
                                                                    on="run")

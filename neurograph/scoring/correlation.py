@@ -36,6 +36,7 @@ from scipy import stats as st
 from .._seed import as_int_seed
 from .._validate import check_choice, check_int, check_number, check_seed
 from ..errors import DataError, OptionError
+from .verdicts import MIN_SAMPLE, calibrated_correlations
 
 __all__ = ["METHODS", "Ranking", "composite_score", "correlate", "correlation_table", "label_free_ranking"]
 
@@ -77,13 +78,19 @@ def correlate(table: pd.DataFrame, metrics: str | Sequence[str], target: str = "
     Returns
     -------
     pandas.DataFrame
-        One row per (metric, method) with columns ``metric``, ``method``, ``n``, ``r``,
+        One row per (metric, method) with columns ``metric``, ``method``, ``n`` (rows used),
+        ``n_runs`` (independent units among them: groups, or rows without ``groups``), ``r``,
         ``p_value`` (two-sided, from scipy.stats, assuming independent rows), ``ci_low``,
-        ``ci_high``; with a covariate also ``covariate``, ``partial_r``, ``partial_p``
+        ``ci_high``, ``n_dropped`` (rows left out) and ``dropped_reason`` (which column was not
+        finite, e.g. ``"modularity undefined (no edges)"`` when those rows have ``n_edges`` 0;
+        each row is charged to the first of metric, target, covariate); with a covariate also ``covariate``, ``partial_r``, ``partial_p``
         (t-test with n - 3 degrees of freedom; NaN for Kendall, which has no such
         closed form), ``partial_ci_low``, ``partial_ci_high``. NaN where undefined
         (fewer than 3 rows, a constant column, or a degenerate resample is dropped
-        from the interval).
+        from the interval). These are raw statistics: with fewer than
+        :data:`~neurograph.scoring.verdicts.MIN_SAMPLE` runs the interval and p-value are not
+        evidence; :func:`~neurograph.scoring.verdicts.calibrated_correlations` adds the
+        ``verdict`` and blanks them, as the CLI and the report do.
 
     Raises
     ------
@@ -137,13 +144,16 @@ def correlate(table: pd.DataFrame, metrics: str | Sequence[str], target: str = "
         x, y = x_all[keep], y_all[keep]
         z = z_all[keep] if z_all is not None else None
         n = int(keep.sum())
+        n_runs = int(np.unique(codes[keep]).size)
+        reason = _dropped_reason(table, [metric, *cols[len(metrics):]], values)
         W = _boot_weights(codes[keep], n_boot, base_seed) if n >= 3 and n_boot > 0 else None
         for method in methods:
-            row = {"metric": metric, "method": method, "n": n}
+            row = {"metric": metric, "method": method, "n": n, "n_runs": n_runs}
             r, p = _point(method, x, y)
             row.update(r=r, p_value=p)
             boot = _weighted(method, W, x, y) if W is not None else np.empty(0)
             row["ci_low"], row["ci_high"] = _interval(boot, q)
+            row.update(n_dropped=len(table) - n, dropped_reason=reason)
             if z is not None:
                 pr = _partial(_point(method, x, y)[0], _point(method, x, z)[0], _point(method, y, z)[0])
                 pp = _partial_p(pr, n) if method != "kendall" else float("nan")
@@ -179,6 +189,10 @@ class Ranking:
         Number of folds (groups held out one at a time).
     alpha : float
         Ridge penalty on standardised features.
+    n_dropped : int
+        Rows left out (target not finite).
+    dropped_reason : str
+        Why (``"<target> undefined"``), or ``""``.
     """
 
     predictions: pd.DataFrame
@@ -189,6 +203,8 @@ class Ranking:
     n: int
     n_groups: int
     alpha: float
+    n_dropped: int = 0
+    dropped_reason: str = ""
 
 
 def label_free_ranking(table: pd.DataFrame, features: Sequence[str], target: str = "test_accuracy", *,
@@ -264,7 +280,8 @@ def label_free_ranking(table: pd.DataFrame, features: Sequence[str], target: str
     gcol = (table[groups].to_numpy()[keep] if isinstance(groups, str) else codes)
     predictions = pd.DataFrame({"row": labels, "group": gcol, "true": y, "predicted": pred})
     return Ranking(predictions=predictions, features=tuple(features), target=target, spearman=float(rho),
-                   p_value=float(p), n=int(y.shape[0]), n_groups=int(uniq.size), alpha=float(alpha))
+                   p_value=float(p), n=int(y.shape[0]), n_groups=int(uniq.size), alpha=float(alpha),
+                   n_dropped=int((~keep).sum()), dropped_reason=f"{target} undefined" if not keep.all() else "")
 
 
 def composite_score(table: pd.DataFrame, metrics: Sequence[str] = ("modularity", "mean_entropy"),
@@ -310,42 +327,85 @@ def composite_score(table: pd.DataFrame, metrics: Sequence[str] = ("modularity",
 def correlation_table(correlations: pd.DataFrame) -> pd.DataFrame:
     """A compact, printable view of :func:`correlate` output: one row per metric (and task).
 
-    Each method's cell reads ``"r [ci_low, ci_high]"`` (two decimals); ``p (spearman)`` is
-    Spearman's p-value; ``partial spearman | <covariate>`` the partial Spearman correlation
-    and its interval when a covariate was given.
+    The rows are first put through :func:`~neurograph.scoring.verdicts.calibrated_correlations`,
+    so the terminal, the report page and ``correlations.csv`` show the same numbers and the same
+    words. Each method's cell reads ``"r [ci_low, ci_high]"`` (two decimals), or ``"r (n too
+    small)"`` with fewer than :data:`~neurograph.scoring.verdicts.MIN_SAMPLE` runs (``"r (no
+    interval)"`` without a usable interval); ``p (spearman)`` is Spearman's p-value (``"n too
+    small"`` likewise); ``partial spearman | <covariate>`` the partial Spearman correlation and its
+    interval when a covariate was given; ``verdict`` the words of Spearman's verdict
+    (:func:`~neurograph.scoring.verdicts.verdict`); ``dropped``, when any model was left out,
+    how many and why.
 
     Examples
     --------
-    >>> c = pd.DataFrame({"metric": ["q", "q"], "method": ["pearson", "spearman"], "n": [9, 9],
+    >>> c = pd.DataFrame({"metric": ["q", "q"], "method": ["pearson", "spearman"], "n": [12, 12],
     ...                   "r": [0.5, 0.4], "p_value": [0.1, 0.2], "ci_low": [0.1, 0.0], "ci_high": [0.8, 0.7]})
     >>> correlation_table(c).astype(str).iloc[0].tolist()
-    ['q', '9', '0.50 [0.10, 0.80]', '0.40 [0.00, 0.70]', '0.200']
+    ['q', '12', '12', '0.50 [0.10, 0.80]', '0.40 [0.00, 0.70]', '0.200', 'no verdict: the interval includes 0']
+    >>> correlation_table(c.assign(n=6)).astype(str).iloc[0].tolist()
+    ['q', '6', '6', '0.50 (n too small)', '0.40 (n too small)', 'n too small', 'n too small: no verdict']
     """
+    correlations = calibrated_correlations(correlations)
     keys = [k for k in ("task", "metric") if k in correlations.columns]
     rows = []
     for key, g in correlations.groupby(keys, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(keys, key))
         row["n"] = int(g["n"].iloc[0])
+        units = int(g["n_runs"].iloc[0]) if "n_runs" in g.columns else row["n"]
+        row["n_runs"] = units
+        small = units < MIN_SAMPLE
         for _, r in g.iterrows():
-            row[r["method"]] = _fmt_ci(r["r"], r["ci_low"], r["ci_high"])
+            row[r["method"]] = _fmt_ci(r["r"], r["ci_low"], r["ci_high"], small)
         sp = g[g["method"] == "spearman"]
         if len(sp):
-            row["p (spearman)"] = f"{sp['p_value'].iloc[0]:.3f}"
+            p = sp["p_value"].iloc[0]
+            row["p (spearman)"] = "n too small" if small else f"{p:.3f}" if pd.notna(p) else "NaN"
             if "partial_r" in g.columns and pd.notna(sp["partial_r"].iloc[0]):
                 s0 = sp.iloc[0]
                 row[f"partial spearman | {s0['covariate']}"] = _fmt_ci(s0["partial_r"], s0["partial_ci_low"],
-                                                                       s0["partial_ci_high"])
+                                                                       s0["partial_ci_high"], small)
+        row["verdict"] = str((sp if len(sp) else g)["verdict"].iloc[0])
+        if "n_dropped" in g.columns and int(g["n_dropped"].iloc[0]) > 0:
+            row["dropped"] = f"{int(g['n_dropped'].iloc[0])}: {g['dropped_reason'].iloc[0]}"
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if "dropped" in out.columns:
+        out["dropped"] = out["dropped"].fillna("")
+    return out
 
 
 # ---------------------------------------------------------------------- helpers
 
 
-def _fmt_ci(r, lo, hi) -> str:
-    return f"{r:.2f} [{lo:.2f}, {hi:.2f}]" if pd.notna(r) else "NaN"
+def _fmt_ci(r, lo, hi, small: bool = False) -> str:
+    if pd.isna(r):
+        return "NaN"
+    if pd.notna(lo) and pd.notna(hi):
+        return f"{r:.2f} [{lo:.2f}, {hi:.2f}]"
+    return f"{r:.2f} ({'n too small' if small else 'no interval'})"
 
+
+
+def _dropped_reason(table: pd.DataFrame, cols: list[str], values: dict[str, np.ndarray]) -> str:
+    """Why rows are left out: each is charged to the first of ``cols`` (metric, target, covariate) not finite.
+
+    A metric undefined on rows whose ``n_edges`` is 0 says "(no edges)".
+    """
+    ok = np.ones(len(table), dtype=bool)
+    parts = []
+    for k, col in enumerate(dict.fromkeys(cols)):
+        bad = ok & ~np.isfinite(values[col])
+        if bad.any():
+            edges = pd.to_numeric(table["n_edges"], errors="coerce").to_numpy()[bad] \
+                if k == 0 and col != "n_edges" and "n_edges" in table.columns else None
+            why = " (no edges)" if edges is not None and bool(np.all(edges == 0)) else ""
+            parts.append((col, int(bad.sum()), why))
+        ok &= ~bad
+    if len(parts) == 1:
+        return f"{parts[0][0]} undefined{parts[0][2]}"
+    return "; ".join(f"{col} undefined{why}: {k}" for col, k, why in parts)
 
 
 def _numeric_column(table: pd.DataFrame, col: str) -> np.ndarray:

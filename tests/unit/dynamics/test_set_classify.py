@@ -85,6 +85,29 @@ def test_smoke_ensemble_on_the_set_task_then_classify_a_member():
     assert fit.steps_run == 20 and np.isfinite(fit.losses).all()
     with torch.no_grad():
         _, hs = ens.forward_tokens(task.tokens_test, emb)
-    sol = classify_solution(ens.member(0).cell, hs[0, :, -1], task.values_test.sum(1) % 3,
+    counts = task.values_test.sum(1) % 3
+    sol = classify_solution(ens.member(0).cell, hs[0, :, -1], counts,
                             rest_input=np.zeros(task.input_size), value_inputs=task.vectors, n_relax=300)
-    assert sol.kind in ("limit_cycle", "fixed_point_lattice", "slow_transient", "other")
+    # An independent path: the member as a plain CTRNN, run on the embedded tokens one step at a time,
+    # reaches the same trial-end states, and the classification of those states is the same.
+    member = ens.member(0)
+    with torch.no_grad():
+        _, alone = member(emb[task.tokens_test].to(torch.float32))
+    np.testing.assert_allclose(alone[:, -1].numpy(), hs[0, :, -1].numpy(), atol=1e-5)
+    again = classify_solution(member.cell, alone[:, -1], counts, rest_input=np.zeros(task.input_size),
+                              value_inputs=task.vectors, n_relax=300)
+    assert again.kind == sol.kind
+    assert (again.share_cycle, again.share_rest, again.share_slow) == pytest.approx(
+        (sol.share_cycle, sol.share_rest, sol.share_slow), abs=0.03)
+    # the shares come from relaxing the trial-end states: recount the resting ones by brute force
+    with torch.no_grad():
+        z = alone[:, -1].double()
+        x0 = torch.zeros(z.shape[0], task.input_size, dtype=torch.float64)
+        cell = member.cell.double()
+        for _ in range(300):
+            z = cell(x0, z)
+        speed = (cell(x0, z) - z).norm(dim=1).numpy()
+    assert sol.share_rest == pytest.approx(float(np.mean(speed < 1e-6)), abs=0.03)
+    assert 0.0 <= sol.share_cycle + sol.share_rest + sol.share_slow <= 1.0 + 1e-9
+    # 20 steps of training leave the network untrained: it cannot hold a count mod 3 on a lattice
+    assert sol.kind != "fixed_point_lattice"

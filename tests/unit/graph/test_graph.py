@@ -188,13 +188,32 @@ def test_alpha_matches_bh_over_all_pairs(alpha, kind, weight, threshold):
     assert g.params["n_pairs"] == d * (d - 1) // 2
 
 
-def test_prefilter_bound_hypergeometric_median():
-    # activation_graph skips the p-value of pairs with n11 <= floor(E[X]) when alpha < 1/2,
-    # relying on P(X >= floor(E[X])) >= 1/2; check it exhaustively for small populations
-    for n in range(2, 41):
-        n1, n2 = np.meshgrid(np.arange(1, n), np.arange(1, n), indexing="ij")
-        p = sps.hypergeom.sf(np.floor(n1 * n2 / n) - 1, n, n1, n2)
-        assert p.min() >= 0.5
+def test_prefilter_never_drops_a_significant_pair():
+    # activation_graph skips the p-value of pairs with n11 <= floor(E[X]) when alpha < 1/2 (the
+    # hypergeometric median is floor or ceil of the mean). Check the graph it builds, exhaustively for
+    # small populations, at the counts beside that cut: a lone pair is an edge exactly when its exact
+    # one-sided p-value is <= alpha (one pair: the BH cutoff is alpha itself).
+    alpha = 0.4999
+    checked = 0
+    for n in range(2, 12):
+        for n1 in range(1, n):
+            for n2 in range(1, n):
+                lo, hi = max(0, n1 + n2 - n), min(n1, n2)
+                mean = np.floor(n1 * n2 / n)
+                for n11 in {int(mean) - 1, int(mean), int(mean) + 1}:
+                    if not lo <= n11 <= hi or n11 == 0 or n1 == n or n2 == n:
+                        continue
+                    x = np.zeros(n, np.uint8)
+                    y = np.zeros(n, np.uint8)
+                    x[:n1] = 1
+                    y[n1 - n11:n1 - n11 + n2] = 1          # overlap exactly n11 with x
+                    assert int((x & y).sum()) == n11
+                    g = activation_graph(CoactivationStats.from_binary(np.stack([x, y], 1)), "count",
+                                         threshold=0, alpha=alpha)
+                    p = sps.hypergeom.sf(n11 - 1, n, n1, n2)
+                    assert (g.n_edges == 1) == (p <= alpha), (n, n1, n2, n11, p)
+                    checked += 1
+    assert checked > 300
 
 
 def test_alpha_keeps_planted_pair_and_drops_independent_pairs():

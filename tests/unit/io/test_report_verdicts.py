@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from neurograph.io.report import _mask_small, correlation_table
+from neurograph.io.report import correlation_table
 from neurograph.scoring.comparison import MIN_SAMPLE, compare_models, correlation_verdict, ranking_verdict
 
 
@@ -21,10 +21,10 @@ def test_correlation_verdict_words():
     v = correlation_verdict("modularity", "test accuracy", 0.43, 0.07, 0.72, 30)
     assert v == ("modularity relates moderately and positively to test accuracy "
                  "(Spearman 0.43, 95% CI 0.07 to 0.72, 30 models).")
-    assert "includes zero" in correlation_verdict("q", "acc", -0.2, -0.5, 0.1, 40, 20)
-    assert "no relation" in correlation_verdict("q", "acc", 0.05, -0.3, 0.3, 40)
+    assert "no verdict: the interval includes 0" in correlation_verdict("q", "acc", -0.2, -0.5, 0.1, 40, 20)
+    assert "relates" not in correlation_verdict("q", "acc", 0.05, -0.3, 0.3, 40)
     small = correlation_verdict("q", "acc", 0.9, 0.5, 1.0, 20, MIN_SAMPLE - 1)
-    assert "n too small" in small and "CI" not in small
+    assert "n too small: no verdict" in small and "CI" not in small and "strongly" not in small
     assert "p = " not in ranking_verdict("acc", 0.8, 0.01, 12, 6) and "n too small" in ranking_verdict(
         "acc", 0.8, 0.01, 12, 6)
 
@@ -38,6 +38,6 @@ def test_compare_models_verdicts_and_small_sample_flags():
     small = compare_models(_table(5), n_boot=50)
     corr = small.verdicts[small.verdicts["section"] == "correlation"]
     assert corr["small_sample"].all() and corr["verdict"].str.contains("n too small").all()
-    shown = _mask_small(correlation_table(small.correlations), {"all"})
+    shown = correlation_table(small.correlations)
     assert (shown["p (spearman)"] == "n too small").all()
     assert shown["spearman"].str.endswith("(n too small)").all() and not shown["spearman"].str.contains(r"\[").any()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from neurograph.errors import DataError, OptionError
 from neurograph.scoring.comparison import DEFAULT_METRICS, accuracy_bands, compare_models
 from neurograph.scoring.correlation import composite_score, correlate, correlation_table, label_free_ranking
+from neurograph.scoring.verdicts import calibrated_correlations
 
 
 def _table(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -32,7 +35,8 @@ def test_compare_models_is_correlate_and_ranking_per_task():
     for task in c.tasks:
         sub = table[table["task"] == task].copy()
         sub["composite"] = composite_score(sub)
-        want = correlate(sub, list(c.metrics), "test_accuracy", "n_params", n_boot=50, seed=1, groups="run")
+        want = calibrated_correlations(correlate(sub, list(c.metrics), "test_accuracy", "n_params", n_boot=50,
+                                                 seed=1, groups="run"))
         got = c.correlations[c.correlations["task"] == task].drop(columns="task").reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want)
         r = label_free_ranking(sub, ["dead_fraction", "mean_entropy", "modularity"], groups="run")
@@ -74,19 +78,24 @@ def test_the_report_renders_what_compare_models_computed(tmp_path):
                        neurons=pd.read_csv(tmp_path / "neurons.csv"))
     pd.testing.assert_frame_equal(rep.correlations, c.correlations)
     pd.testing.assert_frame_equal(rep.rankings, c.rankings)
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "correlations.csv"), c.correlations, check_dtype=False)
+    on_file = pd.read_csv(tmp_path / "correlations.csv", dtype={"dropped_reason": str}).fillna({"dropped_reason": ""})
+    pd.testing.assert_frame_equal(on_file, c.correlations, check_dtype=False)
     assert rep.comparison.metrics == c.metrics
     # the report module computes nothing itself: its statistics come from neurograph.scoring
     assert report.correlation_table is correlation_table and report.DEFAULT_METRICS is DEFAULT_METRICS
     for name in ("correlate", "label_free_ranking", "composite_score"):
         assert not hasattr(report, name), name
     page = rep.path.read_text()
-    # tasks with fewer than MIN_SAMPLE runs (here 6) show r without its interval: "n too small"
+    # tasks with fewer than MIN_SAMPLE runs (here 6) show r without its interval: "n too small", no verdict
     v = rep.comparison.verdicts
-    small = set(v.loc[v["small_sample"].astype(bool), "task"])
+    assert v.loc[v["section"] == "correlation", "small_sample"].all()
     shown = correlation_table(c.correlations)
-    for task, cell in zip(shown["task"], shown["spearman"]):
-        assert (f"{cell.split(' [')[0]} (n too small)" if task in small else cell) in page
+    for cell, words in zip(shown["spearman"], shown["verdict"]):
+        if cell != "NaN":                                      # dead_fraction is constant here: no coefficient
+            assert cell.endswith(" (n too small)") and cell in page and words == "n too small: no verdict"
+    said = " ".join(re.findall(r'class="verdict">(.*?)</(?:p|ul)>', page, flags=re.S))
+    assert "[" not in "".join(shown["spearman"]) and "n too small: no verdict" in said
+    assert not re.search(r"negligibly|weakly|moderately|strongly|relates", said)
 
 
 def test_ranking_is_skipped_not_raised_when_fewer_than_three_models_have_an_accuracy():
