@@ -382,10 +382,16 @@ class CoactivationStats:
         neuron, no (layer, unit) twice; ``classes`` sorted and unique, each seen at least
         once, ``class_counts`` summing to ``n_samples`` and ``class_fire_counts`` between 0
         and the class's count, summing over classes to ``fire_counts``; pattern counts of
-        recorded layers summing to ``n_samples``; moments of ``n_samples`` samples, finite,
+        recorded layers summing to ``n_samples``; the reading's fields in ``meta`` of the right
+        types (:func:`reading_of`); moments of ``n_samples`` samples, finite,
         symmetric and positive semi-definite on the diagonal (see
         :func:`neurograph.moments.moments_problem`). The ``O(d^2)`` checks run in row
         blocks (vectorised), about as long as reading the file.
+
+        Files of format version 1 (before the reading's ``mask`` and ``dtype`` were stored) load
+        with those fields absent from ``meta``: they merge with other version-1 statistics, and
+        merging them with a newer recording raises an error that names the missing field and
+        how to set it.
 
         Raises
         ------
