@@ -134,6 +134,9 @@ class CoactivationStats:
         b = np.asarray(fired)
         if b.ndim != 2:
             raise DataError(f"fired must be 2-D (n, d), got shape {b.shape}")
+        if b.dtype.kind not in "biuf" or (b.size and not np.isin(b, (0, 1)).all()):
+            bad = b.ravel()[~np.isin(b.ravel(), (0, 1))][0] if b.dtype.kind in "biuf" else b.dtype
+            raise DataError(f"fired must hold 0/1 (or bool) values, got {bad!r}")
         b = (b != 0).astype(np.float64)  # float64 products of 0/1 are exact below 2^53
         n, d = b.shape
         if neurons is None:
@@ -143,7 +146,13 @@ class CoactivationStats:
             cc = np.zeros(0, np.int64)
             cf = np.zeros((0, d), np.int64)
         else:
-            y = np.asarray(labels).astype(np.int64).reshape(-1)
+            y = np.asarray(labels).reshape(-1)
+            if y.dtype.kind == "f" and not (np.isfinite(y).all() and np.array_equal(y, np.round(y))):
+                raise DataError(f"labels must be class ids (whole numbers) or names, got e.g. "
+                                f"{y[~(np.isfinite(y) & (y == np.round(y)))][0]!r}")
+            if y.dtype.kind not in "biufU":
+                raise DataError(f"labels must be class ids (ints) or names (str), got dtype {y.dtype}")
+            y = y if y.dtype.kind == "U" else y.astype(np.int64)
             if y.shape[0] != n:
                 raise DataError(f"labels has {y.shape[0]} entries but fired has {n} rows")
             classes, inv = np.unique(y, return_inverse=True)
@@ -152,7 +161,8 @@ class CoactivationStats:
             cc = onehot.sum(0).astype(np.int64)
             cf = np.rint(onehot.T @ b).astype(np.int64)
         return cls(neurons=neurons.reset_index(drop=True), n_samples=int(n),
-                   fire_counts=b.sum(0).astype(np.int64), cofire_counts=np.rint(b.T @ b).astype(np.int64), classes=classes.astype(np.int64), class_counts=cc,
+                   fire_counts=b.sum(0).astype(np.int64), cofire_counts=np.rint(b.T @ b).astype(np.int64),
+                   classes=classes if classes.dtype.kind == "U" else classes.astype(np.int64), class_counts=cc,
                    class_fire_counts=cf, rule=rule)
 
     # ------------------------------------------------------------------ merge

@@ -131,6 +131,17 @@ def test_unknown_reading_does_not_merge_with_a_known_one_and_says_how():
     assert reading_mismatch({"rule": "positive"}, {"rule": "positive"}) is None
 
 
+def test_from_binary_refuses_non_binary_firing_and_fractional_labels():
+    with pytest.raises(DataError, match=r"fired must hold 0/1 \(or bool\) values, got .*nan"):
+        CoactivationStats.from_binary(np.array([[0.0, np.nan]]))
+    with pytest.raises(DataError, match=r"fired must hold 0/1 .* got .*0\.3"):
+        CoactivationStats.from_binary(np.array([[0.3, 1.0]]))
+    with pytest.raises(DataError, match=r"labels must be class ids .* got e\.g\. .*1\.7"):
+        CoactivationStats.from_binary(np.eye(2), labels=np.array([0.0, 1.7]))
+    named = CoactivationStats.from_binary(np.eye(2), labels=np.array(["cat", "dog"]))
+    assert named.classes.tolist() == ["cat", "dog"] and named.class_fire_counts.tolist() == [[1, 0], [0, 1]]
+
+
 def test_merge_of_compatible_recordings_equals_recording_all_of_the_data_brute_force():
     net, (X, y) = _conv(), _conv_data(n=13)
     parts = [ng.record(net, (X[a:b], y[a:b]), "1", positions="all", batch_size=4) for a, b in ((0, 5), (5, 13))]
