@@ -799,6 +799,8 @@ def _neuron_axis(values: list[str]):
         layer, _, axis = v.rpartition("=")
         if not layer or not re.fullmatch(r"-?\d+", axis):
             raise OptionError(f"--neuron-axis must be auto, an int, or LAYER=INT pairs, got {' '.join(values)!r}")
+        if layer in axes and axes[layer] != int(axis):
+            raise OptionError(f"--neuron-axis gives layer {layer!r} two axes ({axes[layer]} and {axis})")
         axes[layer] = int(axis)
     return axes
 

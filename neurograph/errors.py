@@ -6,11 +6,11 @@ and names the thing at fault (the layer, the argument, the file)::
     NeurographError
      ├── LayerError            unknown layer name, a layer that never ran, bad layer output
      ├── DataError             empty data, label/input length mismatch, wrong dtypes, non-finite values
+     │    └── IncompatibleStatsError  merging statistics over different neurons or readings
      ├── ModelError            the model's forward pass failed on a batch
      ├── OptionError           an argument outside its allowed choices, range, type or shape
      ├── FileFormatError       a file that is missing, unreadable, corrupt, or not of the expected format
      │    └── StatsFileError   ... a statistics (or moments) file in particular
-     ├── IncompatibleStatsError  merging statistics over different neurons
      ├── GraphError            a graph or partition that cannot be used as given
      ├── ConfigError           a zoo configuration or model factory string that cannot be used
      └── MemoryBudgetError     a recording whose counts would not fit in memory (refused up front)
@@ -91,8 +91,13 @@ class DegenerateLayerWarning(NeurographWarning):
     """Most neurons of a layer are dead or always on under the chosen firing rule."""
 
 
-class IncompatibleStatsError(NeurographError, ValueError):
-    """Two sets of statistics that cannot be merged (different neurons)."""
+class IncompatibleStatsError(DataError):
+    """Two sets of statistics that cannot be merged: different neurons, or a different reading.
+
+    The message names the field that differs (``rule``, ``positions``, ``neuron_axis``, ``mask``,
+    ``dtype``, the neurons, the classes) and both values. A :class:`DataError` (and so a
+    ``ValueError``).
+    """
 
 
 class GraphError(NeurographError, ValueError):

@@ -21,10 +21,17 @@ from .io.atomic import atomic_path, read_npz
 from .errors import DataError, IncompatibleStatsError, StatsFileError
 from .moments import ActivationMoments, moments_problem
 
-__all__ = ["CoactivationStats"]
+__all__ = ["CoactivationStats", "reading_mismatch", "reading_of"]
 
 FORMAT_NAME = "neurograph.CoactivationStats"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Format versions :meth:`CoactivationStats.load` reads. Version 1 files did not store the reading's
+#: ``mask`` and ``dtype``: they load with those fields "not recorded" (see :func:`reading_of`).
+READ_VERSIONS = (1, 2)
+
+#: The fields of ``meta`` that describe how a layer was read (besides ``rule``): merging compares them.
+READING_FIELDS = ("positions", "neuron_axis", "mask", "dtype", "per_position")
+_PER_SITE_FIELDS = ("positions", "neuron_axis")
 
 
 _CHUNK = 1 << 24  # entries of the co-firing matrix reduced per collective call
@@ -56,9 +63,15 @@ class CoactivationStats:
         Per layer, how many samples showed each binary firing pattern (keyed by a
         64-bit hash of the pattern); ``None`` unless recorded with ``patterns=True``.
     rule : str
-        Description of the firing rule the counts were made with (merging requires equal rules).
+        Description of the firing rule the counts were made with, with its cut (a threshold, or a
+        hash of calibrated per-neuron cuts).
     meta : dict
-        How the counts were made (spatial and time modes, thresholds); not compared by ``==``.
+        How the counts were made: the reading (:data:`READING_FIELDS`: each layer's ``positions``
+        and ``neuron_axis``, the padding ``mask``, the model's ``dtype``), the ``spatial`` and
+        ``time`` defaults, calibrated ``thresholds``, and anything the caller adds (``source``).
+        Not compared by ``==``; merging (``+``, :meth:`all_reduce`) requires the same ``rule``
+        and the same reading (:func:`reading_of`) and raises
+        :class:`~neurograph.errors.IncompatibleStatsError` naming the field that differs.
     moments : ActivationMoments or None
         Means and centred cross-products of the raw activations (Pearson statistics), kept
         when recorded with ``moments=True``; merged in float64 by ``+`` and :meth:`all_reduce`.
@@ -121,6 +134,9 @@ class CoactivationStats:
         b = np.asarray(fired)
         if b.ndim != 2:
             raise DataError(f"fired must be 2-D (n, d), got shape {b.shape}")
+        if b.dtype.kind not in "biuf" or (b.size and not np.isin(b, (0, 1)).all()):
+            bad = b.ravel()[~np.isin(b.ravel(), (0, 1))][0] if b.dtype.kind in "biuf" else b.dtype
+            raise DataError(f"fired must hold 0/1 (or bool) values, got {bad!r}")
         b = (b != 0).astype(np.float64)  # float64 products of 0/1 are exact below 2^53
         n, d = b.shape
         if neurons is None:
@@ -130,7 +146,13 @@ class CoactivationStats:
             cc = np.zeros(0, np.int64)
             cf = np.zeros((0, d), np.int64)
         else:
-            y = np.asarray(labels).astype(np.int64).reshape(-1)
+            y = np.asarray(labels).reshape(-1)
+            if y.dtype.kind == "f" and not (np.isfinite(y).all() and np.array_equal(y, np.round(y))):
+                raise DataError(f"labels must be class ids (whole numbers) or names, got e.g. "
+                                f"{y[~(np.isfinite(y) & (y == np.round(y)))][0]!r}")
+            if y.dtype.kind not in "biufU":
+                raise DataError(f"labels must be class ids (ints) or names (str), got dtype {y.dtype}")
+            y = y if y.dtype.kind == "U" else y.astype(np.int64)
             if y.shape[0] != n:
                 raise DataError(f"labels has {y.shape[0]} entries but fired has {n} rows")
             classes, inv = np.unique(y, return_inverse=True)
@@ -139,11 +161,12 @@ class CoactivationStats:
             cc = onehot.sum(0).astype(np.int64)
             cf = np.rint(onehot.T @ b).astype(np.int64)
         return cls(neurons=neurons.reset_index(drop=True), n_samples=int(n),
-                   fire_counts=b.sum(0).astype(np.int64), cofire_counts=np.rint(b.T @ b).astype(np.int64), classes=classes.astype(np.int64), class_counts=cc,
+                   fire_counts=b.sum(0).astype(np.int64), cofire_counts=np.rint(b.T @ b).astype(np.int64),
+                   classes=classes if classes.dtype.kind == "U" else classes.astype(np.int64), class_counts=cc,
                    class_fire_counts=cf, rule=rule)
 
     # ------------------------------------------------------------------ merge
-    def _check_same_neurons(self, other: CoactivationStats) -> None:
+    def _check_same_neurons(self, other: CoactivationStats, *, reading: bool = True) -> None:
         if not isinstance(other, CoactivationStats):
             raise TypeError(f"can only add CoactivationStats, got {type(other).__name__}")
         a, b = self.neurons, other.neurons
@@ -153,9 +176,10 @@ class CoactivationStats:
             raise IncompatibleStatsError(
                 f"cannot merge statistics over different neurons: {len(a)} neurons in layers {la} "
                 f"vs {len(b)} neurons in layers {lb}")
-        if self.rule != other.rule:
-            raise IncompatibleStatsError(
-                f"cannot merge statistics made with different firing rules: {self.rule!r} vs {other.rule!r}")
+        problem = reading_mismatch(reading_of(self), reading_of(other)) if reading else None
+        if problem is not None:
+            what = "firing rules" if problem.startswith("rule") else "readings"
+            raise IncompatibleStatsError(f"cannot merge statistics made with different {what}: {problem}")
         for a_, b_ in ((self, other), (other, self)):
             if a_.n_classes and not b_.n_classes and b_.n_samples:
                 raise IncompatibleStatsError(
@@ -204,10 +228,10 @@ class CoactivationStats:
         if not isinstance(other, CoactivationStats):
             return NotImplemented
         try:
-            self._check_same_neurons(other)
+            self._check_same_neurons(other, reading=False)
         except IncompatibleStatsError:
             return False
-        return (self.n_samples == other.n_samples
+        return (self.n_samples == other.n_samples and self.rule == other.rule
                 and np.array_equal(self.fire_counts, other.fire_counts)
                 and np.array_equal(self.cofire_counts, other.cofire_counts)
                 and np.array_equal(self.classes, other.classes)
@@ -235,7 +259,7 @@ class CoactivationStats:
         world = dist.get_world_size(group)
         device = collective_device(dist, group)
         info = {"layers": self.neurons["layer"].astype(str).tolist(), "units": self.neurons["unit"].tolist(),
-                "rule": self.rule, "classes": self.classes.tolist(),
+                "reading": reading_of(self), "classes": self.classes.tolist(),
                 "patterns": self.pattern_counts is not None, "moments": self.moments is not None}
         infos: list = [None] * world
         dist.all_gather_object(infos, info, group=group)
@@ -245,11 +269,13 @@ class CoactivationStats:
                     f"cannot all-reduce statistics over different neurons: rank 0 has {len(infos[0]['units'])} "
                     f"neurons in layers {list(dict.fromkeys(infos[0]['layers']))}, rank {r} has "
                     f"{len(other['units'])} in {list(dict.fromkeys(other['layers']))}")
-            if other["rule"] != infos[0]["rule"]:
+            problem = reading_mismatch(infos[0]["reading"], other["reading"], names=("rank 0", f"rank {r}"))
+            if problem is not None:
+                hint = (" (calibrate once and pass the thresholds, or record with distributed=True, which "
+                        "calibrates over all ranks)" if problem.startswith("rule") else "")
+                what = "firing rules" if hint else "readings"
                 raise IncompatibleStatsError(
-                    f"cannot all-reduce statistics made with different firing rules: rank 0 {infos[0]['rule']!r}, "
-                    f"rank {r} {other['rule']!r} (calibrate once and pass the thresholds, or record with "
-                    f"distributed=True, which calibrates over all ranks)")
+                    f"cannot all-reduce statistics made with different {what}: {problem}{hint}")
         kinds = {isinstance(c, str) for i in infos for c in i["classes"]}
         if len(kinds) > 1:
             raise IncompatibleStatsError("cannot all-reduce statistics with named classes on some ranks and numbered "
@@ -366,10 +392,16 @@ class CoactivationStats:
         neuron, no (layer, unit) twice; ``classes`` sorted and unique, each seen at least
         once, ``class_counts`` summing to ``n_samples`` and ``class_fire_counts`` between 0
         and the class's count, summing over classes to ``fire_counts``; pattern counts of
-        recorded layers summing to ``n_samples``; moments of ``n_samples`` samples, finite,
+        recorded layers summing to ``n_samples``; the reading's fields in ``meta`` of the right
+        types (:func:`reading_of`); moments of ``n_samples`` samples, finite,
         symmetric and positive semi-definite on the diagonal (see
         :func:`neurograph.moments.moments_problem`). The ``O(d^2)`` checks run in row
         blocks (vectorised), about as long as reading the file.
+
+        Files of format version 1 (before the reading's ``mask`` and ``dtype`` were stored) load
+        with those fields absent from ``meta``: they merge with other version-1 statistics, and
+        merging them with a newer recording raises an error that names the missing field and
+        how to set it.
 
         Raises
         ------
@@ -394,9 +426,9 @@ class CoactivationStats:
             raise StatsFileError(f"{name!r} is not a neurograph statistics file (its header is not a JSON object)")
         if header.get("format") != FORMAT_NAME:
             raise StatsFileError(f"{name!r} is not a neurograph statistics file (format {header.get('format')!r})")
-        if header.get("version") != FORMAT_VERSION or isinstance(header.get("version"), bool):
+        if header.get("version") not in READ_VERSIONS or isinstance(header.get("version"), bool):
             raise StatsFileError(f"{name!r} has format version {header.get('version')!r}; this neurograph "
-                                 f"reads version {FORMAT_VERSION}")
+                                 f"reads versions {', '.join(map(str, READ_VERSIONS))}")
         unknown = sorted(set(header) - _HEADER_KEYS)
         if unknown:
             raise bad(f"unknown header field(s) {unknown}")
@@ -512,6 +544,9 @@ def _stats_problem(s: CoactivationStats, *, check_moments: bool = True) -> str |
         return f"rule must be a string, got {s.rule!r}"
     if not isinstance(s.meta, dict):
         return f"meta must be a dict, got {type(s.meta).__name__}"
+    problem = _reading_problem(s.meta)
+    if problem is not None:
+        return problem
     if not isinstance(s.classes, np.ndarray) or s.classes.ndim != 1 or s.classes.dtype.kind not in "iuU":
         what = f"dtype {s.classes.dtype} shape {s.classes.shape}" if isinstance(s.classes, np.ndarray) else \
             type(s.classes).__name__
@@ -622,4 +657,96 @@ def _stats_problem(s: CoactivationStats, *, check_moments: bool = True) -> str |
             problem = moments_problem(s.moments.n_samples, s.moments.mean, s.moments.comoment)
             if problem is not None:
                 return problem
+    return None
+
+
+# ---------------------------------------------------------------------- the reading
+
+
+def reading_of(stats: CoactivationStats) -> dict:
+    """How the counts of ``stats`` were read, as merging compares it.
+
+    ``{"rule": stats.rule}`` plus each field of :data:`READING_FIELDS` that ``stats.meta`` records:
+    ``positions`` and ``neuron_axis`` (per recorded layer with positions, ``{site: value}``,
+    restricted to the layers of ``stats``), ``mask`` (the padding-mask key, None, or
+    ``{"callable": qualified name}``), ``dtype`` (the model's parameter dtype, e.g.
+    ``"float32"``) and ``per_position`` (gates recorded one neuron per position, see
+    :func:`neurograph.gating.record_gates`). A field that is absent was not recorded (statistics made by
+    :meth:`CoactivationStats.from_binary`, or a file of format version 1, which stored no
+    ``mask`` and ``dtype``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reading_of(CoactivationStats.from_binary(np.eye(2, dtype=np.uint8)))
+    {'rule': 'positive'}
+    """
+    layers = set(stats.layers)
+    meta = stats.meta if isinstance(stats.meta, dict) else {}
+    out: dict = {"rule": stats.rule}
+    for key in READING_FIELDS:
+        if key not in meta:
+            continue
+        value = meta[key]
+        if key in _PER_SITE_FIELDS and isinstance(value, dict):
+            value = {site: v for site, v in value.items() if site in layers}
+        out[key] = value
+    return out
+
+
+def reading_mismatch(a: dict, b: dict, *, names: tuple[str, str] = ("the first", "the second")) -> str | None:
+    """The first field in which readings ``a`` and ``b`` (of :func:`reading_of`) differ, or None.
+
+    The text names the field, the layer for per-layer fields, and both values, e.g.
+    ``"positions of layer 'conv' differ: 'mean' in the first vs 'all' in the second"``.
+
+    Examples
+    --------
+    >>> reading_mismatch({"rule": "positive"}, {"rule": "threshold(0.5)"})
+    "rule differs: 'positive' in the first vs 'threshold(0.5)' in the second"
+    """
+    for key in ("rule", *READING_FIELDS):
+        if key not in a and key not in b:
+            continue
+        if (key in a) != (key in b):
+            has, lacks = (names[0], names[1]) if key in a else (names[1], names[0])
+            value = a[key] if key in a else b[key]
+            return (f"{key} is {value!r} in {has} but was not recorded in {lacks} (statistics from from_binary, "
+                    f"a file of format version 1, or made without {key}); if they were read the same way, set meta[{key!r}] of "
+                    f"{lacks} to {value!r} (dataclasses.replace) and merge again")
+        va, vb = a[key], b[key]
+        if key in _PER_SITE_FIELDS and isinstance(va, dict) and isinstance(vb, dict):
+            for site in list(va) + [x for x in vb if x not in va]:
+                if site not in va or site not in vb or va[site] != vb[site]:
+                    return (f"{key} of layer {site!r} differ: {va.get(site, 'none (no positions)')!r} in "
+                            f"{names[0]} vs {vb.get(site, 'none (no positions)')!r} in {names[1]}")
+        elif va != vb:
+            return f"{key} differs: {va!r} in {names[0]} vs {vb!r} in {names[1]}"
+    return None
+
+
+def _reading_problem(meta: dict) -> str | None:
+    """What is wrong with the reading fields of ``meta`` (types and values), or None."""
+    from .recording.reading import POSITIONS
+
+    for key in _PER_SITE_FIELDS:
+        if key not in meta:
+            continue
+        value = meta[key]
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            return f"meta[{key!r}] must be a dict {{layer: value}}, got {value!r}"
+        for site, v in value.items():
+            if key == "positions" and v not in POSITIONS:
+                return f"meta['positions'][{site!r}] must be one of {list(POSITIONS)}, got {v!r}"
+            if key == "neuron_axis" and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+                return f"meta['neuron_axis'][{site!r}] must be an int >= 1 (axis 0 is the batch), got {v!r}"
+    if "mask" in meta:
+        m = meta["mask"]
+        if not (m is None or isinstance(m, str) or (isinstance(m, dict) and list(m) == ["callable"]
+                                                    and isinstance(m["callable"], str))):
+            return f"meta['mask'] must be a dict key (str), None or {{'callable': name}}, got {m!r}"
+    if "per_position" in meta and not isinstance(meta["per_position"], bool):
+        return f"meta['per_position'] must be true or false, got {meta['per_position']!r}"
+    if "dtype" in meta and not (meta["dtype"] is None or isinstance(meta["dtype"], str)):
+        return f"meta['dtype'] must be a dtype name (str) or None, got {meta['dtype']!r}"
     return None

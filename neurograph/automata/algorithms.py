@@ -182,7 +182,3 @@ def merge_centres(fsa, state_map: np.ndarray, n_new: int) -> np.ndarray | None:
     sums = np.zeros((n_new, fsa.centres.shape[1]))
     np.add.at(sums, state_map[keep], fsa.centres[keep] * w[keep, None])
     return sums / np.bincount(state_map[keep], w[keep], n_new)[:, None]
-
-
-def dot_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..io.atomic import atomic_path, check_file
 from ..errors import DataError, FileFormatError
-from .algorithms import (COUNT_COLUMNS, agreement, dot_escape, merge_centres, merge_counts,
+from .algorithms import (COUNT_COLUMNS, agreement, merge_centres, merge_counts,
                              one_sequence, symbol_token, as_padded, bfs_order, hopcroft_partition)
 
 __all__ = ["FSA"]
@@ -107,8 +107,15 @@ class FSA:
         for name, names, size in (("state_names", self.state_names, n), ("symbol_names", self.symbol_names, m)):
             if names is not None and len(names) != size:
                 raise DataError(f"FSA {name} must have {size} entries, got {len(names)}")
-        if self.counts is not None and list(self.counts.columns) != _COUNT_COLUMNS:
-            raise DataError(f"FSA counts must have columns {_COUNT_COLUMNS}")
+            if names is not None and not all(isinstance(x, str) for x in names):
+                raise DataError(f"FSA {name} must be strings, got {list(names)[:5]}")
+            if names is not None and len(set(names)) != len(names):
+                dup = next(x for i, x in enumerate(names) if x in names[:i])
+                raise DataError(f"FSA {name} must be unique: {dup!r} names two {name[:-6]}s")
+        problem = fsa_tables_problem(n, a, self.counts, self.centres, self.visits)
+        if problem is not None:
+            key, msg = problem
+            raise DataError(f"FSA {key} {msg}")
 
     def __repr__(self) -> str:
         return (f"FSA(n_states={self.n_states}, n_symbols={self.n_symbols}, start={self.start}, "
@@ -363,16 +370,18 @@ class FSA:
         __start0 -> s0 [label=""];
         }
         """
+        from .dot import escape_state, escape_symbol
+
         multi = len(set(self.outputs.tolist()) - {0, 1}) > 0
         lines = ["digraph FSA {"]
         for s, name in enumerate(self.names()):
-            label = f"{name} / {int(self.outputs[s])}" if multi else name
+            label = f"{escape_state(name)} / {int(self.outputs[s])}" if multi else escape_state(name)
             shape = "doublecircle" if self.outputs[s] == 1 else "circle"
-            lines.append(f's{s} [label="{dot_escape(label)}", shape={shape}];')
+            lines.append(f's{s} [label="{label}", shape={shape}];')
         for r in self.edge_table().itertuples(index=False):
-            shown = list(r.symbols[:max_symbols]) + ([f"+{len(r.symbols) - max_symbols}"]
-                                                     if len(r.symbols) > max_symbols else [])
-            lines.append(f's{r.source} -> s{r.target} [label="{dot_escape(", ".join(shown))}"];')
+            shown = [escape_symbol(x) for x in r.symbols[:max_symbols]] + (
+                [f"+{len(r.symbols) - max_symbols}"] if len(r.symbols) > max_symbols else [])
+            lines.append(f's{r.source} -> s{r.target} [label="{", ".join(shown)}"];')
         lines += ['__start0 [label="", shape=none];', f'__start0 -> s{int(self.start)} [label=""];', "}"]
         return "\n".join(lines)
 
@@ -386,6 +395,8 @@ class FSA:
         other than 0 and 1, as :meth:`to_dot` writes for multi-class FSAs, those are the
         outputs). Edge labels list symbol names separated by ``", "``: token ids, or the
         names in ``symbols`` (whose positions are their token ids, as in :meth:`from_spec`).
+        Names are escaped exactly (:func:`neurograph.automata.dot.escape_symbol`), so any
+        state and symbol names (commas, quotes, slashes, line breaks) read back unchanged.
 
         Raises
         ------
@@ -563,26 +574,25 @@ class FSA:
             raise bad("start", f"must be a state id in [0, {n}), got {start!r}")
         counts = doc["counts"]
         if counts is not None:
-            table = _json_ints(counts, 2, "counts", bad, cols=len(_COUNT_COLUMNS))
-            if table.size and ((table[:, [0, 2]] < 0).any() or (table[:, [0, 2]] >= n).any()):
-                raise bad("counts", f"must have source and target state ids in [0, {n})")
-            if table.size and (table[:, 3] < 0).any():
-                raise bad("counts", "must have counts >= 0")
-            counts = pd.DataFrame(table, columns=_COUNT_COLUMNS)
+            counts = pd.DataFrame(_json_ints(counts, 2, "counts", bad, cols=len(_COUNT_COLUMNS)),
+                                  columns=_COUNT_COLUMNS)
         centres = doc["centres"]
         if centres is not None:
             centres = _json_numbers(centres, "centres", bad, rows=n)
         visits = doc["visits"]
         if visits is not None:
             visits = _json_ints(visits, 1, "visits", bad)
-            if visits.shape != (n,) or (visits < 0).any():
-                raise bad("visits", f"must be {n} ints >= 0 (one per state)")
+        problem = fsa_tables_problem(n, alphabet, counts, centres, visits)
+        if problem is not None:
+            raise bad(*problem)
         names = {}
         for key, size in (("state_names", n), ("symbol_names", m)):
             value = doc[key]
             if value is not None and not (isinstance(value, list) and len(value) == size
                                           and all(isinstance(x, str) for x in value)):
                 raise bad(key, f"must be null or a list of {size} strings")
+            if value is not None and len(set(value)) != len(value):
+                raise bad(key, f"must name each {key[:-6]} once, got {next(x for i, x in enumerate(value) if x in value[:i])!r} twice")
             names[key] = None if value is None else tuple(value)
         if not isinstance(doc["params"], dict):
             raise bad("params", f"must be a JSON object, got {type(doc['params']).__name__}")
@@ -591,6 +601,43 @@ class FSA:
                        centres=centres, visits=visits, params=doc["params"], **names)
         except DataError as exc:  # not reached for a file that passed the checks above; kept as a guard
             raise FileFormatError(f"FSA file {name!r} is invalid: {exc}") from exc
+
+
+def fsa_tables_problem(n: int, alphabet: np.ndarray, counts, centres, visits) -> tuple[str, str] | None:
+    """``(field, what is wrong)`` with the optional tables of an FSA of ``n`` states, or None.
+
+    ``counts``: int rows (source, symbol, target, count) with states in ``[0, n)``, symbols in
+    ``alphabet``, counts >= 0 and no (source, symbol, target) twice; ``centres``: a finite float
+    table of ``n`` rows; ``visits``: ``n`` ints >= 0.
+    """
+    if counts is not None:
+        if not isinstance(counts, pd.DataFrame) or list(counts.columns) != _COUNT_COLUMNS:
+            return "counts", f"must be a table with columns {_COUNT_COLUMNS}"
+        table = counts.to_numpy()
+        if table.size and table.dtype.kind not in "iu":
+            return "counts", f"must hold integers, got dtype {table.dtype}"
+        if table.size and ((table[:, [0, 2]] < 0).any() or (table[:, [0, 2]] >= n).any()):
+            return "counts", f"must have source and target state ids in [0, {n})"
+        if table.size and not np.isin(table[:, 1], alphabet).all():
+            bad_sym = int(table[~np.isin(table[:, 1], alphabet), 1][0])
+            return "counts", f"has symbol {bad_sym}, which is not in the alphabet {alphabet.tolist()[:20]}"
+        if table.size and (table[:, 3] < 0).any():
+            return "counts", "must have counts >= 0"
+        if table.size and len(np.unique(table[:, :3], axis=0)) != table.shape[0]:
+            return "counts", "lists a (source, symbol, target) transition twice"
+    if centres is not None:
+        if not isinstance(centres, np.ndarray) or centres.ndim != 2 or centres.shape[0] != n \
+                or centres.dtype.kind not in "iuf":
+            what = f"shape {centres.shape}" if isinstance(centres, np.ndarray) else type(centres).__name__
+            return "centres", f"must be a table of numbers with {n} rows (one per state), got {what}"
+        if not np.isfinite(centres).all():
+            s = int(np.argwhere(~np.isfinite(centres))[0][0])
+            return "centres", f"must be finite numbers; the centre of state {s} holds NaN or infinity"
+    if visits is not None:
+        if not isinstance(visits, np.ndarray) or visits.shape != (n,) or visits.dtype.kind not in "iu" \
+                or (visits < 0).any():
+            return "visits", f"must be {n} ints >= 0 (one per state)"
+    return None
 
 
 _FILE_KEYS = {"format", "version", "transitions", "outputs", "alphabet", "start", "counts", "centres", "visits",

@@ -126,7 +126,7 @@ def _as_input(x, what: str):
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "biuf":
             raise DataError(f"{what} must be numeric, got a numpy array of dtype {x.dtype}")
-        return torch.from_numpy(np.ascontiguousarray(x))
+        return torch.from_numpy(x if x.flags.c_contiguous else np.ascontiguousarray(x))  # keeps 0-d arrays 0-d
     if hasattr(x, "to_numpy") and hasattr(x, "shape"):  # pandas DataFrame / Series
         return _as_input(x.to_numpy(), what)
     if isinstance(x, Mapping):
@@ -203,10 +203,12 @@ def class_indices(y, where: str) -> tuple[np.ndarray, np.ndarray | None]:
     return rank[coded], names[order]
 
 
-def _batch_len(inputs) -> int:
+def _batch_len(inputs, where: str = "batch inputs") -> int:
     t = first_tensor_of(inputs)
     if t is not None:
-        return int(t.shape[0]) if t.ndim else 1
+        if t.ndim == 0:
+            raise DataError(f"{where} are a scalar (a 0-d tensor); inputs need a sample axis, shape (n, ...)")
+        return int(t.shape[0])
     raise DataError(f"batch inputs must be a tensor, a tuple of tensors or a dict of tensors, "
                     f"got {type(inputs).__name__}")
 
@@ -237,6 +239,10 @@ def iter_batches(data, batch_size: int, codes: LabelCodes | None = None) -> Iter
             stop = min(start + batch_size, n)
             yield Batch(_slice(X, start, stop), None if y is None else y[start:stop], stop - start)
         return
+    if isinstance(data, tuple) and len(data) == 2:  # a pair (X, y) with a scalar in it is no pair of data sets
+        for part, what in zip(data, ("inputs X", "labels y")):
+            if isinstance(part, (torch.Tensor, np.ndarray)) and part.ndim == 0:
+                raise DataError(f"the {what} of data (X, y) are a scalar (0-d); give one row per sample, shape (n, ...)")
     if isinstance(data, (torch.Tensor, np.ndarray)) or (hasattr(data, "to_numpy") and hasattr(data, "shape")):
         raise DataError("data must be a pair (X, y) or an iterable of (inputs, labels) batches; "
                         "got a single array (pass (X, None) to record without labels)")
@@ -257,7 +263,7 @@ def iter_batches(data, batch_size: int, codes: LabelCodes | None = None) -> Iter
             raise DataError(f"batch {k} of data is a {type(item).__name__}; expected an (inputs, labels) pair, "
                             f"an input tensor or a dict of input tensors")
         inputs = _as_input(inputs, f"inputs of batch {k}")
-        n = _batch_len(inputs)
+        n = _batch_len(inputs, f"the inputs of batch {k}")
         if n == 0:
             continue
         seen = True

@@ -37,7 +37,7 @@ from ..errors import DataError, IncompatibleStatsError, LayerError, OptionError
 from ..graph.activation import WEIGHTS, ActivationGraph, assemble_graph
 from ..graph.activation import top_k_row_block, unique_pairs
 from .reading import Reading, make_reading
-from .recorder import calibrate
+from .recorder import calibrate, reading_meta
 from ..stats import CoactivationStats
 
 __all__ = ["BlockCounts", "record_blocks", "record_top_k"]
@@ -118,13 +118,15 @@ class BlockCounts:
         """Exact merge of two disjoint shards recorded with the same layers, pairs and rule."""
         if not isinstance(other, BlockCounts):
             return NotImplemented
-        if (self.neurons["layer"].tolist() != other.neurons["layer"].tolist() or self.rule != other.rule
-                or sorted(self.blocks) != sorted(other.blocks)):
-            raise IncompatibleStatsError("cannot merge block counts over different layers, pairs or rules")
-        a = CoactivationStats(self.neurons, 0, self.fire_counts, np.zeros((0, 0), np.int64), self.classes,
-                              self.class_counts, self.class_fire_counts)
-        b = CoactivationStats(other.neurons, 0, other.fire_counts, np.zeros((0, 0), np.int64), other.classes,
-                              other.class_counts, other.class_fire_counts)
+        if sorted(self.blocks) != sorted(other.blocks):
+            raise IncompatibleStatsError(f"cannot merge block counts over different pairs of layers: "
+                                         f"{sorted(self.blocks)} vs {sorted(other.blocks)}")
+        # the neurons, the rule, the reading and the labels are checked as for CoactivationStats
+        a = CoactivationStats(self.neurons, self.n_samples, self.fire_counts, np.zeros((0, 0), np.int64),
+                              self.classes, self.class_counts, self.class_fire_counts, rule=self.rule, meta=self.meta)
+        b = CoactivationStats(other.neurons, other.n_samples, other.fire_counts, np.zeros((0, 0), np.int64),
+                              other.classes, other.class_counts, other.class_fire_counts, rule=other.rule,
+                              meta=other.meta)
         m = a + b
         return BlockCounts(self.neurons, self.n_samples + other.n_samples, m.fire_counts,
                            {k: v + other.blocks[k] for k, v in self.blocks.items()}, m.classes, m.class_counts,
@@ -180,7 +182,7 @@ def record_blocks(model: nn.Module, data, layers: str | Sequence[str], pairs="wi
     return BlockCounts(neurons=neurons, n_samples=int(p.acc.n), fire_counts=plan["fire"].cpu().numpy(),
                        blocks={pr: t.cpu().numpy() for pr, t in zip(plan["wanted"], tiles)}, classes=classes,
                        class_counts=cc, class_fire_counts=cf, rule=reading.describe(thresholds),
-                       meta={"spatial": reading.spatial, "time": reading.time,
+                       meta={**reading_meta(reading, p.sites, model_device_dtype(model)[1]),
                              "pairs": [list(pr) for pr in plan["wanted"]]})
 
 

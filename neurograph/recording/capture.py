@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -30,7 +31,7 @@ from tqdm.auto import tqdm
 from .batches import (Batch, LabelCodes, call_model, first_tensor_of, iter_batches, model_device_dtype, n_batches,
                       prepare_inputs)
 from .hooks import resolve_layers, restored_modes
-from ..errors import DataError, LayerError, ModelError, NeurographError
+from ..errors import DataError, LayerError, ModelError, NeurographError, OptionError
 from .reading import Reading
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
     by_name: dict[str, list[int]] = {}
     for i, c in enumerate(calls):
         by_name.setdefault(c.name, []).append(i)
+    check_call_names(model, [name for name, _ in chosen])
     sites: list[Site] = []
     memo: dict[int, tuple[int | None, str]] = {}
     for name, module in chosen:
@@ -162,7 +164,29 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
         for k, i in enumerate(idx):
             site_name = name if len(idx) == 1 else f"{name}#{k}"
             sites.append(_make_site(site_name, name, k, module, i, calls, reading, memo, batch.n))
+    if isinstance(reading.neuron_axis, Mapping):
+        for pattern in reading.neuron_axis:
+            if not any(fnmatch.fnmatchcase(s.name, pattern) or fnmatch.fnmatchcase(s.layer, pattern) for s in sites):
+                raise OptionError(f"neuron_axis[{pattern!r}] matches none of the recorded layers "
+                                  f"{[s.name for s in sites]}")
     return sites
+
+
+def check_call_names(model: nn.Module, names: list[str]) -> None:
+    """Refuse a module named like another module's k-th call (``blk#0`` beside ``blk``) when either is recorded.
+
+    A module called several times per forward pass gives the sites ``name#0``, ``name#1``, ...;
+    a module literally named ``name#0`` would give neurons of the same name.
+    """
+    every = {n for n, _ in model.named_modules() if n}
+    wanted = set(names)
+    for n in sorted(every):
+        m = re.fullmatch(r"(.+)#(\d+)", n, re.DOTALL)
+        if m is not None and m.group(1) in every and (n in wanted or m.group(1) in wanted):
+            base = m.group(1)
+            raise LayerError(f"the model has a module named {n!r} and a module named {base!r}, whose calls are "
+                             f"recorded as {base + '#0'!r}, {base + '#1'!r}, ... when it runs more than once per "
+                             f"forward pass: the names would be ambiguous; rename the module {n!r} (without '#')")
 
 
 def run_model(model: nn.Module, data, *, batch_size: int, on_batch: Callable[[BatchState], None],
@@ -217,6 +241,7 @@ def run_model(model: nn.Module, data, *, batch_size: int, on_batch: Callable[[Ba
                 if hooks is None and not read:  # raw outputs: no dry pass; calls found on the first batch
                     sites = [Site(name, name, 0, m, "raw", 1, "caller", 0, (), None, 1)
                              for name, m in resolve_layers(model, layers)]
+                    check_call_names(model, [site.layer for site in sites])
                     hooks = stack.enter_context(_SiteHooks(sites, reading, on_site, read))
                 if hooks is None:
                     sites = find_sites(model, batch, layers, reading, call)
@@ -439,11 +464,24 @@ def _axis_from_submodule(i: int, calls: list[_Call], memo: dict, depth: int) -> 
 def _user_axis(reading: Reading, site_name: str, layer: str) -> int | None:
     ax = reading.neuron_axis
     if isinstance(ax, Mapping):
-        for pattern, value in ax.items():
-            if fnmatch.fnmatchcase(site_name, pattern) or fnmatch.fnmatchcase(layer, pattern):
-                return int(value)
-        return None
+        for exact in (site_name, layer):  # a layer's own name wins over patterns
+            if exact in ax:
+                return int(ax[exact])
+        hits = {p: int(v) for p, v in ax.items()
+                if fnmatch.fnmatchcase(site_name, p) or fnmatch.fnmatchcase(layer, p)}
+        if len(set(hits.values())) > 1:
+            raise OptionError(f"neuron_axis patterns {list(hits)} all match layer {site_name!r} but give different "
+                              f"axes {list(hits.values())}; name the layer itself or make the patterns disjoint")
+        return next(iter(hits.values()), None)
     return None if ax == "auto" else int(ax)
+
+
+def _normalised_axis(axis: int, ndim: int, site_name: str, shape: tuple) -> int:
+    """``axis`` of a ``ndim``-D output as a non-batch axis in [1, ndim); OptionError naming the layer otherwise."""
+    if not -ndim <= axis < ndim or axis % ndim == 0:
+        raise OptionError(f"neuron_axis {axis} is not a non-batch axis of layer {site_name!r}'s output of shape "
+                          f"{shape} (axes 1 .. {ndim - 1}, or -{ndim - 1} .. -1; axis 0 is the batch)")
+    return axis % ndim
 
 
 def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, calls: list[_Call],
@@ -457,6 +495,11 @@ def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, ca
             seq = seq.transpose(0, 1)
         if not isinstance(seq, torch.Tensor) or seq.ndim != 3:
             raise LayerError(f"layer {site_name!r} ({type(module).__name__}) should return (output, h_n)")
+        user = _user_axis(reading, site_name, layer)
+        if user is not None and _normalised_axis(user, seq.ndim, site_name, tuple(seq.shape)) != 2:
+            raise OptionError(f"neuron_axis {user} for layer {site_name!r} ({type(module).__name__}): the neurons of a "
+                              f"recurrent layer are its hidden units, axis -1 of its (batch, time, hidden) output "
+                              f"of shape {tuple(seq.shape)}; leave neuron_axis out for it")
         mode = reading.positions_for("recurrent")
         units = seq.shape[2]  # (directions x hidden), also the width of h_n's last layer for "last"
         return Site(site_name, layer, k, module, "recurrent", 2, "recurrent", int(units), tuple(seq.shape[1:]),
@@ -468,17 +511,13 @@ def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, ca
     if out.ndim < 2 or out.shape[0] != n:
         raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns shape {tuple(out.shape)} for a "
                          f"batch of {n} inputs; expected the batch on axis 0 (use batch_first=True models)")
+    user = _user_axis(reading, site_name, layer)
+    if user is not None:
+        ax, how = _normalised_axis(user, out.ndim, site_name, tuple(out.shape)), "user"
     if out.ndim == 2:
         return Site(site_name, layer, k, module, "flat", 1, "2-D output", int(out.shape[1]), tuple(out.shape[1:]),
                     None, 1)
-    user = _user_axis(reading, site_name, layer)
-    if user is not None:
-        ax, how = user, "user"
-        if not -out.ndim <= ax < out.ndim or ax % out.ndim == 0:
-            raise LayerError(f"neuron_axis {user} is not a non-batch axis of layer {site_name!r}'s output of "
-                             f"shape {tuple(out.shape)}")
-        ax %= out.ndim
-    else:
+    if user is None:
         ax, how = _axis_of_call(i, calls, memo)
         if ax is None:
             raise LayerError(f"cannot tell which axis of layer {site_name!r} ({type(module).__name__}, output "

@@ -74,7 +74,9 @@ def all_reduce_stats(stats: CoactivationStats, *, group=None) -> CoactivationSta
     NeurographError
         torch.distributed is not available or not initialised.
     IncompatibleStatsError
-        Ranks recorded different neurons or rules (raised on every rank).
+        Ranks recorded different neurons, rules or readings (positions, neuron axes, mask, dtype:
+        :func:`neurograph.stats.reading_of`), compared before any count is reduced; raised on every
+        rank, naming the field, the ranks and their values.
 
     Examples
     --------

@@ -89,7 +89,10 @@ class Reading:
     quantile : float in [0, 1]
     z : float
     neuron_axis : "auto", int, or dict {layer glob: int}
-        Axis of the layer output that holds the neurons (see the module docstring).
+        Axis of the layer output that holds the neurons (see the module docstring); negative
+        axes count from the end. It must exist in every layer it applies to (OptionError naming
+        the layer); in a dict a layer's own name wins over patterns, patterns that give one layer
+        different axes are refused, and every key must match a recorded layer.
     positions : {"all", "mean", "max", "any", "first", "last"} or None
         What a position is, for every layer with positions; None: per layer kind, from
         ``spatial`` and ``time``.
@@ -184,6 +187,13 @@ def make_reading(reading: Reading | None, **options) -> Reading:
     raises :class:`~neurograph.errors.OptionError` naming the option.
     """
     if reading is None:
+        rule = options.get("rule")
+        for key, users in _RULE_OPTIONS.items():
+            value, default = options.get(key), _DEFAULTS[key]
+            if rule is not None and rule not in users and key in options and not (
+                    value is default or (not isinstance(value, np.ndarray) and value == default)):
+                raise OptionError(f"{key}={value!r} is used only by rule={' or '.join(map(repr, users))}; with "
+                                  f"rule={rule!r} it would be ignored (pass the rule, or leave {key} out)")
         return Reading(**options)
     if not isinstance(reading, Reading):
         raise OptionError(f"reading must be a neurograph.Reading, got {type(reading).__name__}")
@@ -194,6 +204,12 @@ def make_reading(reading: Reading | None, **options) -> Reading:
         if not same:
             raise OptionError(f"pass {key}= either inside reading= or as a keyword, not both")
     return reading
+
+
+# options that only some rules use: passing one with another rule would be silently ignored
+_RULE_OPTIONS = {"threshold": ("threshold",), "quantile": ("quantile",), "z": ("zscore",),
+                 "calibration_samples": ("quantile",)}
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Reading)}
 
 
 def _check_axis(name: str, value) -> None:

@@ -143,8 +143,9 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
     Returns
     -------
     CoactivationStats
-        Counts over ``d`` = total neurons of the recorded layers. ``stats.meta`` holds each
-        site's positions mode and neuron axis.
+        Counts over ``d`` = total neurons of the recorded layers. ``stats.meta`` holds the reading:
+        each site's positions mode and neuron axis, the padding mask and the model's dtype
+        (merging statistics compares them, see :func:`neurograph.stats.reading_of`).
 
     Raises
     ------
@@ -180,6 +181,8 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
                            positions=positions, spatial=spatial, time=time, mask=mask,
                            calibration_samples=calibration_samples)
     check_choice("kernel", kernel, kernels.KERNELS)
+    if group is not None and not distributed:
+        raise OptionError("group is used only with distributed=True")
     check_bool("patterns", patterns)
     check_bool("moments", moments)
     if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, np.integer))
@@ -218,7 +221,7 @@ def record(model: nn.Module, data, layers: str | Sequence[str], rule: str = "pos
         p = count_pass(model, data, layers, reading, cuts, make_acc=make_acc, batch_size=batch_size,
                        progress=progress, desc="record", on_rows=on_rows if (patterns or moments) else None,
                        keep_raw=moments)
-        meta = _meta(reading, p.sites)
+        meta = reading_meta(reading, p.sites, model_device_dtype(model)[1])
         if thresholds is not None:
             meta["thresholds"] = [float(t) for t in thresholds]
         stats = build_stats(p, rule=reading.describe(thresholds), meta=meta, patterns=box.get("patterns"),
@@ -255,6 +258,11 @@ def calibrate(model: nn.Module, data, layers: str | Sequence[str], rule: str = "
     ``calibration_samples`` rows.
     """
     check_choice("rule", rule, ("quantile", "zscore"))
+    unused = ("quantile", quantile, 0.9) if rule == "zscore" else ("z", z, 1.0)
+    if unused[1] != unused[2]:
+        raise OptionError(f"{unused[0]}={unused[1]!r} is not used by rule={rule!r}; leave it out")
+    if group is not None and not distributed:
+        raise OptionError("group is used only with distributed=True")
     reading = make_reading(reading, neuron_axis=neuron_axis, positions=positions, spatial=spatial, time=time,
                            mask=mask, calibration_samples=calibration_samples)
     reading = reading.replace(rule=rule, quantile=quantile, z=z)
@@ -326,10 +334,16 @@ class _Enough(Exception):
     """Stops a quantile calibration pass once every site has its rows."""
 
 
-def _meta(reading: Reading, sites: list[Site]) -> dict:
+def reading_meta(reading: Reading, sites: list[Site], dtype: torch.dtype | None) -> dict:
+    """The ``meta`` of a recording: how each site was read (the fields merging compares, see
+    :func:`neurograph.stats.reading_of`) and the ``spatial`` / ``time`` defaults."""
+    mask = reading.mask
+    if callable(mask):
+        mask = {"callable": f"{getattr(mask, '__module__', None)}.{getattr(mask, '__qualname__', type(mask).__name__)}"}
     return {"spatial": reading.spatial, "time": reading.time,
             "positions": {s.name: s.positions for s in sites if s.positions is not None},
-            "neuron_axis": {s.name: s.neuron_axis for s in sites if s.kind != "flat"}}
+            "neuron_axis": {s.name: s.neuron_axis for s in sites if s.kind != "flat"},
+            "mask": mask, "dtype": None if dtype is None else str(dtype).removeprefix("torch.")}
 
 
 def _warn_degenerate(stats: CoactivationStats, reading: Reading) -> None:

@@ -70,6 +70,16 @@ class StateTrace:
     layer: str = "rnn"
 
     def __post_init__(self) -> None:
+        for key in ("states", "tokens", "lengths", "predictions"):
+            if not isinstance(getattr(self, key), np.ndarray):
+                raise DataError(f"StateTrace {key} must be a numpy array, got {type(getattr(self, key)).__name__}")
+        for key in ("tokens", "lengths", "predictions"):
+            if getattr(self, key).dtype.kind not in "iu":
+                raise DataError(f"StateTrace {key} must hold integers, got dtype {getattr(self, key).dtype}")
+        if self.lengths.ndim != 1:
+            raise DataError(f"StateTrace lengths must be 1-D (one per sequence), got shape {self.lengths.shape}")
+        if self.states.dtype.kind != "f":  # non-finite states are named, row and sequence, by the analyses
+            raise DataError(f"StateTrace states of layer {self.layer!r} must be floats, got dtype {self.states.dtype}")
         n = self.lengths.shape[0]
         if self.tokens.ndim != 2 or self.tokens.shape[0] != n:
             raise DataError(f"StateTrace tokens must have shape ({n}, T), got {self.tokens.shape}")

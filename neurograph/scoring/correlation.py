@@ -120,6 +120,14 @@ def correlate(table: pd.DataFrame, metrics: str | Sequence[str], target: str = "
     n_boot = check_int("n_boot", n_boot, min=0)
     confidence = check_number("confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
     check_seed("seed", seed)
+    if target in metrics:
+        raise OptionError(f"metrics include the target {target!r}: a column correlated with itself says nothing")
+    if covariate is not None and covariate == target:
+        raise OptionError(f"covariate {covariate!r} is the target: controlling for the target leaves nothing "
+                          f"to correlate")
+    if covariate is not None and covariate in metrics:
+        raise OptionError(f"covariate {covariate!r} is also one of the metrics: controlling a metric for itself "
+                          f"leaves nothing to correlate")
     cols = [*metrics, target] + ([covariate] if covariate is not None else [])
     values = {c: _numeric_column(table, c) for c in dict.fromkeys(cols)}
     codes = _group_codes(table, groups)

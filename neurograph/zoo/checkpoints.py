@@ -110,7 +110,9 @@ def load_data_file(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor 
     if X is None:
         raise FileFormatError(f"data file {name!r} has no tensor 'X' (keys: {sorted(map(str, content))})")
     X = _data_array(X, f"data file {name!r}: {xkey!r}")
-    if X.ndim == 0 or X.shape[0] == 0:
+    if X.ndim == 0:
+        raise DataError(f"data file {name!r}: {xkey!r} is a scalar (shape ()); it needs a sample axis, shape (n, ...)")
+    if X.shape[0] == 0:
         raise DataError(f"data file {name!r}: {xkey!r} has no samples (shape {tuple(X.shape)})")
     if X.dtype == torch.bool or X.dtype.is_complex:
         raise DataError(f"data file {name!r}: {xkey!r} must be real numbers, got dtype {X.dtype}")
@@ -246,7 +248,8 @@ def _data_array(value, what: str) -> torch.Tensor:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise DataError(f"{what} must be a numeric array, got dtype {value.dtype}")
-        return torch.from_numpy(np.ascontiguousarray(value.astype(value.dtype.newbyteorder("="), copy=False)))
+        arr = value.astype(value.dtype.newbyteorder("="), copy=False)
+        return torch.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))  # 0-d stays 0-d
     if isinstance(value, torch.Tensor):
         return value
     raise FileFormatError(f"{what} must be a tensor, got {type(value).__name__}")

@@ -66,6 +66,11 @@ def sparsify_top_k(edges_ex2: np.ndarray, weights_e: np.ndarray, n_nodes: int, k
     w = np.asarray(weights_e, dtype=float).reshape(-1)
     if len(w) != len(e):
         raise GraphError(f"{len(e)} edges but {len(w)} weights")
+    if len(e) and (e.min() < 0 or e.max() >= n_nodes):
+        bad = int(e[(e < 0) | (e >= n_nodes)][0])
+        raise GraphError(f"an edge names node {bad}, outside [0, n_nodes = {n_nodes})")
+    if not np.isfinite(w).all():
+        raise GraphError(f"edge weights must be finite, got {w[~np.isfinite(w)][0]!r}")
     keep = np.zeros(len(e), dtype=bool)
     if not len(e):
         return keep

@@ -153,7 +153,7 @@ def test_explicit_neuron_axis_and_errors():
     _check_counts(s1, bits)
     with pytest.raises(OptionError, match="batch axis"):
         ng.record(Net(), (x, None), "odd", neuron_axis=0)
-    with pytest.raises(LayerError, match="not a non-batch axis"):
+    with pytest.raises(OptionError, match="neuron_axis 5 is not a non-batch axis of layer .odd."):
         ng.record(Net(), (x, None), "odd", neuron_axis=5)
 
 
