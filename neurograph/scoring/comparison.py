@@ -284,21 +284,35 @@ def correlation_verdict(metric: str, target: str, r: float, ci_low: float, ci_hi
 def reference_verdict(row) -> str:
     """One sentence on a reference model of ``neurograph demo`` (a row of its ``summary.csv``).
 
+    Where the row holds the untrained twin's scores (``modularity_untrained``, ``modularity_z_untrained``:
+    ``score_model(..., baseline="untrained")``) they are given beside the trained ones: a z-score is read
+    against the twin's, since an untrained network's graph is already far more modular than its rewirings.
+
     Examples
     --------
     >>> reference_verdict({"model": "mlp", "test_accuracy": 0.97, "modularity": 0.39, "modularity_z": 103.4,
     ...                    "n_communities": 5, "n_nodes": 164, "mean_entropy": 0.52})
     'mlp (test accuracy 0.970): modularity 0.390 with 5 communities over 164 neurons, 103.4 standard deviations above rewired graphs of the same degrees; mean neuron entropy 0.52 bits.'
+    >>> reference_verdict({"model": "mlp", "test_accuracy": 0.97, "modularity": 0.39, "modularity_z": 103.4,
+    ...                    "modularity_untrained": 0.26, "modularity_z_untrained": 61.7})
+    'mlp (test accuracy 0.970): modularity 0.390 (untrained twin 0.260), 103.4 standard deviations above rewired graphs of the same degrees (untrained twin 61.7).'
     """
     get = (lambda k: row.get(k, float("nan"))) if hasattr(row, "get") else (lambda k: float("nan"))
-    parts = [f"{get('model')} (test accuracy {float(get('test_accuracy')):.3f}): modularity {float(get('modularity')):.3f}"]
+
+    def twin(key: str, fmt: str) -> str:
+        value = float(get(f"{key}_untrained"))
+        return f" (untrained twin {value:{fmt}})" if np.isfinite(value) else ""
+
+    parts = [f"{get('model')} (test accuracy {float(get('test_accuracy')):.3f}): modularity "
+             f"{float(get('modularity')):.3f}{twin('modularity', '.3f')}"]
     if np.isfinite(float(get("n_communities"))):
         parts.append(f" with {int(get('n_communities'))} communities over {int(get('n_nodes'))} neurons")
     z = float(get("modularity_z"))
     if np.isfinite(z):
-        parts.append(f", {z:.1f} standard deviations above rewired graphs of the same degrees")
+        parts.append(f", {z:.1f} standard deviations above rewired graphs of the same degrees"
+                     f"{twin('modularity_z', '.1f')}")
     if np.isfinite(float(get("mean_entropy"))):
-        parts.append(f"; mean neuron entropy {float(get('mean_entropy')):.2f} bits")
+        parts.append(f"; mean neuron entropy {float(get('mean_entropy')):.2f} bits{twin('mean_entropy', '.2f')}")
     return "".join(parts) + "."
 
 
