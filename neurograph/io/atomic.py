@@ -107,9 +107,11 @@ def check_writable_target(path: str | os.PathLike) -> int | None:
     path = Path(path)
     folder = path.parent
     if str(folder) and not folder.exists():
-        raise FileNotFoundError(errno.ENOENT, f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
+        raise _oserror(FileNotFoundError, errno.ENOENT,
+                       f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
     if str(folder) and not folder.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, f"cannot write {str(path)!r}: {str(folder)!r} is a file, not a folder")
+        raise _oserror(NotADirectoryError, errno.ENOTDIR,
+                       f"cannot write {str(path)!r}: {str(folder)!r} is a file, not a folder")
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -124,7 +126,7 @@ def check_writable_target(path: str | os.PathLike) -> int | None:
         raise _refusal(path, f"is a symbolic link (to {to!r}); neurograph does not write through or over links: "
                              "remove the link or write elsewhere", errno.ELOOP)
     if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(errno.EISDIR, f"cannot write {str(path)!r}: it is a folder, not a file")
+        raise _oserror(IsADirectoryError, errno.EISDIR, f"cannot write {str(path)!r}: it is a folder, not a file")
     if not stat.S_ISREG(st.st_mode):
         kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
                 or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
@@ -184,7 +186,12 @@ def _about(exc: OSError, *paths: Path) -> bool:
 
 
 def _refusal(path: Path, why: str, code: int) -> FileFormatError:
-    err = FileFormatError(f"cannot write {str(path)!r}: it {why}")
+    return _oserror(FileFormatError, code, f"cannot write {str(path)!r}: it {why}")
+
+
+def _oserror(cls: type[OSError], code: int, message: str) -> OSError:
+    """``cls(message)`` with ``errno`` set: one line, no ``[Errno n]`` prefix."""
+    err = cls(message)
     err.errno = code
     return err
 
