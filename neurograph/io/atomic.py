@@ -202,6 +202,8 @@ def _write_error(path: Path, exc: BaseException) -> FileFormatError:
 
     code = getattr(exc, "errno", None)
     why = (exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc))
+    if not isinstance(exc, OSError):  # torch's writer does not say why: a full disk, a file size limit, ...
+        why = f"the write failed (disk full or file too large?): {why}"
     name = errno_mod.errorcode.get(code, "") if code else ""
     err = FileFormatError(f"cannot write {str(path)!r}: {why}" + (f" ({name})" if name else ""))
     err.errno = code

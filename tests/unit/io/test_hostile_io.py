@@ -435,3 +435,63 @@ def test_xml_text_and_dot_string(name):
     assert quoted[0] == quoted[-1] == '"' and "\n" not in body and "\x00" not in body
     # every quote inside is escaped: removing escaped pairs leaves no bare quote
     assert '"' not in body.replace("\\\\", "").replace('\\"', "")
+
+
+# ---------------------------------------------------------------------- B: a real "File too large" for every writer
+def _writers():
+    import torch
+
+    from neurograph.automata.fsa import FSA
+    from neurograph.io.plots import save_figure
+    from neurograph.stats import CoactivationStats
+
+    rng = np.random.default_rng(0)
+    stats = CoactivationStats.from_binary(rng.random((50, 30)) < 0.5, rng.integers(0, 2, 50))
+    graph = nx.gnm_random_graph(40, 200, seed=0)
+    fig = plot_entropy(pd.DataFrame({"entropy": rng.random(50), "layer": "h"}))
+    fsa = FSA(transitions=rng.integers(0, 20, (20, 30)), outputs=rng.integers(0, 2, 20), alphabet=np.arange(30),
+              start=0)
+    big = pd.DataFrame(rng.random((200, 5)))
+
+    def torch_save(p):
+        with atomic_path(p, suffix=".pt") as tmp:
+            torch.save({"w": torch.zeros(2000)}, tmp)
+
+    return {"csv": lambda p: write_csv(big, p), "gexf": lambda p: export_gexf(graph, p),
+            "graphml": lambda p: export_graphml(graph, p), "png": lambda p: save_figure(fig, p),
+            "npz": stats.save, "dot": fsa.save_dot, "json": fsa.save, "pt": torch_save}
+
+
+@pytest.mark.parametrize("kind", ["csv", "gexf", "graphml", "png", "npz", "dot", "json", "pt"])
+def test_every_writer_names_the_file_when_it_is_too_large(tmp_path, kind):
+    """RLIMIT_FSIZE makes every write past 64 bytes fail with EFBIG, as on a file system that is full."""
+    import gc
+    import resource
+    import signal
+
+    write = _writers()[kind]
+    target = tmp_path / f"out_{kind}.{kind}"
+    target.write_bytes(b"old")
+    gc.collect()  # nothing of earlier tests is collected (or written) inside the limit
+    gc.disable()
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, old_limit[1]))
+        try:
+            write(target)
+        except Exception as exc:  # noqa: BLE001 - checked below, outside the limit
+            caught = exc
+        else:
+            caught = None
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+        gc.enable()
+    assert isinstance(caught, FileFormatError), repr(caught)
+    assert f"out_{kind}.{kind}" in str(caught) and "ngtmp" not in str(caught)
+    if kind == "pt":  # torch's zip writer loses the errno
+        assert "the write failed" in str(caught)
+    else:
+        assert caught.errno == errno.EFBIG and "File too large" in str(caught)
+    assert target.read_bytes() == b"old" and _listing(tmp_path) == [target.name]
