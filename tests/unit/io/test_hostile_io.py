@@ -268,6 +268,33 @@ def test_record_refuses_to_overwrite_its_data(tmp_path, capsys):
     assert "same file as the input DATA" in capsys.readouterr().err
 
 
+def _stats_file(path: Path) -> Path:
+    from neurograph.stats import CoactivationStats
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    fired = np.c_[y == 1, y == 1, rng.random((60, 4)) < 0.5]
+    return CoactivationStats.from_binary(fired, y).save(path)
+
+
+def test_graph_leaves_its_input_statistics_alone(tmp_path, capsys):
+    stats = _stats_file(tmp_path / "m_stats.npz")
+    before = (stats.read_bytes(), os.stat(stats).st_ino, os.stat(stats).st_mtime_ns)
+    assert main(["graph", str(stats), "--out", str(tmp_path), "--n-null", "0"]) == 0
+    assert (stats.read_bytes(), os.stat(stats).st_ino, os.stat(stats).st_mtime_ns) == before
+    assert (tmp_path / "m.gexf").is_file() and str(stats) in capsys.readouterr().out
+
+
+def test_graph_refuses_to_write_over_its_input(tmp_path, capsys):
+    stats = _stats_file(tmp_path / "s.npz")
+    os.replace(stats, tmp_path / "m.gexf")  # a statistics archive under the name of an output
+    before = (tmp_path / "m.gexf").read_bytes()
+    assert main(["graph", str(tmp_path / "m.gexf"), "--out", str(tmp_path), "--name", "m", "--n-null", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "same file as the input STATS" in err and "m.gexf" in err
+    assert (tmp_path / "m.gexf").read_bytes() == before and _listing(tmp_path) == ["m.gexf"]
+
+
 def test_report_out_does_not_copy_through_a_link(tmp_path, capsys):
     src = tmp_path / "src"
     src.mkdir()
