@@ -74,9 +74,10 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     tmp_path = Path(tmp)
     try:
         os.close(fd)
-        # mkstemp makes 0600: give the file the mode the target has, or the usual one for a new file
-        os.chmod(tmp_path, mode if mode is not None else 0o666 & ~_umask())
         yield tmp_path
+        # mkstemp makes 0600: give the file the mode the target has, or the usual one for a new file
+        # (after the write, so that a read-only mode does not stop the writer)
+        os.chmod(tmp_path, mode if mode is not None else 0o666 & ~_umask())
         if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
             check_writable_target(path)  # the target changed while we wrote: refuse, as up front
         os.replace(tmp_path, path)

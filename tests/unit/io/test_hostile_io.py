@@ -101,7 +101,7 @@ def test_dangling_symlink_is_refused(tmp_path):
     assert not (tmp_path / "elsewhere.csv").exists() and link.is_symlink()
 
 
-@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755, 0o444])
 def test_rewriting_keeps_the_mode(tmp_path, mode):
     path = tmp_path / "t.csv"
     path.write_text("old")
