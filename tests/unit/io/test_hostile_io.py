@@ -522,3 +522,13 @@ def test_every_writer_names_the_file_when_it_is_too_large(tmp_path, kind):
     else:
         assert caught.errno == errno.EFBIG and "File too large" in str(caught)
     assert target.read_bytes() == b"old" and _listing(tmp_path) == [target.name]
+
+
+def test_report_with_mathtext_task_names(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    pd.DataFrame({"run": list("abcd"), "task": "$\\frac{a$", "epoch": [1, 1, 1, 1],
+                  "test_accuracy": [0.1, 0.5, 0.7, 0.9], "modularity": [0.2, 0.3, 0.1, 0.4]}
+                 ).to_csv(run / "scores.csv", index=False)
+    page = write_report(run, n_boot=0).path.read_text()  # drawing the title made mathtext raise
+    assert "Task $\\frac{a$" in page and (run / "figures" / "scatter___frac_a_.png").is_file()
