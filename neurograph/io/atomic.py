@@ -220,7 +220,8 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     if os.name != "posix":  # os.kill(pid, 0) is not a harmless probe on Windows
         return []
     path = Path(path)
-    pattern = re.compile(rf"^\.{re.escape(_tmp_stem(path.name))}\.{_TMP_TAG}-{_host_tag()}-(\d+)-[A-Za-z0-9_]+(\.[^/]*)?$")
+    stem = re.escape(_tmp_stem(path.name))
+    pattern = re.compile(rf"^\.{stem}\.{_TMP_TAG}-{_host_tag()}-(\d+)-[A-Za-z0-9_]+(\.[^/]*)?$")
     removed = []
     try:
         entries = list(os.scandir(path.parent or "."))

@@ -174,7 +174,8 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
                          rankings=comparison.rankings, figures=figures, coactivation=coact, run_dir=run,
                          target=target, title=title or f"neurograph report: {run.name}", wall_time=wall_time,
                          reference=reference, generalization=generalization, verdicts=verdicts,
-                         comparison=comparison, graphs=views, warnings={"graphs": skipped_graphs, "coactivation": skipped_png})
+                         comparison=comparison, graphs=views,
+                         warnings={"graphs": skipped_graphs, "coactivation": skipped_png})
     out = run / "report.html"
     with atomic_path(out, suffix=".html") as tmp:
         tmp.write_text(page, encoding="utf-8")

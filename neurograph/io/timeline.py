@@ -224,7 +224,8 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
     if len(partitions) != len(graphs):
         raise GraphError(f"partitions has {len(partitions)} entries for {len(graphs)} graphs")
     # layer names are the user's: characters XML 1.0 forbids are dropped (as by export_gexf)
-    ids_k = [[f"{xml_text(layer)}:{int(unit)}" for layer, unit in zip(g.nodes["layer"], g.nodes["unit"])] for g in graphs]
+    ids_k = [[f"{xml_text(layer)}:{int(unit)}" for layer, unit in zip(g.nodes["layer"], g.nodes["unit"])]
+             for g in graphs]
     members = [_membership(part, g.n_nodes, k) for k, (g, part) in enumerate(zip(graphs, partitions))]
     given = [m is not None for m in members]
     if any(given) and not all(given):
