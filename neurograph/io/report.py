@@ -69,6 +69,12 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
                  ) -> ReportResult:
     """Compare the models of ``run_dir/scores.csv`` and write ``run_dir/report.html`` (plus CSVs and PNGs).
 
+    Names are not trusted: every link is a relative, URL-quoted path inside ``run_dir``; a file
+    of the folder that is a link to outside it is neither linked, drawn nor shown; a ``model``
+    name of ``summary.csv`` that is not a plain file name (``../x``, ``/etc/x``, a URL scheme, a
+    control character) opens no file and is reported by a warning on the page (see
+    :mod:`neurograph.io.names`). Files are written by :func:`~neurograph.io.atomic.atomic_path`.
+
     Parameters
     ----------
     run_dir : path
@@ -96,12 +102,6 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
         Draw the static GEXF files beside the report (``NAME.gexf`` of ``neurograph demo`` /
         ``neurograph graph``; not ``timeline.gexf``) in the interactive view: sigma.js and
         graphology, bundled into the package and inlined into the page (works offline).
-
-    Names are not trusted: every link is a relative, URL-quoted path inside ``run_dir``; a file
-    of the folder that is a link to outside it is neither linked, drawn nor shown; a ``model``
-    name of ``summary.csv`` that is not a plain file name (``../x``, ``/etc/x``, a URL scheme, a
-    control character) opens no file and is reported by a warning on the page (see
-    :mod:`neurograph.io.names`). Files are written by :func:`~neurograph.io.atomic.atomic_path`.
 
     Returns
     -------
