@@ -187,9 +187,11 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
         str; ``anchor`` not one of :data:`ANCHORS`.
     GraphError
         ``graphs`` empty or not ActivationGraphs, ``partitions`` not one per graph, or a
-        partition not matching its graph, or only some partitions given.
+        partition not matching its graph, or only some partitions given; two layer names that
+        coincide once the characters XML 1.0 forbids are removed.
     OSError
-        ``path`` not writable (a folder, a folder that does not exist, ...); the message names it.
+        ``path`` not writable (a folder, a folder that does not exist, a link, a FIFO, a full
+        disk, ...; see :func:`~neurograph.io.atomic.atomic_path`); the message names it.
 
     Examples
     --------
@@ -223,7 +225,17 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
         partitions = [None] * len(graphs)
     if len(partitions) != len(graphs):
         raise GraphError(f"partitions has {len(partitions)} entries for {len(graphs)} graphs")
-    # layer names are the user's: characters XML 1.0 forbids are dropped (as by export_gexf)
+    # layer names are the user's: characters XML 1.0 forbids are dropped (as by export_gexf), and two
+    # layers that would become one that way are refused, not merged
+    clean: dict[str, str] = {}
+    for g in graphs:
+        for layer in dict.fromkeys(str(v) for v in g.nodes["layer"]):
+            clean[layer] = xml_text(layer)
+    seen: dict[str, str] = {}
+    for layer, c in clean.items():
+        if seen.setdefault(c, layer) != layer:
+            raise GraphError(f"layers {seen[c]!r} and {layer!r} coincide once made XML-safe (characters illegal "
+                             "in XML 1.0 removed); rename one")
     ids_k = [[f"{xml_text(layer)}:{int(unit)}" for layer, unit in zip(g.nodes["layer"], g.nodes["unit"])]
              for g in graphs]
     members = [_membership(part, g.n_nodes, k) for k, (g, part) in enumerate(zip(graphs, partitions))]

@@ -532,3 +532,19 @@ def test_report_with_mathtext_task_names(tmp_path):
                  ).to_csv(run / "scores.csv", index=False)
     page = write_report(run, n_boot=0).path.read_text()  # drawing the title made mathtext raise
     assert "Task $\\frac{a$" in page and (run / "figures" / "scatter___frac_a_.png").is_file()
+
+
+def test_timeline_refuses_layers_that_coincide_once_xml_safe(tmp_path):
+    from neurograph.errors import GraphError
+    from neurograph.graph.activation import activation_graph
+    from neurograph.io.timeline import export_dynamic_gexf
+    from neurograph.stats import CoactivationStats
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 80)
+    fired = np.c_[y == 1, y == 1, y == 0, y == 0]
+    neurons = pd.DataFrame({"layer": ["h", "h", "h\x00", "h\x00"], "unit": [0, 1, 0, 1]})
+    g = activation_graph(CoactivationStats.from_binary(fired, y, neurons=neurons))
+    with pytest.raises(GraphError, match=r"'h' and 'h\\x00' coincide"):
+        export_dynamic_gexf([g, g], tmp_path / "t.gexf", times=[0.0, 1.0])
+    assert _listing(tmp_path) == []
