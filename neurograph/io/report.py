@@ -164,7 +164,9 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
         write_csv(comparison.predictions, run / "ranking_predictions.csv")
     coact, skipped_png = [], []
     for p in sorted(run.glob("*_coactivation.png")) + sorted(run.glob("timeline/*_coactivation.png")):
-        if relative_href(p.relative_to(run), run) is None:
+        if not p.is_file():  # a FIFO or a device would block the reader
+            skipped_png.append(f"{str(p.relative_to(run))!r} is not a regular file; not shown")
+        elif relative_href(p.relative_to(run), run) is None:
             skipped_png.append(f"{str(p.relative_to(run))!r} is a link to a file outside the report's folder; "
                                "not shown")
         else:
@@ -471,6 +473,9 @@ def _graph_views(run: Path, reference: pd.DataFrame | None, *, k: int, seed: int
     files += [p for p in sorted(run.glob("*.gexf")) if p not in files and p.name != "timeline.gexf"]
     views = []
     for path in files:
+        if not path.is_file():  # a FIFO or a device would block the reader
+            skipped.append(f"{path.name!r} is not a regular file; not drawn")
+            continue
         href = relative_href(path.name, run)
         if href is None:
             skipped.append(f"{path.name!r} is a link to a file outside the report's folder; not drawn")

@@ -548,3 +548,25 @@ def test_timeline_refuses_layers_that_coincide_once_xml_safe(tmp_path):
     with pytest.raises(GraphError, match=r"'h' and 'h\\x00' coincide"):
         export_dynamic_gexf([g, g], tmp_path / "t.gexf", times=[0.0, 1.0])
     assert _listing(tmp_path) == []
+
+
+def test_report_skips_fifos_instead_of_blocking(tmp_path):
+    import signal
+
+    run = _run_folder(tmp_path)
+    os.mkfifo(run / "pipe.gexf")
+    os.mkfifo(run / "pipe_coactivation.png")
+
+    def stuck(*_):
+        raise TimeoutError("the report blocked reading a FIFO")
+
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(20)
+    try:
+        page = write_report(run, n_boot=0).path.read_text()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert "&#39;pipe.gexf&#39; is not a regular file" in page
+    assert "&#39;pipe_coactivation.png&#39; is not a regular file" in page
+    assert stat.S_ISFIFO(os.lstat(run / "pipe.gexf").st_mode)
