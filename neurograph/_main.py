@@ -4,6 +4,10 @@ Outputs: ``--out`` is always a folder; where a command writes one main file (``r
 statistics, ``score``: ``scores.csv``, ``correlate``: ``correlations.csv``) a path with that
 file's suffix (``.npz``, ``.csv``) names the file itself. Every command ends with what it
 wrote. Nothing heavy (torch, pandas) is imported until a command runs, so ``--help`` is fast.
+An output that is one of the command's inputs (the same file, by inode), a link, a FIFO, a
+device or a socket is refused before any work (:func:`~neurograph.io.atomic.check_not_input`,
+:func:`~neurograph.io.atomic.check_writable_target`); ``graph DIR/NAME_stats.npz --out DIR``
+leaves its input statistics as they are.
 
 Errors: every failure caused by the input (a bad option value, a missing, unreadable or
 malformed file, a folder given for a file or a file for a folder, an output that cannot be
