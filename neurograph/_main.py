@@ -4,6 +4,10 @@ Outputs: ``--out`` is always a folder; where a command writes one main file (``r
 statistics, ``score``: ``scores.csv``, ``correlate``: ``correlations.csv``) a path with that
 file's suffix (``.npz``, ``.csv``) names the file itself. Every command ends with what it
 wrote. Nothing heavy (torch, pandas) is imported until a command runs, so ``--help`` is fast.
+An output that is one of the command's inputs (the same file, by inode), a link, a FIFO, a
+device or a socket is refused before any work (:func:`~neurograph.io.atomic.check_not_input`,
+:func:`~neurograph.io.atomic.check_writable_target`); ``graph DIR/NAME_stats.npz --out DIR``
+leaves its input statistics as they are.
 
 Errors: every failure caused by the input (a bad option value, a missing, unreadable or
 malformed file, a folder given for a file or a file for a folder, an output that cannot be
@@ -26,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import NeurographError, OptionError
+from .io.atomic import check_not_input, check_writable_target
 
 __all__ = ["main"]
 
@@ -427,6 +432,19 @@ def _output_file(flag: str, path, *, make_parent: bool) -> Path:
     return p
 
 
+def _check_output(path, inputs: dict) -> None:
+    """Before any work: refuse an output file that is one of the ``inputs`` (by inode), a link, a FIFO,
+    a device or a socket (:func:`~neurograph.io.atomic.check_writable_target`), naming ``--out``."""
+    check_not_input(path, inputs)
+    if os.path.lexists(path) and Path(path).parent.is_dir():
+        try:
+            check_writable_target(path)
+        except OSError as exc:
+            err = type(exc)(f"--out: {exc}")
+            err.errno = exc.errno
+            raise err from None
+
+
 def _count(flag: str, value: int, minimum: int, *, also: tuple = ()) -> int:
     if value < minimum and value not in also:
         alt = "".join(f"{a} or " for a in also)
@@ -442,6 +460,9 @@ def _demo(args) -> int:
     _count("--epochs", args.epochs, 1)
     _count("--n-null", args.n_null, 2, also=(0,))
     _count("--n-boot", args.n_boot, 0)
+    if args.zoo:
+        for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv", "summary.csv"):
+            _check_output(Path(args.out) / n, {"--zoo": args.zoo})
     zoo = load_zoo_config(_input_file("--zoo", args.zoo)) if args.zoo else None
     result = run_demo(args.out, seed=args.seed, n_null=args.n_null, epochs=args.epochs, zoo=zoo,
                       n_boot=args.n_boot, progress=_progress(args))
@@ -490,6 +511,7 @@ def _record(args) -> int:
     if args.out is not None and not args.dry_run:
         out = (_output_file("--out", args.out, make_parent=True) if args.out.endswith(".npz")
                else _output_dir("--out", args.out) / f"{_file_prefix(name)}_stats.npz")
+        _check_output(out, {"DATA": args.data, "--checkpoint": args.checkpoint})
     _count("--batch-size", args.batch_size, 1)
     _count("--calibration-samples", args.calibration_samples, 1)
     neuron_axis = _neuron_axis(args.neuron_axis)
@@ -549,10 +571,17 @@ def _graph(args) -> int:
     baseline = CoactivationStats.load(_input_file("--baseline", args.baseline)) if args.baseline else None
     stats = CoactivationStats.load(args.stats)
     name = args.name or _stats_name(args.stats)
+    out_dir = Path(args.out)
+    for suffix in (".gexf", ".graphml", "_neurons.csv", "_layers.csv", "_coactivation.png", "_entropy.png",
+                   "_summary.csv", "_untrained.csv"):
+        _check_output(out_dir / f"{name}{suffix}", {"STATS": args.stats, "--baseline": args.baseline})
+    # `graph DIR/NAME_stats.npz --out DIR` is the usual flow: the statistics are not rewritten onto themselves
+    same_stats = (out_dir / f"{name}_stats.npz").exists() and os.path.samefile(out_dir / f"{name}_stats.npz",
+                                                                               args.stats)
     result = analyze(stats, weight=args.weight, threshold=args.threshold, top_k=args.top_k,
                      alpha=args.alpha, method=args.method, resolution=args.resolution,
                      n_null=args.n_null, seed=args.seed, progress=_progress(args), baseline=baseline)
-    paths = write_analysis(result, args.out, name=name)
+    paths = write_analysis(result, args.out, name=name, write_stats=not same_stats)
     row = {"name": name}
     source = stats.meta.get("source") if isinstance(stats.meta.get("source"), dict) else {}
     if isinstance(source.get("test_accuracy"), (int, float)):
@@ -581,6 +610,10 @@ def _score(args) -> int:
         out_file = _output_file("--out", args.out, make_parent=True)
     elif args.out:
         out_dir = _output_dir("--out", args.out)
+    inputs = {"--data": args.data, "--checkpoint": list(args.checkpoint)}
+    for target in ([out_file] if out_file is not None else [out_dir / "scores.csv", out_dir / "neurons.csv"]
+                   if out_dir is not None else []):
+        _check_output(target, inputs)
     _count("--n-null", args.n_null, 2, also=(0,))
     spec = CustomSpec(name=args.name, factory=args.factory, kwargs=kwargs,
                       checkpoints=tuple(Path(p) for p in args.checkpoint), data=Path(args.data),
@@ -621,6 +654,8 @@ def _zoo(args) -> int:
     from .zoo.runs import run_zoo
     _input_file("CONFIG", args.config)
     _output_dir("--out", args.out)
+    for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv"):
+        _check_output(Path(args.out) / n, {"CONFIG": args.config})
     _count("--n-boot", args.n_boot, 0)
     from .zoo.executors import Executor
     executor = Executor(args.executor, workers=args.workers, address=args.address)
@@ -651,6 +686,8 @@ def _correlate(args) -> int:
         out = _output_file("--out", args.out, make_parent=False)
     elif args.out:
         out = _output_dir("--out", args.out) / "correlations.csv"
+    if out is not None:
+        _check_output(out, {"TABLE": path})
     _count("--n-boot", args.n_boot, 0)
     table = read_csv(path)
     metrics = args.metrics or [m for m in DEFAULT_METRICS if m in table.columns]
@@ -688,6 +725,9 @@ def _report(args) -> int:
     if not from_graphs and not scores.is_file():
         raise _CliError(f"DIR: {str(scores)!r} does not exist: write it with `neurograph zoo`, `neurograph score "
                         f"--out {src}`, or put `neurograph graph --out {src}` outputs there")
+    inputs = {"DIR": [src / n for n in _REPORT_INPUTS if not (from_graphs and n == "scores.csv")] + summaries}
+    for n in _REPORT_OUTPUTS + (("scores.csv",) if from_graphs else ()):
+        _check_output(out / n, inputs)
     table = _stack_summaries(summaries, target=args.target) if from_graphs else None
     out.mkdir(parents=True, exist_ok=True)
     if table is not None:
@@ -916,23 +956,32 @@ def _stack_summaries(summaries: list[Path], *, target: str):
     return table[~missing].reset_index(drop=True)
 
 
+_REPORT_OUTPUTS = ("report.html", "correlations.csv", "ranking.csv", "ranking_predictions.csv")
 _REPORT_INPUTS = ("scores.csv", "neurons.csv", "summary.csv", "generalization.csv", "generalization_summary.csv")
 
 
 def _copy_report_inputs(src: Path, out: Path, *, skip_scores: bool) -> None:
-    """Copy what the report reads from ``src`` into ``out`` (a report written elsewhere)."""
-    import shutil
+    """Copy what the report reads from ``src`` into ``out`` (a report written elsewhere).
 
+    Copies go through :func:`~neurograph.io.atomic.copy_file`: never onto a link in ``out`` (refused,
+    naming it), never from a file that is a link to outside ``src`` (left out, with a note).
+    """
+    from .io.atomic import copy_file
+    from .io.names import relative_href
     names = [n for n in _REPORT_INPUTS if not (skip_scores and n == "scores.csv")]
     files = [src / n for n in names if (src / n).is_file()]
     files += sorted(src.glob("*_coactivation.png"))
     for f in files:
-        shutil.copyfile(f, out / f.name)
+        if relative_href(f.name, src) is None:
+            print(f"note: not copied into the report folder: {str(f)!r} is a link to outside {str(src)!r}",
+                  file=sys.stderr)
+            continue
+        copy_file(f, out / f.name)
     timeline = sorted(src.glob("timeline/*_coactivation.png"))
     if timeline:
         (out / "timeline").mkdir(exist_ok=True)
         for f in timeline:
-            shutil.copyfile(f, out / "timeline" / f.name)
+            copy_file(f, out / "timeline" / f.name)
 
 
 _COMMANDS = {"demo": _demo, "record": _record, "graph": _graph, "score": _score, "zoo": _zoo,

@@ -1,4 +1,5 @@
-"""Input/output: GEXF / GraphML export, timeline GEXF, figures, the one palette, the HTML report, atomic writes.
+"""Input/output: GEXF / GraphML export, timeline GEXF, figures, the one palette, the HTML report, atomic writes,
+names made safe for files, links, figures, XML and DOT.
 """
 
 from .._lazy import attach
@@ -9,17 +10,21 @@ __all__ = [
     "LAYOUTS",
     "PALETTE",
     "ReportResult",
+    "check_plain_name",
     "community_color",
     "community_color_hex",
     "correlation_table",
+    "dot_string",
     "export_dynamic_gexf",
     "export_gexf",
     "export_graphml",
     "figure_png",
     "graph_layout",
     "graph_view",
+    "is_plain_name",
     "layer_color",
     "match_communities",
+    "plain_figure_text",
     "plot_coactivation",
     "plot_entropy",
     "plot_ranking",
@@ -27,6 +32,7 @@ __all__ = [
     "plot_score_vs_accuracy",
     "plot_training_curves",
     "read_graph_view",
+    "relative_href",
     "render_report",
     "save_figure",
     "script_json",
@@ -34,6 +40,7 @@ __all__ = [
     "sparsify_top_k",
     "viewer_js",
     "write_report",
+    "xml_text",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -42,17 +49,21 @@ __getattr__, __dir__ = attach(__name__, {
     "LAYOUTS": ".layout",
     "PALETTE": ".palette",
     "ReportResult": ".report",
+    "check_plain_name": ".names",
     "community_color": ".palette",
     "community_color_hex": ".palette",
     "correlation_table": ".report",
+    "dot_string": ".names",
     "export_dynamic_gexf": ".timeline",
     "export_gexf": ".export",
     "export_graphml": ".export",
     "figure_png": ".plots",
     "graph_layout": ".layout",
     "graph_view": ".viewer",
+    "is_plain_name": ".names",
     "layer_color": ".palette",
     "match_communities": ".timeline",
+    "plain_figure_text": ".names",
     "plot_coactivation": ".plots",
     "plot_entropy": ".plots",
     "plot_ranking": ".plots",
@@ -60,6 +71,7 @@ __getattr__, __dir__ = attach(__name__, {
     "plot_score_vs_accuracy": ".plots",
     "plot_training_curves": ".plots",
     "read_graph_view": ".viewer",
+    "relative_href": ".names",
     "render_report": ".report",
     "save_figure": ".plots",
     "script_json": ".viewer",
@@ -67,4 +79,5 @@ __getattr__, __dir__ = attach(__name__, {
     "sparsify_top_k": ".viewer",
     "viewer_js": ".viewer",
     "write_report": ".report",
+    "xml_text": ".names",
 })

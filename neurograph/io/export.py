@@ -83,15 +83,15 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_choice, check_output_file
-from ..errors import GraphError, NeurographError
+from ..errors import GraphError
 from .atomic import atomic_path
+from .names import xml_text
 from .palette import community_color, layer_color
 
 __all__ = ["export_gexf", "export_graphml"]
 
 GEXF_VERSIONS = ("1.1draft", "1.2draft", "1.3")
 _RESERVED_NODE_ATTRS = frozenset({"id", "pid", "start", "end", "parents", "spells", "slices"})
-_XML_ILLEGAL = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _DEFAULT_SIZE = 10.0
 
 logger = logging.getLogger(__name__)
@@ -249,16 +249,9 @@ def _write_gexf(G: nx.Graph, path, *, version: str = "1.3", description: str = "
 
 @contextlib.contextmanager
 def _writing(path: Path):
-    """:func:`atomic_path` whose OS errors (disk full, ...) name ``path``, not the temporary file."""
-    try:
-        with atomic_path(path) as tmp:
-            yield tmp
-    except OSError as exc:
-        if isinstance(exc, NeurographError) or str(path) in str(exc):
-            raise
-        err = type(exc)(f"cannot write {str(path)!r}: {exc.strerror or exc}")
-        err.errno = exc.errno
-        raise err from exc
+    """:func:`atomic_path` (whose OS errors, disk full and the like, name ``path``, not the temporary file)."""
+    with atomic_path(path) as tmp:
+        yield tmp
 
 
 def _prepared(graph, partition, node_table, *, fmt: str, positions=None, seed: int = 0) -> nx.Graph:
@@ -383,7 +376,7 @@ def _join_key(value):
 
 
 def _clean_text(s: str) -> str:
-    return _XML_ILLEGAL.sub("", s).replace("\r\n", "\n").replace("\r", "\n")
+    return xml_text(s)
 
 
 def _clean_id(v):

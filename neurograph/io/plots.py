@@ -2,7 +2,8 @@
 
 Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), so
 no GUI backend is touched and nothing global changes; :func:`save_figure` writes
-a PNG whole or not at all.
+a PNG whole or not at all. Every text is drawn as written: names holding ``$`` are not read
+as mathtext (:func:`~neurograph.io.names.plain_figure_text`).
 
 Errors: a bad option value (``ncols``, ``dpi``, ``density``, an empty ``metrics``) raises
 :class:`~neurograph.errors.OptionError`; a table that is not a DataFrame or lacks a named
@@ -22,6 +23,7 @@ from matplotlib.figure import Figure
 from .._validate import check_bool, check_int, check_output_file
 from ..errors import DataError, GraphError, OptionError
 from .atomic import atomic_path
+from .names import plain_figure_text
 from .palette import community_color, community_color_hex, layer_color
 
 __all__ = ["figure_png", "plot_coactivation", "plot_entropy", "plot_ranking", "plot_score_grid",
@@ -79,7 +81,7 @@ def plot_coactivation(weights: np.ndarray, membership: np.ndarray | None = None,
         ax.text(0.5, 0.5, "no active neurons: the graph is empty", ha="center", va="center")
         ax.set_axis_off()
         ax.set_title(title or "co-activation matrix")
-        return fig
+        return plain_figure_text(fig)
     m = w[np.ix_(order, order)]
     finite = m[np.isfinite(m)]
     vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
@@ -123,7 +125,7 @@ def plot_coactivation(weights: np.ndarray, membership: np.ndarray | None = None,
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize=7,
                    title="layer strip", title_fontsize=7, frameon=False)
     ax.set_title(title or "co-activation matrix")
-    return fig
+    return plain_figure_text(fig)
 
 
 def plot_entropy(table: pd.DataFrame, *, column: str = "entropy", by: str = "layer", title: str = "",
@@ -184,7 +186,7 @@ def plot_entropy(table: pd.DataFrame, *, column: str = "entropy", by: str = "lay
         fig.axes[0].set_title(main)
     else:
         fig.suptitle(main)
-    return fig
+    return plain_figure_text(fig)
 
 
 def plot_score_vs_accuracy(table: pd.DataFrame, metric: str, target: str = "test_accuracy", *,
@@ -215,7 +217,7 @@ def plot_score_vs_accuracy(table: pd.DataFrame, metric: str, target: str = "test
     _score_panel(fig.add_subplot(), table, metric, target, hue, run=run, order=x)
     if title:
         fig.suptitle(title)
-    return fig
+    return plain_figure_text(fig)
 
 
 def plot_score_grid(table: pd.DataFrame, metrics: list[str], target: str = "test_accuracy", *,
@@ -243,7 +245,7 @@ def plot_score_grid(table: pd.DataFrame, metrics: list[str], target: str = "test
         _score_panel(fig.add_subplot(nrows, ncols, k + 1), table, metric, target, hue, run=run, order=x)
     if title:
         fig.suptitle(title)
-    return fig
+    return plain_figure_text(fig)
 
 
 def plot_training_curves(table: pd.DataFrame, metrics: tuple[str, ...] = ("modularity", "test_accuracy"), *,
@@ -298,7 +300,7 @@ def plot_training_curves(table: pd.DataFrame, metrics: tuple[str, ...] = ("modul
     if 0 < len(groups) <= 8:
         axes[-1].legend(fontsize=6)
     fig.suptitle(title or f"{', '.join(metrics)} along training ({len(groups)} runs; colour = final {metrics[-1]})")
-    return fig
+    return plain_figure_text(fig)
 
 
 def plot_ranking(predictions: pd.DataFrame, *, spearman: float = float("nan"), target: str = "test_accuracy",
@@ -357,23 +359,25 @@ def plot_ranking(predictions: pd.DataFrame, *, spearman: float = float("nan"), t
     if n_clipped:
         default += f"; {n_clipped} clipped"
     ax.set_title(title or default, fontsize=10)
-    return fig
+    return plain_figure_text(fig)
 
 
 def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
-    """The PNG bytes of ``fig`` (for embedding in a report page)."""
+    """The PNG bytes of ``fig`` (for embedding in a report page); its text is drawn as written (no mathtext)."""
     import io
 
     dpi = check_int("dpi", dpi, min=1)
+    plain_figure_text(fig)
     buf = io.BytesIO()
     fig.savefig(buf, dpi=dpi, format="png")
     return buf.getvalue()
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 120) -> Path:
-    """Write ``fig`` as a PNG to ``path``, whole or not at all; returns the path."""
+    """Write ``fig`` as a PNG to ``path``, whole or not at all; returns the path. Text is drawn as written."""
     dpi = check_int("dpi", dpi, min=1)
     path = check_output_file(path)
+    plain_figure_text(fig)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
     return path

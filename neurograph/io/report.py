@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from ..scoring.correlation import correlation_table
 from ..scoring.definitions import definition_rows
 from ..scoring.verdicts import NO_VERDICT_SMALL, calibrated_correlations
 from .atomic import atomic_path, read_csv, write_csv
+from .names import is_plain_name, relative_href
 from .plots import figure_png, plot_entropy, plot_ranking, plot_score_grid, plot_training_curves
 from .viewer import DEFAULT_TOP_K, read_graph_view, script_json, viewer_js
 
@@ -70,6 +70,12 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
                  wall_time: float | None = None, graph_top_k: int = DEFAULT_TOP_K, graphs: bool = True
                  ) -> ReportResult:
     """Compare the models of ``run_dir/scores.csv`` and write ``run_dir/report.html`` (plus CSVs and PNGs).
+
+    Names are not trusted: every link is a relative, URL-quoted path inside ``run_dir``; a file
+    of the folder that is a link to outside it is neither linked, drawn nor shown; a ``model``
+    name of ``summary.csv`` that is not a plain file name (``../x``, ``/etc/x``, a URL scheme, a
+    control character) opens no file and is reported by a warning on the page (see
+    :mod:`neurograph.io.names`). Files are written by :func:`~neurograph.io.atomic.atomic_path`.
 
     Parameters
     ----------
@@ -158,13 +164,22 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     write_csv(comparison.rankings, run / "ranking.csv")
     if len(comparison.predictions):
         write_csv(comparison.predictions, run / "ranking_predictions.csv")
-    coact = sorted(run.glob("*_coactivation.png")) + sorted(run.glob("timeline/*_coactivation.png"))
+    coact, skipped_png = [], []
+    for p in sorted(run.glob("*_coactivation.png")) + sorted(run.glob("timeline/*_coactivation.png")):
+        if not p.is_file():  # a FIFO or a device would block the reader
+            skipped_png.append(f"{str(p.relative_to(run))!r} is not a regular file; not shown")
+        elif relative_href(p.relative_to(run), run) is None:
+            skipped_png.append(f"{str(p.relative_to(run))!r} is a link to a file outside the report's folder; "
+                               "not shown")
+        else:
+            coact.append(p)
+    views, skipped_graphs = _graph_views(run, reference, k=graph_top_k, seed=0) if graphs else ([], [])
     page = render_report(table=comparison.table, correlations=comparison.correlations,
                          rankings=comparison.rankings, figures=figures, coactivation=coact, run_dir=run,
                          target=target, title=title or f"neurograph report: {run.name}", wall_time=wall_time,
                          reference=reference, generalization=generalization, verdicts=verdicts,
-                         comparison=comparison,
-                         graphs=_graph_views(run, reference, k=graph_top_k, seed=0) if graphs else [])
+                         comparison=comparison, graphs=views,
+                         warnings={"graphs": skipped_graphs, "coactivation": skipped_png})
     out = run / "report.html"
     with atomic_path(out, suffix=".html") as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -176,7 +191,8 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
                   coactivation: list, run_dir: Path, target: str, title: str,
                   wall_time: float | None = None, reference: pd.DataFrame | None = None,
                   generalization: pd.DataFrame | None = None, verdicts: pd.DataFrame | None = None,
-                  comparison: ModelComparison | None = None, graphs: list[dict] | None = None) -> str:
+                  comparison: ModelComparison | None = None, graphs: list[dict] | None = None,
+                  warnings: dict[str, list[str]] | None = None) -> str:
     """The HTML text of the report (see :func:`write_report`), rendered from the Jinja2 templates.
 
     Renders what it is given: ``table`` (one row per model), ``correlations`` (stacked
@@ -192,8 +208,11 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
     ``comparison`` supplies the verdict sentences of each section
     (:attr:`~neurograph.scoring.comparison.ModelComparison.verdicts`) and marks the tasks with too
     few runs for intervals; ``graphs`` are :func:`~neurograph.io.viewer.graph_view` dicts drawn by the
-    inlined viewer. Autoescaping is on: every value from the data is escaped, and graph data is
-    JSON escaped for a ``<script>`` element (:func:`~neurograph.io.viewer.script_json`).
+    inlined viewer; ``warnings`` (section id -> lines) are shown at the top of those sections.
+    Autoescaping is on: every value from the data is escaped, and graph data is JSON escaped for
+    a ``<script>`` element (:func:`~neurograph.io.viewer.script_json`). Every link is a relative,
+    URL-quoted path inside ``run_dir`` (:func:`~neurograph.io.names.relative_href`); a file that
+    is a link to outside the folder is listed without a link.
 
     Examples
     --------
@@ -265,6 +284,8 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
              more=_table(table), more_label=f"show all {len(table)} models"),
         dict(id="files", heading="Files", template="files.j2", files=_files(run_dir)),
     ]
+    for sec in sections:
+        sec["warnings"] = list((warnings or {}).get(sec["id"], []))
     views = [{"data": g, "json": Markup(script_json(g)),
               "sparsity": f"{100 * g['n_edges_shown'] / max(g['n_edges_total'], 1):.0f}%"} for g in graphs or []]
     return _env().get_template("report.html.j2").render(
@@ -367,7 +388,10 @@ def _files(run: Path) -> list[dict]:
             continue
         name = p.name + ("/" if p.is_dir() else "")
         note = "open in Gephi; Window > Timeline" if p.name == "timeline.gexf" else ""
-        items.append({"name": name, "href": urllib.parse.quote(name), "note": note})
+        href = relative_href(p.name, run)
+        if href is None:
+            note = "a link to outside this folder: not linked"
+        items.append({"name": name, "href": href, "note": note})
     return items
 
 
@@ -419,21 +443,50 @@ def _accuracy_axes(fig, target: str):
     return fig
 
 
-def _graph_views(run: Path, reference: pd.DataFrame | None, *, k: int, seed: int) -> list[dict]:
-    """Graph views of the static GEXF files beside the report: reference models first, never timeline.gexf."""
+def _graph_views(run: Path, reference: pd.DataFrame | None, *, k: int, seed: int) -> tuple[list[dict], list[str]]:
+    """Graph views of the static GEXF files beside the report (reference models first, never timeline.gexf),
+    and a warning per file not drawn.
+
+    A ``model`` name of ``summary.csv`` must be a plain file name (:func:`~neurograph.io.names.check_plain_name`),
+    checked before any file is opened: ``../x`` or ``/etc/x`` is skipped with a warning on the page. A GEXF file
+    that is a link to a file outside the folder is skipped too. The download link is relative and URL-quoted.
+    """
     names = [str(m) for m in reference["model"]] if reference is not None and "model" in reference.columns else []
-    files = [run / f"{m}.gexf" for m in names if (run / f"{m}.gexf").is_file()]
+    skipped: list[str] = []
+    files: list[Path] = []
+    for m in names:
+        if not is_plain_name(m):
+            skipped.append(f"summary.csv names the model {m!r}, which is not a plain file name; its graph is not "
+                           "drawn (a model name must not hold a path separator, '..', a control character or a "
+                           "URL scheme)")
+            continue
+        p = run / f"{m}.gexf"
+        try:
+            found = p.is_file()
+        except OSError:  # a name too long for the file system, ...
+            found = False
+        if found and p not in files:
+            files.append(p)
     files += [p for p in sorted(run.glob("*.gexf")) if p not in files and p.name != "timeline.gexf"]
     views = []
     for path in files:
+        if not path.is_file():  # a FIFO or a device would block the reader
+            skipped.append(f"{path.name!r} is not a regular file; not drawn")
+            continue
+        href = relative_href(path.name, run)
+        if href is None:
+            skipped.append(f"{path.name!r} is a link to a file outside the report's folder; not drawn")
+            continue
         try:
             view = read_graph_view(path, k=k, seed=seed)
         except Exception as exc:  # noqa: BLE001 - a file we cannot draw is skipped, not fatal to the report
             logger.warning("report: cannot draw %s (%s); skipped", path, exc)
             continue
         if view["n_nodes"]:
-            views.append(view)
-    return views
+            views.append({**view, "download": href})
+    for line in skipped:
+        logger.warning("report: %s", line)
+    return views, skipped
 
 
 def _env() -> Environment:

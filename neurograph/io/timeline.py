@@ -51,6 +51,7 @@ from ..errors import GraphError, OptionError
 from ..graph.activation import ActivationGraph
 from .atomic import atomic_path
 from .export import _node_size, _write_gexf
+from .names import xml_text
 from .palette import community_color, layer_color
 
 __all__ = ["export_dynamic_gexf", "match_communities", "snapshot_intervals"]
@@ -186,9 +187,11 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
         str; ``anchor`` not one of :data:`ANCHORS`.
     GraphError
         ``graphs`` empty or not ActivationGraphs, ``partitions`` not one per graph, or a
-        partition not matching its graph, or only some partitions given.
+        partition not matching its graph, or only some partitions given; two layer names that
+        coincide once the characters XML 1.0 forbids are removed.
     OSError
-        ``path`` not writable (a folder, a folder that does not exist, ...); the message names it.
+        ``path`` not writable (a folder, a folder that does not exist, a link, a FIFO, a full
+        disk, ...; see :func:`~neurograph.io.atomic.atomic_path`); the message names it.
 
     Examples
     --------
@@ -222,7 +225,19 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
         partitions = [None] * len(graphs)
     if len(partitions) != len(graphs):
         raise GraphError(f"partitions has {len(partitions)} entries for {len(graphs)} graphs")
-    ids_k = [[f"{layer}:{int(unit)}" for layer, unit in zip(g.nodes["layer"], g.nodes["unit"])] for g in graphs]
+    # layer names are the user's: characters XML 1.0 forbids are dropped (as by export_gexf), and two
+    # layers that would become one that way are refused, not merged
+    clean: dict[str, str] = {}
+    for g in graphs:
+        for layer in dict.fromkeys(str(v) for v in g.nodes["layer"]):
+            clean[layer] = xml_text(layer)
+    seen: dict[str, str] = {}
+    for layer, c in clean.items():
+        if seen.setdefault(c, layer) != layer:
+            raise GraphError(f"layers {seen[c]!r} and {layer!r} coincide once made XML-safe (characters illegal "
+                             "in XML 1.0 removed); rename one")
+    ids_k = [[f"{xml_text(layer)}:{int(unit)}" for layer, unit in zip(g.nodes["layer"], g.nodes["unit"])]
+             for g in graphs]
     members = [_membership(part, g.n_nodes, k) for k, (g, part) in enumerate(zip(graphs, partitions))]
     given = [m is not None for m in members]
     if any(given) and not all(given):
@@ -231,7 +246,7 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
     matched = (match_communities([dict(zip(ids, m.tolist())) for ids, m in zip(ids_k, members)], anchor=anchor)
                if all(given) else None)
     weight_name = graphs[-1].weight
-    dyn_weight = "weight_t" if weight_name == "weight" else weight_name
+    dyn_weight = "weight_t" if weight_name == "weight" else xml_text(weight_name)
     node_spans: dict[str, list[int]] = {}
     node_static: dict[str, dict] = {}
     node_dyn: dict[str, dict[str, list]] = {}
@@ -246,7 +261,7 @@ def export_dynamic_gexf(graphs: Sequence[ActivationGraph], path: str | os.PathLi
         ent = _binary_entropy(fire)
         for i, nid in enumerate(ids):
             node_spans.setdefault(nid, []).append(k)
-            node_static.setdefault(nid, {"layer": str(g.nodes["layer"].iloc[i]),
+            node_static.setdefault(nid, {"layer": xml_text(g.nodes["layer"].iloc[i]),
                                          "unit": int(g.nodes["unit"].iloc[i])})
             dyn = node_dyn.setdefault(nid, {"community": [], "snapshot_community": [], "fire_prob": [],
                                             "entropy": [], "degree": []})

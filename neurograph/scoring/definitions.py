@@ -188,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    from ..io.atomic import atomic_path
+
+    with atomic_path(out, suffix=".md") as tmp:
+        tmp.write_text(page, encoding="utf-8")
     print(f"wrote {out}")
     return 0
 

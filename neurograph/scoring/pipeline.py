@@ -209,7 +209,7 @@ def _warn_empty(stats: CoactivationStats, graph) -> None:
 
 
 def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str = "model",
-                   title: str = "") -> dict[str, Path]:
+                   title: str = "", write_stats: bool = True) -> dict[str, Path]:
     """Write an :class:`Analysis` into ``out_dir`` with file names prefixed by ``name``.
 
     Files: ``NAME.gexf`` and ``NAME.graphml`` (open in Gephi), ``NAME_stats.npz``,
@@ -217,7 +217,8 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str 
     ``NAME_coactivation.png`` (weights ordered by community) and ``NAME_entropy.png``; with a
     :attr:`Analysis.baseline` also ``NAME_untrained.csv`` (one row per score: ``score``,
     ``trained``, ``untrained``, ``delta``) and the twin's Q and z in the figure's title.
-    Returns a dict from kind to path.
+    Returns a dict from kind to path. With ``write_stats=False`` the statistics are not
+    written (``NAME_stats.npz`` is the input they were read from); its path is still returned.
 
     Raises OptionError if ``name`` is empty or holds a path separator (or ``title`` is not a
     str), DataError if ``analysis`` is not an Analysis, and an ``OSError`` naming ``out_dir``
@@ -245,7 +246,7 @@ def write_analysis(analysis: Analysis, out_dir: str | os.PathLike, *, name: str 
     paths = {
         "gexf": export_gexf(a.graph, out / f"{name}.gexf", partition=a.partition, node_table=node_table),
         "graphml": export_graphml(a.graph, out / f"{name}.graphml", partition=a.partition, node_table=node_table),
-        "stats": a.stats.save(out / f"{name}_stats.npz"),
+        "stats": a.stats.save(out / f"{name}_stats.npz") if write_stats else out / f"{name}_stats.npz",
         "neurons": write_csv(a.neurons, out / f"{name}_neurons.csv"),
         "layers": write_csv(a.layers, out / f"{name}_layers.csv"),
     }
