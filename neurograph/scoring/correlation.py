@@ -182,7 +182,9 @@ class Ranking:
     spearman : float
         Spearman correlation between predicted and true target over all held-out models.
     p_value : float
-        Its two-sided p-value (scipy.stats.spearmanr; assumes independent rows).
+        Two-sided p-value of the ranking with the groups as the independent units: scipy.stats.spearmanr
+        between the per-group means of ``predicted`` and ``true`` (``n_groups`` pairs). Equal to the p of
+        ``spearman`` when every group holds one model; several checkpoints of one run do not shrink it.
     n : int
         Number of models.
     n_groups : int
@@ -273,9 +275,13 @@ def label_free_ranking(table: pd.DataFrame, features: Sequence[str], target: str
     for g in uniq:
         test = codes == g
         pred[test] = _ridge_predict(X[~test], y[~test], X[test], float(alpha))
+    # the groups are the independent units: the p-value is that of the per-group means
+    g_pred = np.bincount(np.searchsorted(uniq, codes), weights=pred) / np.bincount(np.searchsorted(uniq, codes))
+    g_true = np.bincount(np.searchsorted(uniq, codes), weights=y) / np.bincount(np.searchsorted(uniq, codes))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", st.ConstantInputWarning)
-        rho, p = st.spearmanr(pred, y)
+        rho = st.spearmanr(pred, y)[0]
+        p = st.spearmanr(g_pred, g_true)[1]
     labels = table.index[keep]
     gcol = (table[groups].to_numpy()[keep] if isinstance(groups, str) else codes)
     predictions = pd.DataFrame({"row": labels, "group": gcol, "true": y, "predicted": pred})

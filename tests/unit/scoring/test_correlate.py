@@ -158,3 +158,22 @@ def test_composite_score_closed_form():
     assert c.name == "composite"
     with pytest.raises(OptionError, match="signs"):
         composite_score(t, ["modularity"], [1, -1])
+
+
+def test_label_free_ranking_p_value_counts_runs_not_checkpoints():
+    # the p-value's independent units are the groups: copying every run's checkpoint three times leaves
+    # the ranking's predictions per run and its p-value unchanged, where a row-level p would shrink
+    rng = np.random.default_rng(3)
+    n = 12
+    t = pd.DataFrame({"q": rng.random(n), "run": np.arange(n)})
+    t["test_accuracy"] = t["q"] + 0.6 * rng.random(n)
+    one = label_free_ranking(t, ["q"], groups="run")
+    three = label_free_ranking(pd.concat([t] * 3, ignore_index=True), ["q"], groups="run")
+    assert one.n_groups == three.n_groups == n and three.n == 3 * n
+    assert three.p_value == pytest.approx(one.p_value, rel=1e-12)
+    assert one.p_value == pytest.approx(st.spearmanr(one.predictions["predicted"], t["test_accuracy"])[1], rel=1e-12)
+    rows_p = st.spearmanr(three.predictions["predicted"], three.predictions["true"])[1]
+    assert rows_p < three.p_value                  # what counting checkpoints as runs would have claimed
+    # the p-value is that of the per-run means
+    means = three.predictions.groupby("group")[["predicted", "true"]].mean()
+    assert three.p_value == pytest.approx(st.spearmanr(means["predicted"], means["true"])[1], rel=1e-12)
