@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from .batches import (Batch, LabelCodes, call_model, first_tensor_of, iter_batches, model_device_dtype, n_batches,
                       prepare_inputs)
-from .hooks import resolve_layers, restored_modes
+from .hooks import compiled_ancestor, original_module, resolve_layers, restored_modes
 from ..errors import DataError, LayerError, ModelError, NeurographError
 from .reading import Reading
 
@@ -42,8 +42,13 @@ _CHANNEL_TYPES: tuple[type, ...] = (
     nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd,
     nn.modules.pooling._AdaptiveMaxPoolNd, nn.modules.pooling._LPPoolNd,
 )
-_LAST_TYPES: tuple[type, ...] = (nn.Linear, nn.Bilinear, nn.LayerNorm, nn.Embedding, nn.EmbeddingBag,
-                                 nn.MultiheadAttention) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
+_LAST_TYPES: tuple[type, ...] = (nn.Linear, nn.Bilinear, nn.Embedding, nn.EmbeddingBag, nn.MultiheadAttention)
+# norms over the trailing normalized_shape axes in their own forward; subclasses that permute
+# (timm's LayerNorm2d, Hugging Face ConvNeXt's channels_first LayerNorm) are read by shape / data_format
+_NORM_TYPES: tuple[type, ...] = (nn.LayerNorm,) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
+# torch's transformer layers run their submodules on the layout of their self_attn (no transposes)
+_TRANSFORMER_LAYERS: tuple[type, ...] = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+_TRANSFORMER_STACKS: tuple[type, ...] = (nn.TransformerEncoder, nn.TransformerDecoder, nn.Transformer)
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +80,10 @@ class Site:
         Positions mode (None for flat sites).
     n_positions : int
         Positions per input (1 for flat sites).
+    batch_axis : int
+        Axis of the output holding the batch: 0, or 1 for sequence-first outputs (``(T, batch, ...)``
+        of ``batch_first=False`` attention and transformer layers), read with the batch moved
+        first; ``neuron_axis`` and ``shape`` count axes in that batch-first order.
     """
 
     name: str
@@ -88,6 +97,7 @@ class Site:
     shape: tuple
     positions: str | None
     n_positions: int
+    batch_axis: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,14 +164,22 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
         by_name.setdefault(c.name, []).append(i)
     sites: list[Site] = []
     memo: dict[int, tuple[int | None, str]] = {}
+    named = dict(model.named_modules())
+    seq_first = [n for n, m in named.items() if _declared_batch_first(m) is False]
     for name, module in chosen:
         idx = by_name.get(name, [])
         if not idx:
+            compiled = compiled_ancestor(model, name)
+            why = "; record a module that runs" if compiled is None else (
+                f": it is inside {compiled!r}, a torch.compile'd module, and forward hooks do not run inside "
+                f"compiled code; record the model before compiling it (for {compiled!r}: its ._orig_mod)")
             raise LayerError(f"layer {name!r} ({type(module).__name__}) never ran during the forward pass of the "
-                             f"first batch; record a module that runs")
+                             f"first batch{why}")
         for k, i in enumerate(idx):
             site_name = name if len(idx) == 1 else f"{name}#{k}"
-            sites.append(_make_site(site_name, name, k, module, i, calls, reading, memo, batch.n))
+            sites.append(_make_site(site_name, name, k, module, i, calls, reading, memo, batch.n,
+                                    lambda out, nm=name, sn=site_name: _batch_axis(sn, nm, named, out, batch.n,
+                                                                                   seq_first)))
     return sites
 
 
@@ -200,6 +218,7 @@ def run_model(model: nn.Module, data, *, batch_size: int, on_batch: Callable[[Ba
     list of Site
     """
     reading = reading or Reading()
+    model = original_module(model)  # hooks do not run inside torch.compile'd code
     device, dtype = model_device_dtype(model)
     total = n_batches(data, batch_size)
     sites: list[Site] = []
@@ -245,6 +264,8 @@ def read_site(site: Site, output, mask: torch.Tensor | None, n: int) -> SiteValu
         t = first_tensor_of(output)
         if t is None or isinstance(output, PackedSequence):
             raise LayerError(f"layer {site.name!r} returns {type(output).__name__} with no tensor in it")
+        if site.batch_axis and t.ndim > site.batch_axis:  # sequence-first: (T, batch, ...) -> (batch, T, ...)
+            t = t.movedim(site.batch_axis, 0)
         if t.ndim < 2 or t.shape[0] != n:
             raise LayerError(f"layer {site.name!r} returns shape {tuple(t.shape)} for a batch of {n} inputs; "
                              f"the batch must be axis 0 (batch_first models)")
@@ -358,14 +379,63 @@ def _forward(model: nn.Module, batch: Batch, k: int, call=None):
 
 def _is_param_free(module: nn.Module) -> bool:
     return next(module.children(), None) is None and next(module.parameters(recurse=False), None) is None \
-        and not isinstance(module, _CHANNEL_TYPES + _LAST_TYPES)
+        and not isinstance(module, _CHANNEL_TYPES + _LAST_TYPES + _NORM_TYPES)
 
 
-def _type_axis(module: nn.Module, ndim: int) -> int | None:
+def _normalized_shape(module: nn.Module) -> tuple[int, ...] | None:
+    ns = getattr(module, "normalized_shape", None)
+    if isinstance(ns, int) and not isinstance(ns, bool):
+        return (int(ns),)
+    if isinstance(ns, (tuple, list, torch.Size)) and ns and all(isinstance(v, int) for v in ns):
+        return tuple(int(v) for v in ns)
+    return None
+
+
+def _norm_axis(module: nn.Module, shape) -> tuple[int | None, str] | None:
+    """Neuron axis of a LayerNorm-like module's output of ``shape`` (batch first), or None for other modules.
+
+    ``nn.LayerNorm`` / ``nn.RMSNorm`` with their own forward normalise the trailing
+    ``normalized_shape`` axes: the last axis. A subclass with its own forward (timm's
+    ``LayerNorm2d``, Hugging Face ConvNeXt's ``ConvNextLayerNorm``) may permute: its declared
+    ``data_format`` (``"channels_first"``: axis 1; ``"channels_last"``: last) if it has one, else
+    the one axis whose length is ``normalized_shape``; (None, why) when that is not one axis.
+    """
+    ns = _normalized_shape(module)
+    if ns is None or not (isinstance(module, _NORM_TYPES) or hasattr(module, "data_format")):
+        return None
+    ndim, name = len(shape), type(module).__name__
+    own = next((base for base in _NORM_TYPES if isinstance(module, base)), None)
+    fmt = getattr(module, "data_format", None)
+    if own is not None and type(module).forward is own.forward:
+        return ndim - 1, f"type {name}"
+    if fmt in ("channels_first", "channels_last") and len(ns) == 1:
+        ax = 1 if fmt == "channels_first" else ndim - 1
+        if ax < ndim and shape[ax] == ns[0]:
+            return ax, f"type {name} ({fmt})"
+        return None, (f"{name} declares data_format={fmt!r} but its output of shape {tuple(shape)} has not "
+                      f"{ns[0]} (normalized_shape) on axis {ax}")
+    if len(ns) > 1:
+        if tuple(shape[ndim - len(ns):]) == ns:
+            return ndim - 1, f"type {name}"
+        return None, f"{name}'s normalized_shape {ns} is not the trailing axes of its output {tuple(shape)}"
+    match = [a for a in range(1, ndim) if shape[a] == ns[0]]
+    if len(match) == 1:
+        return match[0], f"normalized_shape of {name} on axis {match[0]}"
+    if not match:
+        return None, f"no axis of {name}'s output {tuple(shape)} has its normalized_shape {ns[0]}"
+    return None, (f"axes {match} of {name}'s output {tuple(shape)} all have its normalized_shape {ns[0]} and it "
+                  f"declares no data_format")
+
+
+def _type_axis(module: nn.Module, shape) -> int | None:
+    ndim = len(shape)
     if isinstance(module, _CHANNEL_TYPES):
         return 1
     if isinstance(module, _LAST_TYPES):
         return ndim - 1
+    norm = _norm_axis(module, shape)
+    if norm is not None:
+        return norm[0]
     if type(module).__name__ == "Conv1D" and hasattr(module, "nf"):  # Hugging Face GPT-2 projection
         return ndim - 1
     return None
@@ -389,7 +459,9 @@ def _axis_of_call(i: int, calls: list[_Call], memo: dict, depth: int = 0) -> tup
             res = (1, "2-D output")
         elif isinstance(c.module, nn.RNNBase):
             res = (out.ndim - 1, "recurrent")
-        elif (ax := _type_axis(c.module, out.ndim)) is not None:
+        elif (norm := _norm_axis(c.module, out.shape)) is not None:
+            res = norm
+        elif (ax := _type_axis(c.module, out.shape)) is not None:
             res = (ax, f"type {type(c.module).__name__}")
         elif _is_param_free(c.module):
             res = _axis_from_producer(i, calls, memo, depth)
@@ -409,11 +481,15 @@ def _axis_from_producer(i: int, calls: list[_Call], memo: dict, depth: int) -> t
             ax, how = _axis_of_call(j, calls, memo, depth + 1)
             if ax is not None:
                 return ax, f"input of {calls[j].name!r}" if how.startswith("type") else how
+            if _norm_axis(calls[j].module, first_tensor_of(calls[j].output).shape) is not None:
+                return None, how  # an ambiguous norm: refuse rather than guess from shapes
             break
     for j in range(i - 1, -1, -1):  # no module produced it (a residual sum, say): latest same-shaped output
         out = first_tensor_of(calls[j].output)
-        if out is not None and out.shape == inp.shape and (_type_axis(calls[j].module, out.ndim) is not None):
-            return _type_axis(calls[j].module, out.ndim), f"same shape as {calls[j].name!r}"
+        if out is not None and out.shape == inp.shape and (_type_axis(calls[j].module, out.shape) is not None):
+            return _type_axis(calls[j].module, out.shape), f"same shape as {calls[j].name!r}"
+        if out is not None and out.shape == inp.shape and (norm := _norm_axis(calls[j].module, out.shape)):
+            return None, norm[1]
     return None, "unknown"
 
 
@@ -427,6 +503,8 @@ def _axis_from_submodule(i: int, calls: list[_Call], memo: dict, depth: int) -> 
             ax, how = _axis_of_call(j, calls, memo, depth + 1)
             if ax is not None:
                 return ax, f"output of {calls[j].name!r}"
+            if _norm_axis(calls[j].module, out.shape) is not None:
+                return None, how  # an ambiguous norm: refuse rather than guess from shapes
             break
     inp = c.input
     if out is not None and inp is not None and inp.shape == out.shape:  # shape-preserving: axis of its input
@@ -446,8 +524,53 @@ def _user_axis(reading: Reading, site_name: str, layer: str) -> int | None:
     return None if ax == "auto" else int(ax)
 
 
+def _declared_batch_first(module: nn.Module | None) -> bool | None:
+    """A module's declared layout: its ``batch_first`` (torch's transformer layers: their self_attn's)."""
+    if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+        return bool(module.self_attn.batch_first)
+    if isinstance(module, (nn.TransformerEncoder, nn.TransformerDecoder)):
+        return _declared_batch_first(module.layers[0]) if len(module.layers) else None
+    bf = getattr(module, "batch_first", None)
+    return bf if isinstance(bf, bool) else None
+
+
+def _batch_axis(site_name: str, layer: str, named: Mapping[str, nn.Module], out: torch.Tensor, n: int,
+                seq_first: list[str]) -> int:
+    """Axis of ``out`` (>= 3-D) holding the batch of ``n``: 0, or 1 for a sequence-first output.
+
+    The module's own ``batch_first`` (or that of the torch transformer layer it is part of) if it
+    declares one; else the shape: the one of axes 0 and 1 of length ``n``. When both are (sequence
+    length == batch size) in a model with ``batch_first=False`` modules, LayerError: never a guess.
+    """
+    parts = layer.split(".")
+    for k in range(len(parts), 0, -1):
+        owner = ".".join(parts[:k])
+        m = named.get(owner)
+        if k < len(parts) and not isinstance(m, _TRANSFORMER_LAYERS + _TRANSFORMER_STACKS):
+            continue
+        bf = _declared_batch_first(m)
+        if bf is not None:
+            ax = 0 if bf else 1
+            if out.shape[ax] == n:
+                return ax
+            break
+    cands = [a for a in (0, 1) if out.shape[a] == n]
+    if cands == [0] or (cands == [0, 1] and not seq_first):
+        return 0
+    if cands == [1]:
+        return 1
+    if cands == [0, 1]:
+        raise LayerError(f"cannot tell the batch axis of layer {site_name!r} ({type(named[layer]).__name__}): its "
+                         f"output of shape {tuple(out.shape)} has {n} (the batch size) on axes 0 and 1, declares no "
+                         f"batch_first, and the model has sequence-first modules ({', '.join(map(repr, seq_first[:3]))}"
+                         f" with batch_first=False); use a batch_size different from the sequence length, or "
+                         f"batch_first=True modules")
+    raise LayerError(f"layer {site_name!r} ({type(named[layer]).__name__}) returns shape {tuple(out.shape)} for a "
+                     f"batch of {n} inputs; expected the batch on axis 0 (or 1 for batch_first=False layers)")
+
+
 def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, calls: list[_Call],
-               reading: Reading, memo: dict, n: int) -> Site:
+               reading: Reading, memo: dict, n: int, batch_axis=None) -> Site:
     c = calls[i]
     if isinstance(module, nn.RNNBase):
         seq = c.output[0] if isinstance(c.output, (tuple, list)) else None
@@ -465,7 +588,8 @@ def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, ca
     if out is None or isinstance(c.output, PackedSequence):
         raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns {type(c.output).__name__}, "
                          f"which holds no tensor; record one of its submodules instead")
-    if out.ndim < 2 or out.shape[0] != n:
+    bax = batch_axis(out) if batch_axis is not None and out.ndim >= 3 else 0
+    if out.ndim < 2 or out.shape[bax] != n:
         raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns shape {tuple(out.shape)} for a "
                          f"batch of {n} inputs; expected the batch on axis 0 (use batch_first=True models)")
     if out.ndim == 2:
@@ -480,17 +604,24 @@ def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, ca
         ax %= out.ndim
     else:
         ax, how = _axis_of_call(i, calls, memo)
+        if ax is not None and bax:  # the module's axis on the raw output -> with the batch first
+            ax = {0: 1, bax: 0}.get(ax, ax)
+            if ax == 0:
+                ax, how = None, f"its neuron axis {bax} is the batch axis"
         if ax is None:
+            why = "" if how in ("unknown", "cycle") else f" ({how})"
             raise LayerError(f"cannot tell which axis of layer {site_name!r} ({type(module).__name__}, output "
-                             f"shape {tuple(out.shape)}) holds the neurons; pass neuron_axis=... (an int, e.g. "
+                             f"shape {tuple(out.shape)}) holds the neurons{why}; pass neuron_axis=... (an int, e.g. "
                              f"1 for channels or -1 for features, or a dict {{{layer!r}: axis}})")
+    if bax:
+        out = out.movedim(bax, 0)
     kind = "tokens" if ax == out.ndim - 1 else "spatial"
     n_pos = 1
     for a in range(1, out.ndim):
         if a != ax:
             n_pos *= int(out.shape[a])
     return Site(site_name, layer, k, module, kind, int(ax), how, int(out.shape[ax]), tuple(out.shape[1:]),
-                reading.positions_for(kind), n_pos)
+                reading.positions_for(kind), n_pos, bax)
 
 
 class _SiteHooks:
