@@ -486,8 +486,11 @@ def _axis_from_producer(i: int, calls: list[_Call], memo: dict, depth: int) -> t
             break
     for j in range(i - 1, -1, -1):  # no module produced it (a residual sum, say): latest same-shaped output
         out = first_tensor_of(calls[j].output)
-        if out is not None and out.shape == inp.shape and (_type_axis(calls[j].module, out.shape) is not None):
-            return _type_axis(calls[j].module, out.shape), f"same shape as {calls[j].name!r}"
+        if out is not None and out.shape == inp.shape and (ax := _type_axis(calls[j].module, out.shape)) is not None:
+            if list(out.shape[1:]).count(out.shape[ax]) > 1:  # e.g. (C, H, W) with C == W: the shape cannot tell
+                return None, (f"no module produced its input and the latest output of that shape, "
+                              f"{calls[j].name!r}'s, has {out.shape[ax]} on more than one axis")
+            return ax, f"same shape as {calls[j].name!r}"
         if out is not None and out.shape == inp.shape and (norm := _norm_axis(calls[j].module, out.shape)):
             return None, norm[1]
     return None, "unknown"
