@@ -13,10 +13,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import neurograph as ng
-from neurograph.errors import DegenerateLayerWarning, LayerError
+from neurograph.errors import LayerError
 from neurograph.recording.plan import preview
 
-pytestmark = pytest.mark.filterwarnings("ignore", category=DegenerateLayerWarning)
+pytestmark = pytest.mark.filterwarnings("ignore::neurograph.errors.DegenerateLayerWarning")
 
 
 def _hooked(model, names, inputs):
