@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from tqdm.auto import tqdm
@@ -391,14 +392,17 @@ def _normalized_shape(module: nn.Module) -> tuple[int, ...] | None:
     return None
 
 
-def _norm_axis(module: nn.Module, shape) -> tuple[int | None, str] | None:
+def _norm_axis(module: nn.Module, shape, out: torch.Tensor | None = None,
+               inp: torch.Tensor | None = None) -> tuple[int | None, str] | None:
     """Neuron axis of a LayerNorm-like module's output of ``shape`` (batch first), or None for other modules.
 
     ``nn.LayerNorm`` / ``nn.RMSNorm`` with their own forward normalise the trailing
     ``normalized_shape`` axes: the last axis. A subclass with its own forward (timm's
     ``LayerNorm2d``, Hugging Face ConvNeXt's ``ConvNextLayerNorm``) may permute: its declared
     ``data_format`` (``"channels_first"``: axis 1; ``"channels_last"``: last) if it has one, else
-    the one axis whose length is ``normalized_shape``; (None, why) when that is not one axis.
+    the one axis whose length is ``normalized_shape``; when several axes have it (width ==
+    channels), the one along which normalising the call's input ``inp`` gives its output ``out``;
+    (None, why) when that is not one axis.
     """
     ns = _normalized_shape(module)
     if ns is None or not (isinstance(module, _NORM_TYPES) or hasattr(module, "data_format")):
@@ -423,8 +427,31 @@ def _norm_axis(module: nn.Module, shape) -> tuple[int | None, str] | None:
         return match[0], f"normalized_shape of {name} on axis {match[0]}"
     if not match:
         return None, f"no axis of {name}'s output {tuple(shape)} has its normalized_shape {ns[0]}"
+    redone = [a for a in match if _normalises_along(module, inp, out, a)]
+    if len(redone) == 1:
+        return redone[0], f"{name} normalises axis {redone[0]} (checked on the first batch)"
     return None, (f"axes {match} of {name}'s output {tuple(shape)} all have its normalized_shape {ns[0]} and it "
                   f"declares no data_format")
+
+
+def _normalises_along(module: nn.Module, inp: torch.Tensor | None, out: torch.Tensor | None, axis: int) -> bool:
+    """True when normalising ``inp`` along ``axis`` with ``module``'s parameters gives ``out`` (float32, 1e-3)."""
+    if inp is None or out is None or inp.shape != out.shape or not inp.is_floating_point():
+        return False
+    w = getattr(module, "weight", None)
+    b = getattr(module, "bias", None)
+    eps = getattr(module, "eps", None)
+    x = inp.detach().movedim(axis, -1).float()
+    w = w.detach().float() if isinstance(w, torch.Tensor) else None
+    try:
+        if hasattr(nn, "RMSNorm") and isinstance(module, nn.RMSNorm):
+            ref = F.rms_norm(x, (x.shape[-1],), w, eps)
+        else:
+            b = b.detach().float() if isinstance(b, torch.Tensor) else None
+            ref = F.layer_norm(x, (x.shape[-1],), w, b, 1e-5 if eps is None else float(eps))
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return bool(torch.allclose(ref.movedim(-1, axis), out.detach().float(), rtol=1e-3, atol=1e-3))
 
 
 def _type_axis(module: nn.Module, shape) -> int | None:
@@ -459,7 +486,7 @@ def _axis_of_call(i: int, calls: list[_Call], memo: dict, depth: int = 0) -> tup
             res = (1, "2-D output")
         elif isinstance(c.module, nn.RNNBase):
             res = (out.ndim - 1, "recurrent")
-        elif (norm := _norm_axis(c.module, out.shape)) is not None:
+        elif (norm := _norm_axis(c.module, out.shape, out, c.input)) is not None:
             res = norm
         elif (ax := _type_axis(c.module, out.shape)) is not None:
             res = (ax, f"type {type(c.module).__name__}")

@@ -18,7 +18,8 @@ holds the neurons (``neuron_axis="auto"``):
 * subclasses of ``nn.LayerNorm`` / ``nn.RMSNorm`` with their own forward (timm's ``LayerNorm2d``,
   Hugging Face ConvNeXt's ``ConvNextLayerNorm``, which permute channels-first maps): their
   ``data_format`` (``"channels_first"``: axis 1, ``"channels_last"``: the last axis) if they
-  declare one, else the one axis whose length is ``normalized_shape``; none or several: refused;
+  declare one, else the one axis whose length is ``normalized_shape``; of several such axes,
+  the one along which normalising the first batch's input reproduces the output; else refused;
 * ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``: the hidden units (time is the position axis);
 * parameter-free modules (activations, dropout, identity, Hugging Face's ``GELUActivation``):
   the axis of the module that produced their input, seen in a dry forward pass of the first batch

@@ -93,22 +93,73 @@ def test_timm_like_layernorm2d_reads_channels_brute_force(positions):
     assert table["neuron_axis"].tolist() == [1, 1] and table["neurons"].tolist() == [5, 5]
 
 
-def test_layernorm2d_with_width_equal_to_channels_refuses_then_obeys_neuron_axis():
+def test_layernorm2d_with_width_equal_to_channels_is_checked_on_the_first_batch():
     torch.manual_seed(0)
     model = _NormNet(c=5)
-    X, y = _images(w=5)  # width 5 == channels 5: the shape cannot tell
-    with pytest.raises(LayerError, match=r"'norm'.*neuron_axis") as err:
+    X, y = _images(w=5)  # width 5 == channels 5: the shape alone cannot tell
+    stats = ng.record(model, (X, y), ["norm", "act"])
+    outs = _hooked(model, ["norm", "act"], X)
+    bits = (torch.cat([outs[k].mean(dim=(2, 3)) for k in ("norm", "act")], 1).double() > 0).numpy()
+    _check(stats, bits, y)
+    assert preview(model, (X, y), ["norm"]).table["axis_from"].iloc[0].startswith("LayerNorm2d normalises axis 1")
+
+
+class RMSNorm2d(nn.RMSNorm):
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class Fp32LayerNorm(nn.LayerNorm):
+    """OpenCLIP's idea: a LayerNorm computed in float32, on tokens: no permute."""
+
+    def forward(self, x):
+        return F.layer_norm(x.float(), self.normalized_shape, self.weight, self.bias, self.eps).to(x.dtype)
+
+
+def test_rmsnorm2d_with_width_equal_to_channels_brute_force():
+    torch.manual_seed(0)
+    model = _NormNet(c=5, norm=RMSNorm2d)
+    X, y = _images(w=5)
+    stats = ng.record(model, (X, y), ["norm", "act"], positions="all")
+    outs = _hooked(model, ["norm", "act"], X)
+    bits = (torch.cat([outs[k].permute(0, 2, 3, 1).reshape(-1, 5) for k in ("norm", "act")], 1).double() > 0)
+    _check(stats, bits.numpy(), np.repeat(y, 30))
+
+
+def test_layernorm_subclass_on_tokens_with_length_equal_to_width_stays_on_the_last_axis():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), Fp32LayerNorm(6), nn.ReLU())
+    X, y = torch.randn(5, 6, 4), np.arange(5) % 2
+    stats = ng.record(model, (X, y), ["1", "2"])
+    outs = _hooked(model, ["1", "2"], X)
+    bits = (torch.cat([outs[k].reshape(-1, 6) for k in ("1", "2")], 1).double() > 0).numpy()
+    _check(stats, bits, np.repeat(y, 6))
+
+
+class _ScaledLayerNorm2d(LayerNorm2d):
+    """Normalises the channels, then doubles: no plain normalisation along one axis reproduces it."""
+
+    def forward(self, x):
+        return 2 * super().forward(x)
+
+
+def test_undecidable_norm_is_refused_then_obeys_neuron_axis():
+    torch.manual_seed(0)
+    model = _NormNet(c=5, norm=_ScaledLayerNorm2d)
+    X, y = _images(w=5)
+    with pytest.raises(LayerError, match=r"'norm'.*_ScaledLayerNorm2d.*axes \[1, 3\].*neuron_axis"):
         ng.record(model, (X, y), ["norm"])
-    assert "LayerNorm2d" in str(err.value)
     with pytest.raises(LayerError, match=r"'act'.*neuron_axis"):  # the activation after it inherits the doubt
         ng.record(model, (X, y), ["act"])
     stats = ng.record(model, (X, y), ["norm", "act"], neuron_axis={"norm": 1, "act": 1})
     outs = _hooked(model, ["norm", "act"], X)
     bits = (torch.cat([outs[k].mean(dim=(2, 3)) for k in ("norm", "act")], 1).double() > 0).numpy()
     _check(stats, bits, y)
+    stats = ng.record(_NormNet(c=5, norm=_ScaledLayerNorm2d), _images(w=7), ["norm"])  # width 7: the shape tells
+    assert stats.n_neurons == 5
 
 
-class _DeclaredLayerNorm(LayerNorm2d):
+class _DeclaredLayerNorm(_ScaledLayerNorm2d):
     data_format = "channels_first"
 
 
@@ -117,6 +168,7 @@ def test_declared_data_format_settles_the_ambiguous_case():
     model = _NormNet(c=5, norm=_DeclaredLayerNorm)
     X, y = _images(w=5)
     stats = ng.record(model, (X, y), ["norm", "act"])
+    assert preview(model, (X, y), ["norm"]).table["axis_from"].iloc[0].endswith("(channels_first)")
     outs = _hooked(model, ["norm", "act"], X)
     bits = (torch.cat([outs[k].mean(dim=(2, 3)) for k in ("norm", "act")], 1).double() > 0).numpy()
     _check(stats, bits, y)
