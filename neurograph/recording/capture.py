@@ -151,7 +151,10 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
     handles = []
 
     def hook(module, args, kwargs, output):
-        calls.append(_Call(names.get(id(module), "?"), module, _first_input(args, kwargs), output))
+        inp, out = _first_input(args, kwargs), first_tensor_of(output)
+        nested = bool(out is not None and out.is_nested) or bool(inp is not None and inp.is_nested)
+        calls.append(_Call(names.get(id(module), "?"), module, None if nested else inp, None if nested else output,
+                           nested))
 
     try:
         for _, m in model.named_modules():
@@ -178,6 +181,11 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
                              f"first batch{why}")
         for k, i in enumerate(idx):
             site_name = name if len(idx) == 1 else f"{name}#{k}"
+            if calls[i].nested:
+                raise LayerError(f"layer {site_name!r} ({type(module).__name__}) runs on nested tensors (PyTorch's "
+                                 f"TransformerEncoder fast path: batch_first layers, a src_key_padding_mask, eval "
+                                 f"mode), which have no fixed shape to read; build the encoder with "
+                                 f"enable_nested_tensor=False to record it")
             sites.append(_make_site(site_name, name, k, module, i, calls, reading, memo, batch.n,
                                     lambda out, nm=name, sn=site_name: _batch_axis(sn, nm, named, out, batch.n,
                                                                                    seq_first)))
@@ -360,6 +368,7 @@ class _Call:
     module: nn.Module
     input: torch.Tensor | None
     output: object
+    nested: bool = False
 
 
 def _first_input(args, kwargs) -> torch.Tensor | None:

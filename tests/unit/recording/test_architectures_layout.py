@@ -6,6 +6,8 @@ hook, its batch moved first and its neurons last by hand, thresholded with the d
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -294,3 +296,41 @@ def test_sequence_first_lstm_output_fed_to_a_linear():
     _check(stats, bits, np.repeat(y, 7))
     with pytest.raises(LayerError, match=r"batch axis of layer 'fc'"):
         ng.record(model, (torch.randn(7, 7, 3), np.arange(7) % 2), ["fc"])
+
+
+def test_nested_tensor_fast_path_is_refused_with_the_way_out():
+    torch.manual_seed(0)
+
+    class _Padded(nn.Module):
+        def __init__(self, nested):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+            self.enc = nn.TransformerEncoder(layer, 1, enable_nested_tensor=nested)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x, mask):
+            return self.head(self.enc(x, src_key_padding_mask=mask == 0).mean(1))
+
+    X, mask = torch.randn(4, 5, 8), torch.ones(4, 5, dtype=torch.long)
+    mask[:2, 3:] = 0
+    data = [((X, mask), np.arange(4) % 2)]
+    with warnings.catch_warnings(), pytest.raises(LayerError, match=r"'enc\.layers\.0\.linear1'.*nested "
+                                                                    r"tensors.*enable_nested_tensor=False"):
+        warnings.simplefilter("ignore")  # torch's note that nested tensors are a prototype
+        ng.record(_Padded(True), data, ["enc.layers.0.linear1"])
+    model = _Padded(False)
+    stats = ng.record(model, data, ["enc.layers.0.linear1"])
+    outs = _hooked_call(model, "enc.layers.0.linear1", (X, mask))
+    _check(stats, (outs.reshape(20, 16).double() > 0).numpy(), np.repeat(np.arange(4) % 2, 5))
+
+
+def _hooked_call(model, name, args):
+    box = []
+    h = dict(model.named_modules())[name].register_forward_hook(lambda m, i, o: box.append(o.clone()))
+    try:
+        with torch.no_grad():
+            model.eval()
+            model(*args)
+    finally:
+        h.remove()
+    return box[0]
