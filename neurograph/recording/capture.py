@@ -444,7 +444,8 @@ def _norm_axis(module: nn.Module, shape, out: torch.Tensor | None = None,
 
 
 def _normalises_along(module: nn.Module, inp: torch.Tensor | None, out: torch.Tensor | None, axis: int) -> bool:
-    """True when normalising ``inp`` along ``axis`` with ``module``'s parameters gives ``out`` (float32, 1e-3)."""
+    """True when normalising ``inp`` along ``axis`` with ``module``'s parameters gives ``out`` (float32; to
+    1e-3, or 4 epsilons of a coarser output dtype)."""
     if inp is None or out is None or inp.shape != out.shape or not inp.is_floating_point():
         return False
     w = getattr(module, "weight", None)
@@ -460,7 +461,8 @@ def _normalises_along(module: nn.Module, inp: torch.Tensor | None, out: torch.Te
             ref = F.layer_norm(x, (x.shape[-1],), w, b, 1e-5 if eps is None else float(eps))
     except (RuntimeError, TypeError, ValueError):
         return False
-    return bool(torch.allclose(ref.movedim(-1, axis), out.detach().float(), rtol=1e-3, atol=1e-3))
+    tol = max(1e-3, 4 * torch.finfo(out.dtype).eps)
+    return bool(torch.allclose(ref.movedim(-1, axis), out.detach().float(), rtol=tol, atol=tol))
 
 
 def _type_axis(module: nn.Module, shape) -> int | None:
@@ -654,6 +656,7 @@ def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, ca
                              f"1 for channels or -1 for features, or a dict {{{layer!r}: axis}})")
     if bax:
         out = out.movedim(bax, 0)
+        how = f"{how}; sequence-first (batch on axis {bax}), read batch first"
     kind = "tokens" if ax == out.ndim - 1 else "spatial"
     n_pos = 1
     for a in range(1, out.ndim):

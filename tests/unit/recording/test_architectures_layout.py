@@ -334,3 +334,19 @@ def _hooked_call(model, name, args):
     finally:
         h.remove()
     return box[0]
+
+
+def test_bf16_layernorm2d_with_width_equal_to_channels_brute_force():
+    torch.manual_seed(0)
+    model = _NormNet(c=5).to(torch.bfloat16)
+    X, y = _images(w=5)
+    stats = ng.record(model, (X, y), ["norm"], rule="threshold", threshold=0.1, positions="all")
+    outs = _hooked(model, ["norm"], X.to(torch.bfloat16))
+    _check(stats, (outs["norm"].permute(0, 2, 3, 1).reshape(-1, 5).double() > 0.1).numpy(), np.repeat(y, 30))
+
+
+def test_preview_says_sequence_first():
+    torch.manual_seed(0)
+    table = preview(_SeqFirst(), (torch.randn(4, 5, 8), None), ["enc.linear1", "proj"]).table
+    assert table["output_shape"].tolist() == [(5, 16), (5, 5)]
+    assert table["axis_from"].str.contains("sequence-first").all() and table["neuron_axis"].tolist() == [2, 2]
