@@ -292,10 +292,15 @@ def read_site(site: Site, output, mask: torch.Tensor | None, n: int) -> SiteValu
             valid = mask
         if valid is None and mode in ("mean", "max") and ax == 1:  # common conv case, no copy
             dims = tuple(range(2, t.ndim))
-            red = t.mean(dim=dims) if mode == "mean" else t.amax(dim=dims)
+            red = t.mean(dim=dims, dtype=_mean_dtype(t)) if mode == "mean" else t.amax(dim=dims)
             return SiteValues(red, torch.ones(n, dtype=torch.int64, device=t.device))
         x = t.movedim(ax, -1).reshape(n, -1, site.units)
     return _positions(x, valid, mode)
+
+
+def _mean_dtype(x: torch.Tensor) -> torch.dtype | None:
+    """float32 for the means of 16-bit floats (not rounded back to 16 bits before the rule), else None."""
+    return torch.float32 if x.dtype in (torch.bfloat16, torch.float16) else None
 
 
 def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteValues:
@@ -307,7 +312,7 @@ def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteVa
             return SiteValues(x.reshape(n * p, d), torch.full((n,), p, dtype=torch.int64, device=dev))
         ones = torch.ones(n, dtype=torch.int64, device=dev)
         if mode == "mean":
-            return SiteValues(x.mean(dim=1), ones)
+            return SiteValues(x.mean(dim=1, dtype=_mean_dtype(x)), ones)
         if mode == "max":
             return SiteValues(x.amax(dim=1), ones)
         if mode == "first":
@@ -324,7 +329,8 @@ def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteVa
     v = valid[has]
     counts = has.to(torch.int64)
     if mode == "mean":
-        w = v.to(x.dtype).unsqueeze(-1)
+        keep = keep.to(_mean_dtype(keep) or keep.dtype)
+        w = v.to(keep.dtype).unsqueeze(-1)
         return SiteValues((keep * w).sum(dim=1) / w.sum(dim=1), counts)
     if mode == "max":
         return SiteValues(keep.masked_fill(~v.unsqueeze(-1), float("-inf")).amax(dim=1), counts)

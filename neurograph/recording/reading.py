@@ -41,7 +41,8 @@ the sequence length). Axes (``neuron_axis``) count with the batch first.
 
 The firing rule compares ``a > cut`` exactly as in float64 whatever the activation dtype (the
 cut is rounded *down* into bfloat16 / float16 / float32, see
-``neurograph.recording.firing.exact_cut``).
+``neurograph.recording.firing.exact_cut``); means over positions of 16-bit activations are
+taken in float32.
 
 Positions
 ---------

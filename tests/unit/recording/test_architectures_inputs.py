@@ -196,3 +196,20 @@ def test_layer_inside_a_compiled_submodule_that_never_runs_names_the_cause():
     outer = nn.Sequential(OptimizedModule(nn.Sequential(nn.Linear(4, 6), nn.ReLU())), nn.Identity())
     with pytest.raises(LayerError, match=r"'0\._orig_mod\.0'.*never ran.*inside '0'.*torch\.compile.*_orig_mod"):
         ng.record(outer, (torch.randn(5, 4), None), "0._orig_mod.0")
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_bf16_means_over_positions_are_not_rounded_to_bf16_before_the_rule(masked):
+    g = torch.Generator().manual_seed(1)
+    X = (0.1 + 0.01 * torch.randn(40, 3, 4, generator=g)).to(torch.bfloat16)  # (batch, neurons, positions)
+    model = _identity()
+    mask = torch.ones(40, 4, dtype=torch.long)
+    if masked:
+        mask[::3, 3] = 0
+    valid = mask.bool()[:, None, :].double()
+    mean64 = (X.double() * valid).sum(-1) / valid.sum(-1)  # four bf16 values: exact in float32 as in float64
+    stats = ng.record(model, (X, None), "0", rule="threshold", threshold=0.1, neuron_axis=1, positions="mean",
+                      mask=(lambda inputs: mask[: inputs.shape[0]]) if masked else None, batch_size=40)
+    bits = (mean64 > 0.1).numpy()
+    assert not np.array_equal(bits, (mean64.to(torch.bfloat16).double() > 0.1).numpy())  # the test can fail
+    _check(stats, bits)
