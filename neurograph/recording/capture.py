@@ -170,6 +170,8 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
     memo: dict[int, tuple[int | None, str]] = {}
     named = dict(model.named_modules())
     seq_first = [n for n, m in named.items() if _declared_batch_first(m) is False]
+    baxes: dict[tuple[str, int], int] = {}
+    pending: dict[tuple[str, int], tuple[str, tuple]] = {}
     for name, module in chosen:
         idx = by_name.get(name, [])
         if not idx:
@@ -186,9 +188,21 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
                                  f"TransformerEncoder fast path: batch_first layers, a src_key_padding_mask, eval "
                                  f"mode), which have no fixed shape to read; build the encoder with "
                                  f"enable_nested_tensor=False to record it")
+            out = first_tensor_of(calls[i].output)
+            if isinstance(module, nn.RNNBase) or out is None or out.ndim < 3:
+                continue
+            ax = _batch_axis(site_name, name, named, out, batch.n)
+            if ax is None:
+                pending[(name, k)] = (site_name, tuple(out.shape))
+            else:
+                baxes[(name, k)] = ax
+    if pending:
+        baxes.update(_probe_batch_axes(model, batch, pending, named, seq_first, call))
+    for name, module in chosen:
+        for k, i in enumerate(by_name[name]):
+            site_name = name if len(by_name[name]) == 1 else f"{name}#{k}"
             sites.append(_make_site(site_name, name, k, module, i, calls, reading, memo, batch.n,
-                                    lambda out, nm=name, sn=site_name: _batch_axis(sn, nm, named, out, batch.n,
-                                                                                   seq_first)))
+                                    baxes.get((name, k), 0)))
     return sites
 
 
@@ -581,13 +595,13 @@ def _declared_batch_first(module: nn.Module | None) -> bool | None:
     return bf if isinstance(bf, bool) else None
 
 
-def _batch_axis(site_name: str, layer: str, named: Mapping[str, nn.Module], out: torch.Tensor, n: int,
-                seq_first: list[str]) -> int:
-    """Axis of ``out`` (>= 3-D) holding the batch of ``n``: 0, or 1 for a sequence-first output.
+def _batch_axis(site_name: str, layer: str, named: Mapping[str, nn.Module], out: torch.Tensor,
+                n: int) -> int | None:
+    """Axis of ``out`` (>= 3-D) holding the batch of ``n``: 0, 1 for a sequence-first output, None: not known yet.
 
     The module's own ``batch_first`` (or that of the torch transformer layer it is part of) if it
-    declares one; else the shape: the one of axes 0 and 1 of length ``n``. When both are (sequence
-    length == batch size) in a model with ``batch_first=False`` modules, LayerError: never a guess.
+    declares one; else the shape: the one of axes 0 and 1 of length ``n``; None when both are
+    (sequence length == batch size): :func:`_probe_batch_axes` then tells.
     """
     parts = layer.split(".")
     for k in range(len(parts), 0, -1):
@@ -602,22 +616,76 @@ def _batch_axis(site_name: str, layer: str, named: Mapping[str, nn.Module], out:
                 return ax
             break
     cands = [a for a in (0, 1) if out.shape[a] == n]
-    if cands == [0] or (cands == [0, 1] and not seq_first):
-        return 0
-    if cands == [1]:
-        return 1
     if cands == [0, 1]:
-        raise LayerError(f"cannot tell the batch axis of layer {site_name!r} ({type(named[layer]).__name__}): its "
-                         f"output of shape {tuple(out.shape)} has {n} (the batch size) on axes 0 and 1, declares no "
-                         f"batch_first, and the model has sequence-first modules ({', '.join(map(repr, seq_first[:3]))}"
-                         f" with batch_first=False); use a batch_size different from the sequence length, or "
-                         f"batch_first=True modules")
+        return None if n > 1 else 0  # swapping two axes of length 1 reads the same rows
+    if cands:
+        return cands[0]
     raise LayerError(f"layer {site_name!r} ({type(named[layer]).__name__}) returns shape {tuple(out.shape)} for a "
                      f"batch of {n} inputs; expected the batch on axis 0 (or 1 for batch_first=False layers)")
 
 
+def _probe_batch_axes(model: nn.Module, batch: Batch, pending: dict, named: Mapping[str, nn.Module],
+                      seq_first: list[str], call) -> dict[tuple[str, int], int]:
+    """Batch axes of the sites whose axes 0 and 1 both have the batch's length: from a dry pass of one input less.
+
+    The axis whose length follows the batch is the batch axis. When that pass cannot tell (or the
+    model refuses a smaller batch) in a model with ``batch_first=False`` modules, LayerError: never
+    a guess; in a model without them, axis 0 (batch-first, as documented).
+    """
+    n = batch.n
+    shapes: dict[str, list] = {}
+    handles = []
+
+    def hook(name):
+        def h(module, args, output):
+            t = first_tensor_of(output)
+            shapes.setdefault(name, []).append(None if t is None or t.is_nested else tuple(t.shape))
+        return h
+
+    ran = True
+    try:
+        for name in {name for name, _ in pending}:
+            handles.append(named[name].register_forward_hook(hook(name)))
+        try:
+            _forward(model, Batch(_first_rows(batch.inputs, n, n - 1), None, n - 1), 0, call)
+        except NeurographError:
+            ran = False
+    finally:
+        for h in handles:
+            h.remove()
+    found = {}
+    for (name, k), (site_name, shape) in pending.items():
+        got = shapes.get(name, [])
+        s2 = got[k] if ran and k < len(got) else None
+        ax = None
+        if s2 is not None and len(s2) == len(shape):
+            if s2[0] == n - 1 and s2[1:] == shape[1:]:
+                ax = 0
+            elif s2[1] == n - 1 and s2[0] == shape[0] and s2[2:] == shape[2:]:
+                ax = 1
+        if ax is None and (ran or seq_first):
+            raise LayerError(f"cannot tell the batch axis of layer {site_name!r} ({type(named[name]).__name__}): its "
+                             f"output of shape {shape} has {n} (the batch size) on axes 0 and 1, it declares no "
+                             f"batch_first, and a batch of {n - 1} "
+                             f"{'did not run' if not ran else f'gave shape {s2}'}; use a batch_size different "
+                             f"from the sequence length")
+        found[(name, k)] = 0 if ax is None else ax
+    return found
+
+
+def _first_rows(x, n: int, m: int):
+    """Inputs ``x`` of a batch of ``n`` cut to its first ``m`` (tensors whose axis 0 is the batch; others kept)."""
+    if isinstance(x, torch.Tensor):
+        return x[:m] if x.ndim and x.shape[0] == n else x
+    if isinstance(x, Mapping):
+        return {k: _first_rows(v, n, m) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)(_first_rows(v, n, m) for v in x)
+    return x
+
+
 def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, calls: list[_Call],
-               reading: Reading, memo: dict, n: int, batch_axis=None) -> Site:
+               reading: Reading, memo: dict, n: int, batch_axis: int = 0) -> Site:
     c = calls[i]
     if isinstance(module, nn.RNNBase):
         seq = c.output[0] if isinstance(c.output, (tuple, list)) else None
@@ -635,7 +703,7 @@ def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, ca
     if out is None or isinstance(c.output, PackedSequence):
         raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns {type(c.output).__name__}, "
                          f"which holds no tensor; record one of its submodules instead")
-    bax = batch_axis(out) if batch_axis is not None and out.ndim >= 3 else 0
+    bax = batch_axis if out.ndim >= 3 else 0
     if out.ndim < 2 or out.shape[bax] != n:
         raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns shape {tuple(out.shape)} for a "
                          f"batch of {n} inputs; expected the batch on axis 0 (use batch_first=True models)")

@@ -35,9 +35,11 @@ asks for ``neuron_axis`` (an int, or a dict ``{layer glob: int}``; axis 0 is the
 The batch axis is 0, except for sequence-first outputs ``(T, batch, ...)``: a module that
 declares ``batch_first=False`` (``nn.MultiheadAttention``; the ``nn.Transformer*`` layers and
 every submodule of theirs) is read with its batch moved first; a module that declares nothing,
-by its shape (the one of axes 0 and 1 of the batch's length). Both of them, in a model with
-``batch_first=False`` modules, is refused with a LayerError (use a batch size different from
-the sequence length). Axes (``neuron_axis``) count with the batch first.
+by its shape (the one of axes 0 and 1 of the batch's length); when both have it, by a second
+dry pass on one input less (the axis that follows the batch). When that cannot tell, a model
+with ``batch_first=False`` modules is refused with a LayerError (use a batch size different
+from the sequence length); one without is read batch-first. Axes (``neuron_axis``) count with
+the batch first.
 
 The firing rule compares ``a > cut`` exactly as in float64 whatever the activation dtype (the
 cut is rounded *down* into bfloat16 / float16 / float32, see

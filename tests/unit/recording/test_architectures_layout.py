@@ -264,15 +264,56 @@ def test_layout_fixed_on_the_first_batch_holds_when_a_later_batch_has_length_equ
     _check(stats, bits, np.repeat(y, 4))
 
 
-def test_undeclared_layer_with_length_equal_to_batch_in_a_sequence_first_model_is_refused():
+def test_undeclared_layer_with_length_equal_to_batch_is_told_by_a_smaller_dry_batch():
     torch.manual_seed(0)
     model = _SeqFirst()
     X, y = torch.randn(5, 5, 8), np.arange(5) % 2
-    with pytest.raises(LayerError, match=r"batch axis of layer 'proj'.*batch_first=False") as err:
-        ng.record(model, (X, y), ["enc", "proj"])
-    assert "'enc.self_attn'" in str(err.value) and "batch_size" in str(err.value)
-    stats = ng.record(model, (torch.randn(4, 5, 8), np.arange(4) % 2), ["proj"])  # 4 != 5: the shape tells
-    assert stats.n_samples == 20
+    stats = ng.record(model, (X, y), ["enc", "proj"])
+    outs = _hooked(model, ["enc", "proj"], X)
+    bits = (torch.cat([outs[k].transpose(0, 1).reshape(25, -1) for k in ("enc", "proj")], 1).double() > 0).numpy()
+    _check(stats, bits, np.repeat(y, 5))
+
+
+class _TimeFirstByHand(nn.Module):
+    """FSMT's idea: no batch_first anywhere, but (N, T, E) is transposed to (T, N, E) inside."""
+
+    def __init__(self, fixed_batch=None):
+        super().__init__()
+        self.fixed_batch = fixed_batch
+        self.fc = nn.Linear(6, 4)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        if self.fixed_batch is not None and x.shape[0] != self.fixed_batch:
+            raise ValueError(f"this model takes batches of {self.fixed_batch}")
+        h = torch.relu(self.fc(x.transpose(0, 1)))  # (T, N, 4)
+        h = h - h[:1]  # positions differ from each other, so reading time as batch would be caught
+        return self.head(h.mean(0))
+
+
+def test_hand_transposed_time_first_with_length_equal_to_batch_brute_force():
+    torch.manual_seed(0)
+    model = _TimeFirstByHand()
+    X, y = torch.randn(6, 6, 6), np.arange(6) % 2
+    stats = ng.record(model, (X, y), ["fc"])
+    outs = _hooked(model, ["fc"], X)
+    _check(stats, (outs["fc"].transpose(0, 1).reshape(36, 4).double() > 0).numpy(), np.repeat(y, 6))
+
+
+def test_batch_axis_that_no_dry_batch_can_tell_is_refused():
+    torch.manual_seed(0)
+    X, y = torch.randn(5, 5, 6), np.arange(5) % 2
+    model = _TimeFirstByHand(fixed_batch=5)  # refuses the smaller batch; no batch_first anywhere
+    stats = ng.record(model, (X, y), ["fc"])  # batch-first by default, as documented
+    assert stats.n_samples == 25
+
+    class _WithAttention(_TimeFirstByHand):
+        def __init__(self):
+            super().__init__(fixed_batch=5)
+            self.attn = nn.MultiheadAttention(4, 2)  # batch_first=False: the default is no longer safe
+
+    with pytest.raises(LayerError, match=r"batch axis of layer 'fc'.*batch of 4 did not run.*batch_size"):
+        ng.record(_WithAttention(), (X, y), ["fc"])
 
 
 def test_sequence_first_lstm_output_fed_to_a_linear():
@@ -294,8 +335,10 @@ def test_sequence_first_lstm_output_fed_to_a_linear():
     outs = _hooked(model, ["rnn", "fc"], X)
     bits = (torch.cat([outs[k].transpose(0, 1).reshape(28, -1) for k in ("rnn", "fc")], 1).double() > 0).numpy()
     _check(stats, bits, np.repeat(y, 7))
-    with pytest.raises(LayerError, match=r"batch axis of layer 'fc'"):
-        ng.record(model, (torch.randn(7, 7, 3), np.arange(7) % 2), ["fc"])
+    X, y = torch.randn(7, 7, 3), np.arange(7) % 2  # time == batch: a smaller dry batch tells
+    stats = ng.record(model, (X, y), ["fc"])
+    outs = _hooked(model, ["fc"], X)
+    _check(stats, (outs["fc"].transpose(0, 1).reshape(49, -1).double() > 0).numpy(), np.repeat(y, 7))
 
 
 def test_nested_tensor_fast_path_is_refused_with_the_way_out():
