@@ -393,3 +393,33 @@ def test_preview_says_sequence_first():
     table = preview(_SeqFirst(), (torch.randn(4, 5, 8), None), ["enc.linear1", "proj"]).table
     assert table["output_shape"].tolist() == [(5, 16), (5, 5)]
     assert table["axis_from"].str.contains("sequence-first").all() and table["neuron_axis"].tolist() == [2, 2]
+
+
+class _ConvNextLikeBlock(nn.Module):
+    """ConvNeXt's block: channels-last MLP between two permutes, then a residual sum through an Identity."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.dwconv = nn.Conv2d(c, c, 3, padding=1, groups=c)
+        self.pw = nn.Linear(c, c)
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        h = self.pw(self.dwconv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return x + self.drop_path(h)
+
+
+def test_identity_fed_by_a_permute_in_a_cube_shaped_map_is_refused_not_guessed():
+    torch.manual_seed(0)
+    model = _ConvNextLikeBlock(4)
+    X = torch.randn(6, 4, 5, 3)  # channels 4, height 5, width 3: the shape tells
+    y = np.arange(6) % 2
+    stats = ng.record(model, (X, y), ["drop_path"])
+    outs = _hooked(model, ["drop_path"], X)
+    _check(stats, (outs["drop_path"].mean(dim=(2, 3)).double() > 0).numpy(), y)
+    X = torch.randn(6, 4, 4, 4)  # channels == height == width: the latest same-shaped output (pw's) cannot tell
+    with pytest.raises(LayerError, match=r"'drop_path'.*more than one axis.*neuron_axis"):
+        ng.record(model, (X, y), ["drop_path"])
+    stats = ng.record(model, (X, y), ["drop_path"], neuron_axis=1)
+    outs = _hooked(model, ["drop_path"], X)
+    _check(stats, (outs["drop_path"].mean(dim=(2, 3)).double() > 0).numpy(), y)
