@@ -427,14 +427,15 @@ def _norm_axis(module: nn.Module, shape, out: torch.Tensor | None = None,
 
     ``nn.LayerNorm`` / ``nn.RMSNorm`` with their own forward normalise the trailing
     ``normalized_shape`` axes: the last axis. A subclass with its own forward (timm's
-    ``LayerNorm2d``, Hugging Face ConvNeXt's ``ConvNextLayerNorm``) may permute: its declared
+    ``LayerNorm2d``, Hugging Face ConvNeXt's ``ConvNextLayerNorm``), or any other module with a
+    ``normalized_shape`` (the ConvNeXt repository's ``LayerNorm``), may permute: its declared
     ``data_format`` (``"channels_first"``: axis 1; ``"channels_last"``: last) if it has one, else
     the one axis whose length is ``normalized_shape``; when several axes have it (width ==
     channels), the one along which normalising the call's input ``inp`` gives its output ``out``;
     (None, why) when that is not one axis.
     """
     ns = _normalized_shape(module)
-    if ns is None or not (isinstance(module, _NORM_TYPES) or hasattr(module, "data_format")):
+    if ns is None:
         return None
     ndim, name = len(shape), type(module).__name__
     own = next((base for base in _NORM_TYPES if isinstance(module, base)), None)

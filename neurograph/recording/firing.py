@@ -54,7 +54,7 @@ class Cuts:
         if self.vector is None:
             if not like.is_floating_point() or like.dtype == torch.float64:
                 return self.scalar
-            key = (-1 - i, like.dtype)
+            key = ("all sites", like.dtype)
             cut = self.per_site.get(key)
             if cut is None:
                 cut = self.per_site[key] = float(exact_cut(torch.tensor(self.scalar, dtype=torch.float64),

@@ -423,3 +423,29 @@ def test_identity_fed_by_a_permute_in_a_cube_shaped_map_is_refused_not_guessed()
     stats = ng.record(model, (X, y), ["drop_path"], neuron_axis=1)
     outs = _hooked(model, ["drop_path"], X)
     _check(stats, (outs["drop_path"].mean(dim=(2, 3)).double() > 0).numpy(), y)
+
+
+class _PlainModuleNorm(nn.Module):
+    """A LayerNorm written from scratch (not an nn.LayerNorm), channels-first, declaring its format."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.linspace(0.5, 1.5, c))
+        self.bias = nn.Parameter(torch.linspace(-0.2, 0.2, c))
+        self.normalized_shape = (c,)
+        self.data_format = "channels_first"
+
+    def forward(self, x):
+        u = x.mean(1, keepdim=True)
+        s = (x - u).pow(2).mean(1, keepdim=True)
+        return self.weight[:, None, None] * (x - u) / torch.sqrt(s + 1e-6) + self.bias[:, None, None]
+
+
+def test_from_scratch_norm_with_normalized_shape_and_data_format_brute_force():
+    torch.manual_seed(0)
+    model = _NormNet(c=5, norm=_PlainModuleNorm)
+    X, y = _images(w=5)
+    stats = ng.record(model, (X, y), ["norm", "act"], positions="all")
+    outs = _hooked(model, ["norm", "act"], X)
+    bits = (torch.cat([outs[k].permute(0, 2, 3, 1).reshape(-1, 5) for k in ("norm", "act")], 1).double() > 0)
+    _check(stats, bits.numpy(), np.repeat(y, 30))
