@@ -681,7 +681,8 @@ def _first_rows(x, n: int, m: int):
     if isinstance(x, Mapping):
         return {k: _first_rows(v, n, m) for k, v in x.items()}
     if isinstance(x, (tuple, list)):
-        return type(x)(_first_rows(v, n, m) for v in x)
+        items = [_first_rows(v, n, m) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)  # namedtuples take fields
     return x
 
 
