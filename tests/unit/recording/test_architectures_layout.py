@@ -449,3 +449,28 @@ def test_from_scratch_norm_with_normalized_shape_and_data_format_brute_force():
     outs = _hooked(model, ["norm", "act"], X)
     bits = (torch.cat([outs[k].permute(0, 2, 3, 1).reshape(-1, 5) for k in ("norm", "act")], 1).double() > 0)
     _check(stats, bits.numpy(), np.repeat(y, 30))
+
+
+def test_conv1d_and_groupnorm_with_channels_length_and_batch_all_equal_brute_force():
+    torch.manual_seed(0)
+
+    class _Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(3, 6, 3, padding=1)  # (N, 6, 6) for N = 6 inputs of length 6
+            self.gn = nn.GroupNorm(2, 6)
+            self.attn = nn.MultiheadAttention(6, 2)  # batch_first=False somewhere in the model
+            self.head = nn.Linear(6, 2)
+
+        def forward(self, x):
+            h = self.gn(self.conv(x))
+            a, _ = self.attn(h.permute(2, 0, 1), h.permute(2, 0, 1), h.permute(2, 0, 1))
+            return self.head(a.mean(0))
+
+    model = _Net()
+    X, y = torch.randn(6, 3, 6), np.arange(6) % 2
+    stats = ng.record(model, (X, y), ["conv", "gn"], positions="all")
+    outs = _hooked(model, ["conv", "gn"], X)
+    bits = (torch.cat([outs[k].transpose(1, 2).reshape(36, 6) for k in ("conv", "gn")], 1).double() > 0).numpy()
+    _check(stats, bits, np.repeat(y, 6))
+    assert preview(model, (X, y), ["conv", "gn"]).table["neuron_axis"].tolist() == [1, 1]
