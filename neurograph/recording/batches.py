@@ -150,8 +150,11 @@ def _array_like(v) -> bool:
 def _labels_like(y) -> bool:
     if y is None or isinstance(y, (torch.Tensor, np.ndarray)) or (hasattr(y, "to_numpy") and hasattr(y, "shape")):
         return True
-    return isinstance(y, list) and all(not isinstance(v, (torch.Tensor, np.ndarray, tuple, list, Mapping))
-                                       for v in y)
+    if isinstance(y, list):
+        return all(not isinstance(v, (torch.Tensor, np.ndarray, tuple, list, Mapping)) for v in y)
+    # a DataLoader's default collate turns str labels into a tuple (a list, for some collates) of str
+    return isinstance(y, tuple) and bool(y) and all(isinstance(v, (str, bytes, int, np.integer, np.str_))
+                                                    for v in y)
 
 
 def _whole_len(x) -> int | None:

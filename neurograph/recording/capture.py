@@ -24,13 +24,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from tqdm.auto import tqdm
 
 from .batches import (Batch, LabelCodes, call_model, first_tensor_of, iter_batches, model_device_dtype, n_batches,
                       prepare_inputs)
-from .hooks import resolve_layers, restored_modes
+from .hooks import compiled_ancestor, original_module, resolve_layers, restored_modes
 from ..errors import DataError, LayerError, ModelError, NeurographError, OptionError
 from .reading import Reading
 
@@ -43,8 +44,13 @@ _CHANNEL_TYPES: tuple[type, ...] = (
     nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd,
     nn.modules.pooling._AdaptiveMaxPoolNd, nn.modules.pooling._LPPoolNd,
 )
-_LAST_TYPES: tuple[type, ...] = (nn.Linear, nn.Bilinear, nn.LayerNorm, nn.Embedding, nn.EmbeddingBag,
-                                 nn.MultiheadAttention) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
+_LAST_TYPES: tuple[type, ...] = (nn.Linear, nn.Bilinear, nn.Embedding, nn.EmbeddingBag, nn.MultiheadAttention)
+# norms over the trailing normalized_shape axes in their own forward; subclasses that permute
+# (timm's LayerNorm2d, Hugging Face ConvNeXt's channels_first LayerNorm) are read by shape / data_format
+_NORM_TYPES: tuple[type, ...] = (nn.LayerNorm,) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
+# torch's transformer layers run their submodules on the layout of their self_attn (no transposes)
+_TRANSFORMER_LAYERS: tuple[type, ...] = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+_TRANSFORMER_STACKS: tuple[type, ...] = (nn.TransformerEncoder, nn.TransformerDecoder, nn.Transformer)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +82,10 @@ class Site:
         Positions mode (None for flat sites).
     n_positions : int
         Positions per input (1 for flat sites).
+    batch_axis : int
+        Axis of the output holding the batch: 0, or 1 for sequence-first outputs (``(T, batch, ...)``
+        of ``batch_first=False`` attention and transformer layers), read with the batch moved
+        first; ``neuron_axis`` and ``shape`` count axes in that batch-first order.
     """
 
     name: str
@@ -89,6 +99,7 @@ class Site:
     shape: tuple
     positions: str | None
     n_positions: int
+    batch_axis: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,7 +152,10 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
     handles = []
 
     def hook(module, args, kwargs, output):
-        calls.append(_Call(names.get(id(module), "?"), module, _first_input(args, kwargs), output))
+        inp, out = _first_input(args, kwargs), first_tensor_of(output)
+        nested = bool(out is not None and out.is_nested) or bool(inp is not None and inp.is_nested)
+        calls.append(_Call(names.get(id(module), "?"), module, None if nested else inp, None if nested else output,
+                           nested))
 
     try:
         for _, m in model.named_modules():
@@ -156,14 +170,41 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
     check_call_names(model, [name for name, _ in chosen])
     sites: list[Site] = []
     memo: dict[int, tuple[int | None, str]] = {}
+    named = dict(model.named_modules())
+    seq_first = [n for n, m in named.items() if _declared_batch_first(m) is False]
+    baxes: dict[tuple[str, int], int] = {}
+    pending: dict[tuple[str, int], tuple[str, tuple]] = {}
     for name, module in chosen:
         idx = by_name.get(name, [])
         if not idx:
+            compiled = compiled_ancestor(model, name)
+            why = "; record a module that runs" if compiled is None else (
+                f": it is inside {compiled!r}, a torch.compile'd module, and forward hooks do not run inside "
+                f"compiled code; record the model before compiling it (for {compiled!r}: its ._orig_mod)")
             raise LayerError(f"layer {name!r} ({type(module).__name__}) never ran during the forward pass of the "
-                             f"first batch; record a module that runs")
+                             f"first batch{why}")
         for k, i in enumerate(idx):
             site_name = name if len(idx) == 1 else f"{name}#{k}"
-            sites.append(_make_site(site_name, name, k, module, i, calls, reading, memo, batch.n))
+            if calls[i].nested:
+                raise LayerError(f"layer {site_name!r} ({type(module).__name__}) runs on nested tensors (PyTorch's "
+                                 f"TransformerEncoder fast path: batch_first layers, a src_key_padding_mask, eval "
+                                 f"mode), which have no fixed shape to read; build the encoder with "
+                                 f"enable_nested_tensor=False to record it")
+            out = first_tensor_of(calls[i].output)
+            if isinstance(module, nn.RNNBase) or out is None or out.ndim < 3:
+                continue
+            ax = _batch_axis(site_name, name, named, out, batch.n)
+            if ax is None:
+                pending[(name, k)] = (site_name, tuple(out.shape))
+            else:
+                baxes[(name, k)] = ax
+    if pending:
+        baxes.update(_probe_batch_axes(model, batch, pending, named, seq_first, call))
+    for name, module in chosen:
+        for k, i in enumerate(by_name[name]):
+            site_name = name if len(by_name[name]) == 1 else f"{name}#{k}"
+            sites.append(_make_site(site_name, name, k, module, i, calls, reading, memo, batch.n,
+                                    baxes.get((name, k), 0)))
     if isinstance(reading.neuron_axis, Mapping):
         for pattern in reading.neuron_axis:
             if not any(fnmatch.fnmatchcase(s.name, pattern) or fnmatch.fnmatchcase(s.layer, pattern) for s in sites):
@@ -224,6 +265,7 @@ def run_model(model: nn.Module, data, *, batch_size: int, on_batch: Callable[[Ba
     list of Site
     """
     reading = reading or Reading()
+    model = original_module(model)  # hooks do not run inside torch.compile'd code
     device, dtype = model_device_dtype(model)
     total = n_batches(data, batch_size)
     sites: list[Site] = []
@@ -270,6 +312,8 @@ def read_site(site: Site, output, mask: torch.Tensor | None, n: int) -> SiteValu
         t = first_tensor_of(output)
         if t is None or isinstance(output, PackedSequence):
             raise LayerError(f"layer {site.name!r} returns {type(output).__name__} with no tensor in it")
+        if site.batch_axis and t.ndim > site.batch_axis:  # sequence-first: (T, batch, ...) -> (batch, T, ...)
+            t = t.movedim(site.batch_axis, 0)
         if t.ndim < 2 or t.shape[0] != n:
             raise LayerError(f"layer {site.name!r} returns shape {tuple(t.shape)} for a batch of {n} inputs; "
                              f"the batch must be axis 0 (batch_first models)")
@@ -287,10 +331,15 @@ def read_site(site: Site, output, mask: torch.Tensor | None, n: int) -> SiteValu
             valid = mask
         if valid is None and mode in ("mean", "max") and ax == 1:  # common conv case, no copy
             dims = tuple(range(2, t.ndim))
-            red = t.mean(dim=dims) if mode == "mean" else t.amax(dim=dims)
+            red = t.mean(dim=dims, dtype=_mean_dtype(t)) if mode == "mean" else t.amax(dim=dims)
             return SiteValues(red, torch.ones(n, dtype=torch.int64, device=t.device))
         x = t.movedim(ax, -1).reshape(n, -1, site.units)
     return _positions(x, valid, mode)
+
+
+def _mean_dtype(x: torch.Tensor) -> torch.dtype | None:
+    """float32 for the means of 16-bit floats (not rounded back to 16 bits before the rule), else None."""
+    return torch.float32 if x.dtype in (torch.bfloat16, torch.float16) else None
 
 
 def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteValues:
@@ -302,7 +351,7 @@ def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteVa
             return SiteValues(x.reshape(n * p, d), torch.full((n,), p, dtype=torch.int64, device=dev))
         ones = torch.ones(n, dtype=torch.int64, device=dev)
         if mode == "mean":
-            return SiteValues(x.mean(dim=1), ones)
+            return SiteValues(x.mean(dim=1, dtype=_mean_dtype(x)), ones)
         if mode == "max":
             return SiteValues(x.amax(dim=1), ones)
         if mode == "first":
@@ -319,7 +368,8 @@ def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteVa
     v = valid[has]
     counts = has.to(torch.int64)
     if mode == "mean":
-        w = v.to(x.dtype).unsqueeze(-1)
+        keep = keep.to(_mean_dtype(keep) or keep.dtype)
+        w = v.to(keep.dtype).unsqueeze(-1)
         return SiteValues((keep * w).sum(dim=1) / w.sum(dim=1), counts)
     if mode == "max":
         return SiteValues(keep.masked_fill(~v.unsqueeze(-1), float("-inf")).amax(dim=1), counts)
@@ -363,6 +413,7 @@ class _Call:
     module: nn.Module
     input: torch.Tensor | None
     output: object
+    nested: bool = False
 
 
 def _first_input(args, kwargs) -> torch.Tensor | None:
@@ -383,14 +434,92 @@ def _forward(model: nn.Module, batch: Batch, k: int, call=None):
 
 def _is_param_free(module: nn.Module) -> bool:
     return next(module.children(), None) is None and next(module.parameters(recurse=False), None) is None \
-        and not isinstance(module, _CHANNEL_TYPES + _LAST_TYPES)
+        and not isinstance(module, _CHANNEL_TYPES + _LAST_TYPES + _NORM_TYPES)
 
 
-def _type_axis(module: nn.Module, ndim: int) -> int | None:
+def _normalized_shape(module: nn.Module) -> tuple[int, ...] | None:
+    ns = getattr(module, "normalized_shape", None)
+    if isinstance(ns, int) and not isinstance(ns, bool):
+        return (int(ns),)
+    if isinstance(ns, (tuple, list, torch.Size)) and ns and all(isinstance(v, int) for v in ns):
+        return tuple(int(v) for v in ns)
+    return None
+
+
+def _norm_axis(module: nn.Module, shape, out: torch.Tensor | None = None,
+               inp: torch.Tensor | None = None) -> tuple[int | None, str] | None:
+    """Neuron axis of a LayerNorm-like module's output of ``shape`` (batch first), or None for other modules.
+
+    ``nn.LayerNorm`` / ``nn.RMSNorm`` with their own forward normalise the trailing
+    ``normalized_shape`` axes: the last axis. A subclass with its own forward (timm's
+    ``LayerNorm2d``, Hugging Face ConvNeXt's ``ConvNextLayerNorm``), or any other module with a
+    ``normalized_shape`` (the ConvNeXt repository's ``LayerNorm``), may permute: its declared
+    ``data_format`` (``"channels_first"``: axis 1; ``"channels_last"``: last) if it has one, else
+    the one axis whose length is ``normalized_shape``; when several axes have it (width ==
+    channels), the one along which normalising the call's input ``inp`` gives its output ``out``;
+    (None, why) when that is not one axis.
+    """
+    ns = _normalized_shape(module)
+    if ns is None:
+        return None
+    ndim, name = len(shape), type(module).__name__
+    own = next((base for base in _NORM_TYPES if isinstance(module, base)), None)
+    fmt = getattr(module, "data_format", None)
+    if own is not None and type(module).forward is own.forward:
+        return ndim - 1, f"type {name}"
+    if fmt in ("channels_first", "channels_last") and len(ns) == 1:
+        ax = 1 if fmt == "channels_first" else ndim - 1
+        if ax < ndim and shape[ax] == ns[0]:
+            return ax, f"type {name} ({fmt})"
+        return None, (f"{name} declares data_format={fmt!r} but its output of shape {tuple(shape)} has not "
+                      f"{ns[0]} (normalized_shape) on axis {ax}")
+    if len(ns) > 1:
+        if tuple(shape[ndim - len(ns):]) == ns:
+            return ndim - 1, f"type {name}"
+        return None, f"{name}'s normalized_shape {ns} is not the trailing axes of its output {tuple(shape)}"
+    match = [a for a in range(1, ndim) if shape[a] == ns[0]]
+    if len(match) == 1:
+        return match[0], f"normalized_shape of {name} on axis {match[0]}"
+    if not match:
+        return None, f"no axis of {name}'s output {tuple(shape)} has its normalized_shape {ns[0]}"
+    redone = [a for a in match if _normalises_along(module, inp, out, a)]
+    if len(redone) == 1:
+        return redone[0], f"{name} normalises axis {redone[0]} (checked on the first batch)"
+    return None, (f"axes {match} of {name}'s output {tuple(shape)} all have its normalized_shape {ns[0]} and it "
+                  f"declares no data_format")
+
+
+def _normalises_along(module: nn.Module, inp: torch.Tensor | None, out: torch.Tensor | None, axis: int) -> bool:
+    """True when normalising ``inp`` along ``axis`` with ``module``'s parameters gives ``out`` (float32; to
+    1e-3, or 4 epsilons of a coarser output dtype)."""
+    if inp is None or out is None or inp.shape != out.shape or not inp.is_floating_point():
+        return False
+    w = getattr(module, "weight", None)
+    b = getattr(module, "bias", None)
+    eps = getattr(module, "eps", None)
+    x = inp.detach().movedim(axis, -1).float()
+    w = w.detach().float() if isinstance(w, torch.Tensor) else None
+    try:
+        if hasattr(nn, "RMSNorm") and isinstance(module, nn.RMSNorm):
+            ref = F.rms_norm(x, (x.shape[-1],), w, eps)
+        else:
+            b = b.detach().float() if isinstance(b, torch.Tensor) else None
+            ref = F.layer_norm(x, (x.shape[-1],), w, b, 1e-5 if eps is None else float(eps))
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    tol = max(1e-3, 4 * torch.finfo(out.dtype).eps)
+    return bool(torch.allclose(ref.movedim(-1, axis), out.detach().float(), rtol=tol, atol=tol))
+
+
+def _type_axis(module: nn.Module, shape) -> int | None:
+    ndim = len(shape)
     if isinstance(module, _CHANNEL_TYPES):
         return 1
     if isinstance(module, _LAST_TYPES):
         return ndim - 1
+    norm = _norm_axis(module, shape)
+    if norm is not None:
+        return norm[0]
     if type(module).__name__ == "Conv1D" and hasattr(module, "nf"):  # Hugging Face GPT-2 projection
         return ndim - 1
     return None
@@ -414,7 +543,9 @@ def _axis_of_call(i: int, calls: list[_Call], memo: dict, depth: int = 0) -> tup
             res = (1, "2-D output")
         elif isinstance(c.module, nn.RNNBase):
             res = (out.ndim - 1, "recurrent")
-        elif (ax := _type_axis(c.module, out.ndim)) is not None:
+        elif (norm := _norm_axis(c.module, out.shape, out, c.input)) is not None:
+            res = norm
+        elif (ax := _type_axis(c.module, out.shape)) is not None:
             res = (ax, f"type {type(c.module).__name__}")
         elif _is_param_free(c.module):
             res = _axis_from_producer(i, calls, memo, depth)
@@ -434,11 +565,18 @@ def _axis_from_producer(i: int, calls: list[_Call], memo: dict, depth: int) -> t
             ax, how = _axis_of_call(j, calls, memo, depth + 1)
             if ax is not None:
                 return ax, f"input of {calls[j].name!r}" if how.startswith("type") else how
+            if _norm_axis(calls[j].module, first_tensor_of(calls[j].output).shape) is not None:
+                return None, how  # an ambiguous norm: refuse rather than guess from shapes
             break
     for j in range(i - 1, -1, -1):  # no module produced it (a residual sum, say): latest same-shaped output
         out = first_tensor_of(calls[j].output)
-        if out is not None and out.shape == inp.shape and (_type_axis(calls[j].module, out.ndim) is not None):
-            return _type_axis(calls[j].module, out.ndim), f"same shape as {calls[j].name!r}"
+        if out is not None and out.shape == inp.shape and (ax := _type_axis(calls[j].module, out.shape)) is not None:
+            if list(out.shape[1:]).count(out.shape[ax]) > 1:  # e.g. (C, H, W) with C == W: the shape cannot tell
+                return None, (f"no module produced its input and the latest output of that shape, "
+                              f"{calls[j].name!r}'s, has {out.shape[ax]} on more than one axis")
+            return ax, f"same shape as {calls[j].name!r}"
+        if out is not None and out.shape == inp.shape and (norm := _norm_axis(calls[j].module, out.shape)):
+            return None, norm[1]
     return None, "unknown"
 
 
@@ -452,6 +590,8 @@ def _axis_from_submodule(i: int, calls: list[_Call], memo: dict, depth: int) -> 
             ax, how = _axis_of_call(j, calls, memo, depth + 1)
             if ax is not None:
                 return ax, f"output of {calls[j].name!r}"
+            if _norm_axis(calls[j].module, out.shape) is not None:
+                return None, how  # an ambiguous norm: refuse rather than guess from shapes
             break
     inp = c.input
     if out is not None and inp is not None and inp.shape == out.shape:  # shape-preserving: axis of its input
@@ -484,8 +624,108 @@ def _normalised_axis(axis: int, ndim: int, site_name: str, shape: tuple) -> int:
     return axis % ndim
 
 
+def _declared_batch_first(module: nn.Module | None) -> bool | None:
+    """A module's declared layout: its ``batch_first`` (torch's transformer layers: their self_attn's)."""
+    if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+        return bool(module.self_attn.batch_first)
+    if isinstance(module, (nn.TransformerEncoder, nn.TransformerDecoder)):
+        return _declared_batch_first(module.layers[0]) if len(module.layers) else None
+    bf = getattr(module, "batch_first", None)
+    return bf if isinstance(bf, bool) else None
+
+
+def _batch_axis(site_name: str, layer: str, named: Mapping[str, nn.Module], out: torch.Tensor,
+                n: int) -> int | None:
+    """Axis of ``out`` (>= 3-D) holding the batch of ``n``: 0, 1 for a sequence-first output, None: not known yet.
+
+    The module's own ``batch_first`` (or that of the torch transformer layer it is part of) if it
+    declares one; else the shape: the one of axes 0 and 1 of length ``n``; None when both are
+    (sequence length == batch size): :func:`_probe_batch_axes` then tells.
+    """
+    parts = layer.split(".")
+    for k in range(len(parts), 0, -1):
+        owner = ".".join(parts[:k])
+        m = named.get(owner)
+        if k < len(parts) and not isinstance(m, _TRANSFORMER_LAYERS + _TRANSFORMER_STACKS):
+            continue
+        bf = _declared_batch_first(m)
+        if bf is not None:
+            ax = 0 if bf else 1
+            if out.shape[ax] == n:
+                return ax
+            break
+    cands = [a for a in (0, 1) if out.shape[a] == n]
+    if cands == [0, 1]:
+        return None if n > 1 else 0  # swapping two axes of length 1 reads the same rows
+    if cands:
+        return cands[0]
+    raise LayerError(f"layer {site_name!r} ({type(named[layer]).__name__}) returns shape {tuple(out.shape)} for a "
+                     f"batch of {n} inputs; expected the batch on axis 0 (or 1 for batch_first=False layers)")
+
+
+def _probe_batch_axes(model: nn.Module, batch: Batch, pending: dict, named: Mapping[str, nn.Module],
+                      seq_first: list[str], call) -> dict[tuple[str, int], int]:
+    """Batch axes of the sites whose axes 0 and 1 both have the batch's length: from a dry pass of one input less.
+
+    The axis whose length follows the batch is the batch axis. When that pass cannot tell (or the
+    model refuses a smaller batch) in a model with ``batch_first=False`` modules, LayerError: never
+    a guess; in a model without them, axis 0 (batch-first, as documented).
+    """
+    n = batch.n
+    shapes: dict[str, list] = {}
+    handles = []
+
+    def hook(name):
+        def h(module, args, output):
+            t = first_tensor_of(output)
+            shapes.setdefault(name, []).append(None if t is None or t.is_nested else tuple(t.shape))
+        return h
+
+    ran = True
+    try:
+        for name in {name for name, _ in pending}:
+            handles.append(named[name].register_forward_hook(hook(name)))
+        try:
+            _forward(model, Batch(_first_rows(batch.inputs, n, n - 1), None, n - 1), 0, call)
+        except NeurographError:
+            ran = False
+    finally:
+        for h in handles:
+            h.remove()
+    found = {}
+    for (name, k), (site_name, shape) in pending.items():
+        got = shapes.get(name, [])
+        s2 = got[k] if ran and k < len(got) else None
+        ax = None
+        if s2 is not None and len(s2) == len(shape):
+            if s2[0] == n - 1 and s2[1:] == shape[1:]:
+                ax = 0
+            elif s2[1] == n - 1 and s2[0] == shape[0] and s2[2:] == shape[2:]:
+                ax = 1
+        if ax is None and (ran or seq_first):
+            raise LayerError(f"cannot tell the batch axis of layer {site_name!r} ({type(named[name]).__name__}): its "
+                             f"output of shape {shape} has {n} (the batch size) on axes 0 and 1, it declares no "
+                             f"batch_first, and a batch of {n - 1} "
+                             f"{'did not run' if not ran else f'gave shape {s2}'}; use a batch_size different "
+                             f"from the sequence length")
+        found[(name, k)] = 0 if ax is None else ax
+    return found
+
+
+def _first_rows(x, n: int, m: int):
+    """Inputs ``x`` of a batch of ``n`` cut to its first ``m`` (tensors whose axis 0 is the batch; others kept)."""
+    if isinstance(x, torch.Tensor):
+        return x[:m] if x.ndim and x.shape[0] == n else x
+    if isinstance(x, Mapping):
+        return {k: _first_rows(v, n, m) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        items = [_first_rows(v, n, m) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)  # namedtuples take fields
+    return x
+
+
 def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, calls: list[_Call],
-               reading: Reading, memo: dict, n: int) -> Site:
+               reading: Reading, memo: dict, n: int, batch_axis: int = 0) -> Site:
     c = calls[i]
     if isinstance(module, nn.RNNBase):
         seq = c.output[0] if isinstance(c.output, (tuple, list)) else None
@@ -508,7 +748,8 @@ def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, ca
     if out is None or isinstance(c.output, PackedSequence):
         raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns {type(c.output).__name__}, "
                          f"which holds no tensor; record one of its submodules instead")
-    if out.ndim < 2 or out.shape[0] != n:
+    bax = batch_axis if out.ndim >= 3 else 0
+    if out.ndim < 2 or out.shape[bax] != n:
         raise LayerError(f"layer {site_name!r} ({type(module).__name__}) returns shape {tuple(out.shape)} for a "
                          f"batch of {n} inputs; expected the batch on axis 0 (use batch_first=True models)")
     user = _user_axis(reading, site_name, layer)
@@ -519,17 +760,25 @@ def _make_site(site_name: str, layer: str, k: int, module: nn.Module, i: int, ca
                     None, 1)
     if user is None:
         ax, how = _axis_of_call(i, calls, memo)
+        if ax is not None and bax:  # the module's axis on the raw output -> with the batch first
+            ax = {0: 1, bax: 0}.get(ax, ax)
+            if ax == 0:
+                ax, how = None, f"its neuron axis {bax} is the batch axis"
         if ax is None:
+            why = "" if how in ("unknown", "cycle") else f" ({how})"
             raise LayerError(f"cannot tell which axis of layer {site_name!r} ({type(module).__name__}, output "
-                             f"shape {tuple(out.shape)}) holds the neurons; pass neuron_axis=... (an int, e.g. "
+                             f"shape {tuple(out.shape)}) holds the neurons{why}; pass neuron_axis=... (an int, e.g. "
                              f"1 for channels or -1 for features, or a dict {{{layer!r}: axis}})")
+    if bax:
+        out = out.movedim(bax, 0)
+        how = f"{how}; sequence-first (batch on axis {bax}), read batch first"
     kind = "tokens" if ax == out.ndim - 1 else "spatial"
     n_pos = 1
     for a in range(1, out.ndim):
         if a != ax:
             n_pos *= int(out.shape[a])
     return Site(site_name, layer, k, module, kind, int(ax), how, int(out.shape[ax]), tuple(out.shape[1:]),
-                reading.positions_for(kind), n_pos)
+                reading.positions_for(kind), n_pos, bax)
 
 
 class _SiteHooks:

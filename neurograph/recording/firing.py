@@ -37,7 +37,7 @@ class Cuts:
         else:
             self.scalar = None
             self.vector = np.asarray(reading.threshold if thresholds is None else thresholds, dtype=np.float64)
-        self.per_site: dict[int, torch.Tensor] = {}
+        self.per_site: dict[tuple, float | torch.Tensor] = {}
         self.offsets: list[int] = []
 
     def bind(self, sites: list[Site]) -> None:
@@ -49,14 +49,47 @@ class Cuts:
                               f"neurons ({', '.join(f'{s.name}: {s.units}' for s in sites)}); pass one per neuron")
 
     def of(self, i: int, site: Site, like: torch.Tensor) -> float | torch.Tensor:
+        """The cut of site ``i`` in the dtype of its values ``like``, such that ``like > cut`` is exactly
+        the rule's ``a > threshold`` compared in float64 (see :func:`exact_cut`)."""
         if self.vector is None:
-            return self.scalar
-        cut = self.per_site.get(i)
-        if cut is None or cut.dtype != like.dtype:
+            if not like.is_floating_point() or like.dtype == torch.float64:
+                return self.scalar
+            key = ("all sites", like.dtype)
+            cut = self.per_site.get(key)
+            if cut is None:
+                cut = self.per_site[key] = float(exact_cut(torch.tensor(self.scalar, dtype=torch.float64),
+                                                           like.dtype))
+            return cut
+        key = (i, like.dtype, like.device)
+        cut = self.per_site.get(key)
+        if cut is None:
             lo = int(self.offsets[i])
-            cut = torch.as_tensor(self.vector[lo:lo + site.units], dtype=like.dtype, device=like.device)
-            self.per_site[i] = cut
+            cut = torch.as_tensor(self.vector[lo:lo + site.units], dtype=torch.float64)
+            if like.is_floating_point():
+                cut = exact_cut(cut, like.dtype)
+            cut = self.per_site[key] = cut.to(device=like.device)
         return cut
+
+
+def exact_cut(cut: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The float64 cut(s) rounded *down* into the floating ``dtype``: for every value ``a`` of ``dtype``,
+    ``a > exact_cut(t, dtype)`` exactly when ``a > t`` in float64.
+
+    Rounding the cut to the nearest value of a narrower dtype (what ``torch.gt(bf16_values, 0.1)``
+    does) moves it: ``0.1`` becomes ``0.10009765625`` in bfloat16 and a value equal to that would
+    not fire although it is above 0.1. The largest ``dtype`` value not above ``t`` has no ``dtype``
+    value between it and ``t``, so the comparison is exact without upcasting the activations.
+
+    >>> t = torch.tensor(0.1, dtype=torch.float64)
+    >>> a = torch.tensor(0.1, dtype=torch.bfloat16)          # 0.10009765625
+    >>> bool(a > 0.1), bool(a > exact_cut(t, torch.bfloat16))
+    (False, True)
+    """
+    if dtype == torch.float64:
+        return cut.to(torch.float64)
+    near = cut.to(dtype)
+    below = torch.nextafter(near, torch.full_like(near, float("-inf")))
+    return torch.where(near.to(torch.float64) > cut, below, near)
 
 
 def fire_into(sv: SiteValues, cut, out: torch.Tensor) -> None:

@@ -15,6 +15,11 @@ holds the neurons (``neuron_axis="auto"``):
 * convolutions, BatchNorm / InstanceNorm / GroupNorm, pooling: the channel axis 1;
 * ``nn.Linear``, ``nn.LayerNorm``, ``nn.RMSNorm``, embeddings, ``nn.MultiheadAttention`` and
   Hugging Face's ``Conv1D`` (GPT-2's projections): the last axis;
+* subclasses of ``nn.LayerNorm`` / ``nn.RMSNorm`` with their own forward (timm's ``LayerNorm2d``,
+  Hugging Face ConvNeXt's ``ConvNextLayerNorm``, which permute channels-first maps): their
+  ``data_format`` (``"channels_first"``: axis 1, ``"channels_last"``: the last axis) if they
+  declare one, else the one axis whose length is ``normalized_shape``; of several such axes,
+  the one along which normalising the first batch's input reproduces the output; else refused;
 * ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``: the hidden units (time is the position axis);
 * parameter-free modules (activations, dropout, identity, Hugging Face's ``GELUActivation``):
   the axis of the module that produced their input, seen in a dry forward pass of the first batch
@@ -26,6 +31,20 @@ holds the neurons (``neuron_axis="auto"``):
 
 Where none of these tells, recording stops with a :class:`~neurograph.errors.LayerError` that
 asks for ``neuron_axis`` (an int, or a dict ``{layer glob: int}``; axis 0 is the batch).
+
+The batch axis is 0, except for sequence-first outputs ``(T, batch, ...)``: a module that
+declares ``batch_first=False`` (``nn.MultiheadAttention``; the ``nn.Transformer*`` layers and
+every submodule of theirs) is read with its batch moved first; a module that declares nothing,
+by its shape (the one of axes 0 and 1 of the batch's length); when both have it, by a second
+dry pass on one input less (the axis that follows the batch). When that cannot tell, a model
+with ``batch_first=False`` modules is refused with a LayerError (use a batch size different
+from the sequence length); one without is read batch-first. Axes (``neuron_axis``) count with
+the batch first.
+
+The firing rule compares ``a > cut`` exactly as in float64 whatever the activation dtype (the
+cut is rounded *down* into bfloat16 / float16 / float32, see
+``neurograph.recording.firing.exact_cut``); means over positions of 16-bit activations are
+taken in float32.
 
 Positions
 ---------

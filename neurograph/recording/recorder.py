@@ -30,6 +30,7 @@ from .accumulate import PatternCounter, build_stats
 from .capture import BatchState, Site, SiteValues, run_model
 from .batches import is_reiterable, model_device_dtype
 from .firing import Cuts, check_budget, count_pass
+from .hooks import original_module
 from .._validate import check_bool, check_choice
 from ..errors import DataError, DegenerateLayerWarning, OptionError
 from .reading import Reading, make_reading
@@ -57,7 +58,7 @@ def list_layers(model: nn.Module) -> pd.DataFrame:
     """
     rows = [{"name": name, "type": type(mod).__name__, "leaf": not any(True for _ in mod.children()),
              "recurrent": isinstance(mod, (nn.RNNBase, nn.RNNCellBase))}
-            for name, mod in model.named_modules() if name]
+            for name, mod in original_module(model).named_modules() if name]
     return pd.DataFrame(rows, columns=["name", "type", "leaf", "recurrent"])
 
 

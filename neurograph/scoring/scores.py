@@ -24,8 +24,8 @@ network already has modularity far above the rewired null.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -49,9 +49,19 @@ logger = logging.getLogger(__name__)
 _LAYER_SCORES = PER_LAYER_SCORES
 
 
+class ScoreRow(dict):
+    """The dict of :attr:`ModelScores.values`; also callable, so that ``scores.values()`` is the
+    :class:`~collections.abc.Mapping` method (the values) while ``scores.values`` stays the dict."""
+
+    __slots__ = ()
+
+    def __call__(self):
+        return dict.values(self)
+
+
 @dataclass(frozen=True, eq=False)
-class ModelScores:
-    """Structure scores of one model.
+class ModelScores(Mapping):
+    """Structure scores of one model; a read-only :class:`~collections.abc.Mapping` score name → value.
 
     Attributes
     ----------
@@ -59,7 +69,8 @@ class ModelScores:
         One flat row: the overall scores of :data:`~neurograph.scoring.definitions.SCORE_DEFINITIONS`
         (all but the ``composite`` ones, which need a table of models; computed on the graph over
         all recorded layers together) and the per-layer ones under ``"<score>@<layer>"``.
-        Plain Python ``float``/``int``; NaN where undefined.
+        Plain Python ``float``/``int``; NaN where undefined. (``scores.values`` is this dict;
+        ``scores.values()``, as for any mapping, its values.)
     layers : pandas.DataFrame
         One row per recorded layer: ``layer`` and the per-layer scores (``modularity``,
         ``modularity_z``, ``n_communities``, ``mean_entropy``, ``mean_mutual_info``,
@@ -70,28 +81,51 @@ class ModelScores:
         The untrained twin's scores on the same data, when scored with ``baseline=``; their
         numbers are also in :attr:`values` as ``<score>_untrained`` and ``<score>_delta``.
 
+    The mapping (``in``, ``len``, iteration over names, ``keys``, ``items``, ``get``) is over
+    :attr:`values`; two ModelScores are equal only if they are the same object.
+
     Examples
     --------
     >>> s = ModelScores(values={"modularity": 0.4}, layers=pd.DataFrame(), analysis=None)
-    >>> s["modularity"], list(s.keys())
-    (0.4, ['modularity'])
+    >>> s["modularity"], list(s.keys()), "test_accuracy" in s, s.get("test_accuracy")
+    (0.4, ['modularity'], False, None)
     """
 
-    values: dict
+    values: dict = field()  # field(): not Mapping.values as a default
     layers: pd.DataFrame
     analysis: Analysis | None
     baseline: ModelScores | None = None
 
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, ScoreRow):
+            object.__setattr__(self, "values", ScoreRow(self.values))
+
     def __getitem__(self, key: str) -> float:
         return self.values[key]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __contains__(self, key) -> bool:
+        return key in self.values
 
     def keys(self):
         """Names of the scores in :attr:`values`."""
         return self.values.keys()
 
+    def items(self):
+        """(name, value) pairs of :attr:`values`."""
+        return self.values.items()
+
     def to_series(self) -> pd.Series:
         """The row as a pandas Series."""
-        return pd.Series(self.values)
+        return pd.Series(dict(self.values))
 
 
 def score_stats(stats: CoactivationStats, *, test_accuracy: float | None = None, per_layer: bool = True,
