@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._limits import MAX_EPOCHS, MAX_N_BOOT, MAX_N_NULL, MAX_WORKERS
 from .errors import NeurographError, OptionError
 
 __all__ = ["main"]
@@ -55,14 +56,22 @@ _RULES = ["positive", "threshold", "quantile", "zscore"]
 def _factory_args(s: argparse.ArgumentParser) -> None:
     """The options that build the user's model: --factory, --kwargs, --factory-path (record and score)."""
     s.add_argument("--factory", required=True, metavar="MODULE:FUNCTION",
-                   help="function (or nn.Module class) that builds the model, e.g. mypackage.models:build, from an "
-                        "installed package or a folder named by --factory-path (standard-library modules are "
-                        "refused)")
+                   help="function (or nn.Module class) that builds the model, e.g. mypackage.models:build, from "
+                        "neurograph, torch (nn.Module classes), a folder named by --factory-path or a package "
+                        "named by --allow-package; anything else is refused before it is imported")
     s.add_argument("--kwargs", default="{}", metavar="JSON",
                    help="JSON object of keyword arguments for the factory (default: %(default)s)")
     s.add_argument("--factory-path", action="append", default=None, metavar="DIR",
                    help="folder to import the factory's module from (repeatable); the current folder is not "
                         "searched unless named here")
+    _allow_package_arg(s)
+
+
+def _allow_package_arg(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--allow-package", action="append", default=[], metavar="NAME",
+                   help="installed package whose functions may be the factory (repeatable), e.g. torchvision; "
+                        "its code is then trusted (options that load code, such as trust_remote_code, are still "
+                        "refused)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -217,6 +226,7 @@ def _parser() -> argparse.ArgumentParser:
     z.add_argument("--factory-path", action="append", default=None, metavar="DIR",
                    help="folder to import [[custom]] factories from (repeatable); never the config's own folder "
                         "unless named here")
+    _allow_package_arg(z)
     z.add_argument("--executor", choices=("inprocess", "process", "ray"), default="process",
                    help="where the runs are trained and scored: this process, a local process pool (default) or "
                         "a Ray cluster; the tables are the same whatever runs them")
@@ -417,10 +427,12 @@ def _output_file(flag: str, path, *, make_parent: bool) -> Path:
     return p
 
 
-def _count(flag: str, value: int, minimum: int, *, also: tuple = ()) -> int:
+def _count(flag: str, value: int, minimum: int, *, also: tuple = (), maximum: int | None = None) -> int:
     if value < minimum and value not in also:
         alt = "".join(f"{a} or " for a in also)
         raise OptionError(f"{flag} must be {alt}>= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise OptionError(f"{flag} must be <= {maximum:,} (neurograph's limit), got {value:,}")
     return value
 
 
@@ -429,9 +441,9 @@ def _demo(args) -> int:
     from .zoo.config import load_zoo_config
     from .zoo.demo import run_demo
     _output_dir("--out", args.out)
-    _count("--epochs", args.epochs, 1)
-    _count("--n-null", args.n_null, 2, also=(0,))
-    _count("--n-boot", args.n_boot, 0)
+    _count("--epochs", args.epochs, 1, maximum=MAX_EPOCHS)
+    _count("--n-null", args.n_null, 2, also=(0,), maximum=MAX_N_NULL)
+    _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
     zoo = load_zoo_config(_input_file("--zoo", args.zoo)) if args.zoo else None
     result = run_demo(args.out, seed=args.seed, n_null=args.n_null, epochs=args.epochs, zoo=zoo,
                       n_boot=args.n_boot, progress=_progress(args))
@@ -484,7 +496,8 @@ def _record(args) -> int:
     memory_limit = _bytes("--memory-limit", args.memory_limit)
     device = _device("--device", args.device)
     X, y = load_data_file(args.data)
-    model = build_model(load_factory(args.factory, search_path=args.factory_path), kwargs, args.factory)
+    model = build_model(load_factory(args.factory, factory_path=args.factory_path,
+                                     allow_packages=args.allow_package), kwargs, args.factory)
     if args.checkpoint is not None:
         try:
             load_checkpoint(model, args.checkpoint)
@@ -533,7 +546,7 @@ def _graph(args) -> int:
     from .stats import CoactivationStats
     _input_file("STATS", args.stats)
     _output_dir("--out", args.out)
-    _count("--n-null", args.n_null, 2, also=(0,))
+    _count("--n-null", args.n_null, 2, also=(0,), maximum=MAX_N_NULL)
     stats = CoactivationStats.load(args.stats)
     name = args.name or _stats_name(args.stats)
     result = analyze(stats, weight=args.weight, threshold=args.threshold, top_k=args.top_k,
@@ -566,13 +579,14 @@ def _score(args) -> int:
         out_file = _output_file("--out", args.out, make_parent=True)
     elif args.out:
         out_dir = _output_dir("--out", args.out)
-    _count("--n-null", args.n_null, 2, also=(0,))
+    _count("--n-null", args.n_null, 2, also=(0,), maximum=MAX_N_NULL)
     spec = CustomSpec(name=args.name, factory=args.factory, kwargs=kwargs,
                       checkpoints=tuple(Path(p) for p in args.checkpoint), data=Path(args.data),
                       layers=tuple(args.layers), rule=args.rule, z=args.z, threshold=args.threshold,
                       spatial=args.spatial)
     res = score_checkpoints(spec, n_null=args.n_null, method=args.method, seed=args.seed,
-                            search_path=args.factory_path, progress=_progress(args))
+                            factory_path=args.factory_path, allow_packages=args.allow_package,
+                            progress=_progress(args))
     # the position in --checkpoint is no epoch: name it for what it is
     table = res.table.rename(columns={"epoch": "checkpoint_index"})
     neurons = res.neurons.rename(columns={"epoch": "checkpoint_index"})
@@ -605,11 +619,14 @@ def _zoo(args) -> int:
     from .zoo.runs import run_zoo
     _input_file("CONFIG", args.config)
     _output_dir("--out", args.out)
-    _count("--n-boot", args.n_boot, 0)
+    _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
+    if args.workers is not None:
+        _count("--workers", args.workers, 1, maximum=MAX_WORKERS)
     from .zoo.executors import Executor
     executor = Executor(args.executor, workers=args.workers, address=args.address)
     config = load_zoo_config(args.config)
-    res = run_zoo(config, args.out, progress=_progress(args), search_path=args.factory_path, executor=executor)
+    res = run_zoo(config, args.out, progress=_progress(args), factory_path=args.factory_path,
+                  allow_packages=args.allow_package, executor=executor)
     print(f"trained and scored {len(res.table)} checkpoints in {res.seconds:.1f} s; table: {res.paths['scores']}")
     if not args.no_report:
         rep = write_report(args.out, n_boot=args.n_boot, title=f"neurograph zoo: {config.name}",
@@ -632,7 +649,7 @@ def _correlate(args) -> int:
         out = _output_file("--out", args.out, make_parent=False)
     elif args.out:
         out = _output_dir("--out", args.out) / "correlations.csv"
-    _count("--n-boot", args.n_boot, 0)
+    _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
     table = read_csv(path)
     metrics = args.metrics or [m for m in DEFAULT_METRICS if m in table.columns]
     if not metrics:
@@ -661,6 +678,7 @@ def _report(args) -> int:
     from .scoring.correlation import correlation_table
     src = _input_dir("DIR", args.dir)
     out = _output_dir("--out", args.out) if args.out else src
+    _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
     summaries = _graph_summaries(src)
     scores = src / "scores.csv"
     from_graphs = bool(summaries) and (not scores.is_file() or "summary_file" in _csv_columns(scores))
@@ -708,14 +726,19 @@ def _data_after_lists(args) -> None:
 
 
 def _json_kwargs(text: str) -> dict:
+    """``--kwargs``: a JSON object of plain data (:func:`neurograph.zoo.factories.check_factory_kwargs`)."""
     from .errors import ConfigError
+    from .zoo.factories import check_factory_kwargs
     try:
         kwargs = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--kwargs is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ConfigError("--kwargs is nested too deeply to parse") from None
     if not isinstance(kwargs, dict):
-        raise ConfigError(f"--kwargs must be a JSON object, got {text!r}")
-    return kwargs
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise ConfigError(f"--kwargs must be a JSON object, got {shown!r}")
+    return check_factory_kwargs(kwargs, "--kwargs")
 
 
 def _device(flag: str, text: str):

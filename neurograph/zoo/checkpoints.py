@@ -36,7 +36,7 @@ from ..io.atomic import check_file, first_line, read_npz
 from ..scoring.scores import ModelScores, score_model
 from .config import CustomSpec, FiringRule, ScoreSettings, parse_custom_spec  # noqa: F401 - old import path
 from .factories import (CLASS_ONLY_FACTORY_PACKAGES, DENIED_FACTORY_MODULES,  # noqa: F401 - old import path
-                        build_model, check_factory_spec, load_factory)
+                        build_model, check_factory_kwargs, check_factory_spec, load_factory)
 from .results import RunResult, ZooResult, checkpoint_row, neuron_rows, stack_runs  # noqa: F401 - ZooResult: old path
 
 __all__ = ["load_checkpoint", "load_data_file", "score_checkpoints"]
@@ -127,24 +127,28 @@ def load_data_file(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor 
     return X, y
 
 
-def prepare_custom(cs: CustomSpec, *, search_path=None):
+def prepare_custom(cs: CustomSpec, *, factory_path=None, allow_packages=(), search_path=None):
     """Check one custom entry in the policy's order; returns ``(factory, X, y)``.
 
-    First what needs no code (the factory string, that every checkpoint exists, the data
-    file), then the factory is imported (see :func:`load_factory`).
+    First what needs no code (the factory string, its kwargs, that every checkpoint exists,
+    the data file), then the factory is imported (see :func:`load_factory`; ``search_path``
+    is the older name of ``factory_path``).
     """
     check_factory_spec(cs.factory)
+    check_factory_kwargs(cs.kwargs, f"{cs.name}: factory {cs.factory!r} kwargs")
     for path in cs.checkpoints:
         check_file(path, "checkpoint")
     X, y = load_data_file(cs.data)
-    factory = load_factory(cs.factory, search_path=search_path, config_dir=cs.config_dir)
+    factory = load_factory(cs.factory, factory_path=factory_path if factory_path is not None else search_path,
+                           allow_packages=allow_packages, config_dir=cs.config_dir)
     return factory, X, y
 
 
 def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi", method: str = "leiden",
                       per_layer: bool = True, seed: int = 0,
-                      search_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-                      progress: bool = False) -> ZooResult:
+                      factory_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+                      allow_packages: Sequence[str] = (), progress: bool = False,
+                      search_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None) -> ZooResult:
     """Score a user's checkpoints: ``factory(**kwargs)`` with each state_dict loaded, recorded on ``data``.
 
     Returns a :class:`~neurograph.zoo.results.ZooResult` (nothing is written; ``paths`` is
@@ -154,9 +158,10 @@ def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi",
     :class:`~neurograph.zoo.config.ScoreSettings`).
 
     The factory is imported (following the factory policy of
-    :mod:`neurograph.zoo.factories`: from installed packages or the folders ``search_path``
-    names explicitly) only after the factory string, the checkpoint files and the data file
-    have been checked.
+    :mod:`neurograph.zoo.factories`: neurograph, torch, the folders ``factory_path`` names or
+    the packages ``allow_packages`` names; ``search_path`` is the older name of
+    ``factory_path``) only after the factory string, its kwargs, the checkpoint files and the
+    data file have been checked.
 
     Raises
     ------
@@ -168,7 +173,8 @@ def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi",
     """
     t0 = time.perf_counter()
     settings = ScoreSettings(n_null=n_null, weight=weight, method=method, per_layer=per_layer, seed=seed)
-    factory, X, y = prepare_custom(cs, search_path=search_path)
+    factory, X, y = prepare_custom(cs, factory_path=factory_path if factory_path is not None else search_path,
+                                   allow_packages=allow_packages)
     run = score_custom(cs, factory, (X, y), settings, progress=progress)
     return stack_runs([run], paths={}, seconds=time.perf_counter() - t0)
 

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_choice, check_int
+from .._limits import MAX_EPOCHS, MAX_N_NULL
 from ..errors import ConfigError, OptionError
 from ..io.atomic import atomic_path
 from .executors import Executor, run_tasks
@@ -116,8 +117,8 @@ class GridSpec:
             raise OptionError(f"seeds must be distinct non-negative ints, got {self.seeds!r}")
         object.__setattr__(self, "seeds", seeds)
         for name in ("epochs", "batch_size", "n_train", "n_test", "score_samples"):
-            check_int(name, getattr(self, name), min=1)
-        check_int("n_null", self.n_null, min=0)
+            check_int(name, getattr(self, name), min=1, max=MAX_EPOCHS if name == "epochs" else None)
+        check_int("n_null", self.n_null, min=0, max=MAX_N_NULL)
         if self.baselines is not None:
             from ..scoring.baselines import BASELINES
             names = tuple(self.baselines)

@@ -613,14 +613,16 @@ def test_zoo_refuses_a_module_beside_the_toml(tmp_path):
     """))
     _user_files(tmp_path)
     cfg = load_zoo_config(_custom_toml(tmp_path, "beside_ng_policy:build"))
-    with _raises(ConfigError, "beside_ng_policy:build", "cannot import"):
+    with _raises(ConfigError, "beside_ng_policy:build", "not allowed", "nothing was imported"):
         run_zoo(cfg, tmp_path / "out")
     assert not marker.exists() and not (tmp_path / "out").exists()
-    # even when that folder is importable anyway, the config's own folder is refused
+    # even when that folder is importable anyway and the name allowed, the config's own folder is refused
     sys.path.insert(0, str(tmp_path))
     try:
-        with _raises(ConfigError, "beside_ng_policy:build", "configuration's folder"):
+        with _raises(ConfigError, "beside_ng_policy:build", "not allowed"):
             prepare_custom(cfg.custom[0])
+        with _raises(ConfigError, "beside_ng_policy:build", "configuration's folder"):
+            prepare_custom(cfg.custom[0], allow_packages=["beside_ng_policy"])
     finally:
         sys.path.remove(str(tmp_path))
     assert not marker.exists() and "beside_ng_policy" not in sys.modules
@@ -656,7 +658,7 @@ def test_factory_objects_that_are_not_model_factories(tmp_path):
             pass
     """))
     for name, fragment in (("system", "refused"), ("launch", "refused"), ("value", "not callable"),
-                           ("numpy.save", "reaches into another module"), ("save", "only torch.nn.Module"),
+                           ("numpy.save", "reaches into another module"), ("save", "not a model factory"),
                            ("Plain", "not a torch.nn.Module subclass"), ("__name__", "'__'")):
         spec = f"odd_ng_policy:{name}"
         with _raises(ConfigError, spec, fragment):
@@ -667,8 +669,11 @@ def test_factory_objects_that_are_not_model_factories(tmp_path):
     factory = load_factory("odd_ng_policy:not_a_model", search_path=lib)
     with _raises(ConfigError, "odd_ng_policy:not_a_model", "returned a str, not a torch.nn.Module"):
         build_model(factory, {}, "odd_ng_policy:not_a_model")
-    for spec in ("neurograph.zoo.runs:run_zoo", "numpy:load", "pandas:read_pickle", "torch:load", "torch.hub:load"):
+    for spec in ("neurograph.zoo.runs:run_zoo", "torch:load", "torch.hub:load"):
         with _raises(ConfigError, spec, "only torch.nn.Module"):
+            load_factory(spec)
+    for spec in ("numpy:load", "pandas:read_pickle"):
+        with _raises(ConfigError, spec, "not allowed", "nothing was imported"):
             load_factory(spec)
     assert load_factory("torch.nn:Linear") is torch.nn.Linear
     with _raises(ConfigError, "nowhere", "is not a folder"):
