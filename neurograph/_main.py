@@ -735,6 +735,8 @@ def _json_kwargs(text: str) -> dict:
         raise ConfigError(f"--kwargs is not valid JSON: {exc}") from exc
     except RecursionError:
         raise ConfigError("--kwargs is nested too deeply to parse") from None
+    except ValueError as exc:  # json's own limits (an integer of more than 4300 digits, ...)
+        raise ConfigError(f"--kwargs is not valid JSON: {' '.join(str(exc).split())[:200]}") from exc
     if not isinstance(kwargs, dict):
         shown = text if len(text) <= 80 else text[:77] + "..."
         raise ConfigError(f"--kwargs must be a JSON object, got {shown!r}")
@@ -769,10 +771,12 @@ def _bytes(flag: str, text: str | None) -> int | None:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|[KMGT]B|B)?\s*", text, flags=re.IGNORECASE)
     unit = (m.group(2) or "").lower().rstrip("b") if m else ""
     unit = unit + "b" if unit.endswith("i") else unit
-    if not m or unit not in _UNITS or float(m.group(1)) * _UNITS[unit] < 1:
-        raise OptionError(f"{flag} must be a positive number of bytes, optionally with a unit (512M, 8G, 2GiB), "
-                          f"got {text!r}")
-    return int(float(m.group(1)) * _UNITS[unit])
+    value = float(m.group(1)) * _UNITS[unit] if m and unit in _UNITS else 0.0
+    if not 1 <= value < 2**63:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise OptionError(f"{flag} must be a positive number of bytes below 2**63, optionally with a unit (512M, 8G, "
+                          f"2GiB), got {shown!r}")
+    return int(value)
 
 
 def _neuron_axis(values: list[str]):
@@ -781,12 +785,12 @@ def _neuron_axis(values: list[str]):
         v = values[0]
         if v == "auto":
             return v
-        if re.fullmatch(r"-?\d+", v):
+        if re.fullmatch(r"-?\d{1,9}", v):
             return int(v)
     axes = {}
     for v in values:
         layer, _, axis = v.rpartition("=")
-        if not layer or not re.fullmatch(r"-?\d+", axis):
+        if not layer or not re.fullmatch(r"-?\d{1,9}", axis):
             raise OptionError(f"--neuron-axis must be auto, an int, or LAYER=INT pairs, got {' '.join(values)!r}")
         axes[layer] = int(axis)
     return axes

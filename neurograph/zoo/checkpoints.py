@@ -87,7 +87,10 @@ def load_data_file(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor 
     ------
     FileFormatError
         Naming the file: missing, a folder, an unknown suffix, unreadable or corrupt, holding
-        Python objects, not a dict of tensors, or without ``X``.
+        Python objects, not a dict of tensors, or without ``X``; an ``.npz`` whose members other
+        than ``X`` and ``y`` (``X_test``, ``y_test``) declare more than 1 MiB in all, or whose ``y``
+        declares more labels than ``X`` has rows (checked from the ``.npy`` headers, before any
+        array is read).
     DataError
         Naming the file and the array: ``X`` not numeric (strings, complex), without samples
         or with NaN or infinite values; ``y`` not integer class ids (>= 0), not one label
@@ -96,6 +99,7 @@ def load_data_file(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor 
     path = check_file(path, "data file")
     name = str(path)
     if path.suffix == ".npz":
+        _check_data_members(path)
         content = read_npz(path, "data file", FileFormatError)
     elif path.suffix in (".pt", ".pth"):
         content = _torch_load(path, "data file")
@@ -222,6 +226,31 @@ def _torch_load(path: Path, what: str):
                                   "loads only tensors and state_dicts and never unpickles code") from exc
         summary = first_line(exc).split(". ")[0]
         raise FileFormatError(f"{what} {name!r} is corrupt or not a PyTorch file: {summary}") from exc
+
+
+_DATA_MEMBERS = ("X", "y", "X_test", "y_test")
+_MAX_OTHER_BYTES = 1 << 20  # members of a data file neurograph does not use: read (and ignored) up to 1 MiB
+
+
+def _check_data_members(path: Path) -> None:
+    """FileFormatError if the members of a data ``.npz`` that are not used declare more than 1 MiB, or ``y``
+    declares more labels than ``X`` has rows: from the headers alone, before anything is inflated."""
+    from ..io.npzheaders import npz_headers
+
+    heads = npz_headers(path, "data file", FileFormatError)
+    if heads is None:
+        return
+    other = {m: h.nbytes for m, h in heads.items() if m not in _DATA_MEMBERS}
+    if sum(other.values()) > _MAX_OTHER_BYTES:
+        big = max(other, key=other.get)
+        raise FileFormatError(f"data file {str(path)!r}: member(s) {sorted(other)} are not X or y and declare "
+                              f"{sum(other.values()):,} bytes ({big!r}: {other[big]:,}); neurograph reads X and y "
+                              f"only and refuses more than {_MAX_OTHER_BYTES:,} bytes of other members")
+    for xk, yk in (("X", "y"), ("X_test", "y_test")):
+        hx, hy = heads.get(xk), heads.get(yk)
+        if hx is not None and hy is not None and hx.shape and hy.size > hx.shape[0]:
+            raise DataError(f"data file {str(path)!r}: {yk!r} declares {hy.size:,} labels, more than the "
+                            f"{hx.shape[0]:,} samples of {xk!r}")
 
 
 def _data_array(value, what: str) -> torch.Tensor:

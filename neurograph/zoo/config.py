@@ -243,6 +243,8 @@ def load_zoo_config(path: str | os.PathLike) -> ZooConfig:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     except RecursionError:
         raise ConfigError(f"{path}: not a zoo config: arrays or tables nested too deeply to parse") from None
+    except ValueError as exc:  # tomllib's own limits (an integer of more than 4300 digits, ...)
+        raise ConfigError(f"{path}: not valid TOML: {' '.join(str(exc).split())[:200]}") from exc
     return parse_zoo_config(raw, base_dir=path.parent, source=str(path))
 
 
