@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
@@ -864,3 +865,86 @@ def test_fuzz_fixed_point_file(mutation):
 @given(mutation=_mutation())
 def test_fuzz_fsa_file(mutation):
     _fuzz_load(_FSA_RAW, mutation, ".json", FSA.load, _check_fsa)
+
+
+# ---------------------------------------------------------------------- declared sizes, checked before reading
+def _lying_member(path: Path, member: str, shape: tuple, descr: str = "<f8", data: bytes = b"\0" * 16,
+                  compress: bool = False) -> Path:
+    """Add (or replace) ``member`` in the .npz ``path``: its .npy header declares ``shape`` but holds only ``data``."""
+    import io
+
+    from numpy.lib import format as npy
+
+    head = io.BytesIO()
+    npy.write_array_header_1_0(head, {"descr": descr, "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path) as zf:
+        kept = [(i.filename, zf.read(i)) for i in zf.infolist() if i.filename != f"{member}.npy"]
+    mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=mode) as zf:
+        for name, content in kept:
+            zf.writestr(name, content)
+        zf.writestr(f"{member}.npy", head.getvalue() + data)
+    return path
+
+
+def _load_fast(path: Path, exc_type, *fragments: str, seconds: float = 1.0) -> None:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with _raises(exc_type, path.name, *fragments):
+        CoactivationStats.load(path) if exc_type is StatsFileError else load_data_file(path)
+    assert time.perf_counter() - t0 < seconds
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024  # ru_maxrss is KiB on Linux
+    assert grown_mib < 100, f"peak memory grew by {grown_mib:.0f} MiB"
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_stats_unexpected_800mb_member_is_refused_unread(stats_file, tmp_path, compress):
+    path = _lying_member(stats_file[1], "junk", (100_000_000,), compress=compress)
+    assert path.stat().st_size < 100_000
+    _load_fast(path, StatsFileError, "unexpected member(s) ['junk']")
+
+
+@pytest.mark.parametrize("member, shape, descr, fragment", [
+    ("cofire_counts", (100_000, 100_000), "<i8", "more elements than the neuron table (5 neurons)"),
+    ("class_fire_counts", (30_000, 30_000), "<i8", "more elements than the neuron table (5 neurons) and 3 classes"),
+    ("fire_counts", (10**8,), "<i8", "more elements than the neuron table imply (5)"),
+    ("moments_comoment", (50_000, 50_000), "<f8", "'moments_comoment' declares shape (50000, 50000)"),
+    ("header", (), "<U100000000", "a header holds at most"),
+    ("layer", (5,), "<U10000000", "a name holds at most"),
+    ("pattern_vals_0", (10**8,), "<i8", "more patterns than the 40 samples"),
+])
+def test_stats_member_declaring_more_than_d_and_c_imply_is_refused_unread(stats_file, tmp_path, member, shape,
+                                                                          descr, fragment):
+    path = _lying_member(stats_file[1], member, shape, descr)
+    _load_fast(path, StatsFileError, repr(member) if member != "pattern_vals_0" else "pattern_vals_0", fragment)
+
+
+def test_stats_zip_member_that_is_not_npy_is_named(stats_file):
+    path = stats_file[1]
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("notes.txt", b"x" * 1000)
+    with _raises(StatsFileError, "good.npz", "'notes.txt'", "not a numpy array"):
+        CoactivationStats.load(path)
+
+
+def test_cli_graph_on_a_lying_stats_file_exits_2_and_writes_nothing(stats_file, tmp_path, capsys):
+    from neurograph._main import main
+
+    path = _lying_member(stats_file[1], "junk", (100_000_000,))
+    assert main(["graph", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'junk'" in err[0] and err[0].startswith("neurograph graph: error: STATS"), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_file_with_a_huge_unused_member_or_too_many_labels(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((6, 4), np.float32), y=np.zeros(6, np.int64), names=np.array(["a", "b"]))
+    assert load_data_file(path)[0].shape == (6, 4)  # small extra members are still read and ignored
+    _lying_member(path, "junk", (100_000_000,))
+    _load_fast(path, FileFormatError, "'junk': 800,000,000", "not X or y", "more than 1,048,576 bytes")
+    np.savez(path, X=np.zeros((6, 4), np.float32), y=np.zeros(6, np.int64))
+    _lying_member(path, "y", (100_000_000,), "<i8")
+    _load_fast(path, DataError, "'y' declares 100,000,000 labels", "6 samples of 'X'")
