@@ -473,10 +473,10 @@ def _record(args) -> int:
     from .errors import FileFormatError
     from .recording import list_layers, preview, record
     from .zoo.checkpoints import load_checkpoint, load_data_file
-    from .zoo.factories import build_model, check_factory_spec, load_factory
+    from .zoo.factories import build_model, check_factory_allowed, load_factory
     _data_after_lists(args)
     kwargs = _json_kwargs(args.kwargs)
-    check_factory_spec(args.factory)
+    check_factory_allowed(args.factory, factory_path=args.factory_path, allow_packages=args.allow_package)
     if args.checkpoint is not None:
         _input_file("--checkpoint", args.checkpoint)
     _input_file("DATA", args.data)

@@ -1,4 +1,5 @@
-"""What a ``.npz`` archive declares, read from its zip directory and ``.npy`` headers alone.
+"""What a ``.npz`` archive declares, read from its zip directory and ``.npy`` headers alone (internal, as
+:mod:`neurograph.io.atomic`).
 
 :func:`npz_headers` lists every member of an archive with the shape and dtype its ``.npy``
 header declares, inflating only the few hundred bytes of each header and reading no array:
@@ -20,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NpyHeader", "npz_headers"]
 
 _MAX_HEADER_BYTES = 10_000  # numpy's own default limit on a .npy header (max_header_size)
 

@@ -36,7 +36,8 @@ from ..io.atomic import check_file, first_line, read_npz
 from ..scoring.scores import ModelScores, score_model
 from .config import CustomSpec, FiringRule, ScoreSettings, parse_custom_spec  # noqa: F401 - old import path
 from .factories import (CLASS_ONLY_FACTORY_PACKAGES, DENIED_FACTORY_MODULES,  # noqa: F401 - old import path
-                        build_model, check_factory_kwargs, check_factory_spec, load_factory)
+                        build_model, check_factory_allowed, check_factory_kwargs, check_factory_spec,
+                        load_factory)
 from .results import RunResult, ZooResult, checkpoint_row, neuron_rows, stack_runs  # noqa: F401 - ZooResult: old path
 
 __all__ = ["load_checkpoint", "load_data_file", "score_checkpoints"]
@@ -134,17 +135,17 @@ def load_data_file(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor 
 def prepare_custom(cs: CustomSpec, *, factory_path=None, allow_packages=(), search_path=None):
     """Check one custom entry in the policy's order; returns ``(factory, X, y)``.
 
-    First what needs no code (the factory string, its kwargs, that every checkpoint exists,
-    the data file), then the factory is imported (see :func:`load_factory`; ``search_path``
+    First what needs no code (the factory string against the allow-list, its kwargs, that every
+    checkpoint exists, the data file), then the factory is imported (see :func:`load_factory`; ``search_path``
     is the older name of ``factory_path``).
     """
-    check_factory_spec(cs.factory)
+    folders = factory_path if factory_path is not None else search_path
+    check_factory_allowed(cs.factory, factory_path=folders, allow_packages=allow_packages)
     check_factory_kwargs(cs.kwargs, f"{cs.name}: factory {cs.factory!r} kwargs")
     for path in cs.checkpoints:
         check_file(path, "checkpoint")
     X, y = load_data_file(cs.data)
-    factory = load_factory(cs.factory, factory_path=factory_path if factory_path is not None else search_path,
-                           allow_packages=allow_packages, config_dir=cs.config_dir)
+    factory = load_factory(cs.factory, factory_path=folders, allow_packages=allow_packages, config_dir=cs.config_dir)
     return factory, X, y
 
 

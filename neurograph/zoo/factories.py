@@ -55,7 +55,8 @@ if TYPE_CHECKING:  # torch is imported when a factory is loaded or called, not t
     from torch import nn
 
 __all__ = ["ALLOWED_FACTORY_PACKAGES", "CLASS_ONLY_FACTORY_PACKAGES", "DENIED_FACTORY_MODULES",
-           "MAX_KWARGS_DEPTH", "MAX_KWARGS_ITEMS", "REFUSED_KWARGS", "check_factory_kwargs", "load_factory"]
+           "MAX_KWARGS_DEPTH", "MAX_KWARGS_ITEMS", "REFUSED_KWARGS", "check_factory_allowed", "check_factory_kwargs",
+           "load_factory"]
 
 #: Top-level modules no factory may come from (nor their submodules), even when named with
 #: ``allow_packages``: process control, shells, imports, code execution, pickles, sockets, native
@@ -182,20 +183,8 @@ def load_factory(spec: str, *, factory_path: str | os.PathLike | Sequence[str | 
         attribute; an attribute reached through another module; or an object that is neither
         an ``nn.Module`` subclass nor a Python function defined where functions are allowed.
     """
-    mod_name, attr = check_factory_spec(spec)
-    paths = _search_paths(factory_path if factory_path is not None else search_path, spec)
-    allowed = _allowed_packages(allow_packages)
-    top = mod_name.split(".")[0]
-    on_path = bool(paths) and _found_in(top, paths)
-    cached = sys.modules.get(top)
-    if paths and not on_path and cached is not None and _in_paths_uncached(top, paths):
-        home = _locations(cached.__dict__.get("__file__"), cached.__dict__.get("__path__"))
-        raise ConfigError(f"factory {spec!r}: a module {top!r} is already imported in this process from "
-                          f"{home[0] if home else 'elsewhere'!r}, not from the factory path {paths}; one process "
-                          "imports one module of a name (rename the module, or use a new process)")
-    if not on_path and top not in allowed and top not in ALLOWED_FACTORY_PACKAGES:
-        where = f" nor found in {paths}" if paths else ""
-        raise ConfigError(f"factory {spec!r}: package {top!r} is not allowed{where} (nothing was imported); {_HOW}")
+    mod_name, attr, paths, allowed = _check_allowed(spec, factory_path if factory_path is not None else search_path,
+                                                    allow_packages)
     added = [p for p in paths if p not in sys.path]
     sys.path[:0] = added
     try:
@@ -228,6 +217,24 @@ def load_factory(spec: str, *, factory_path: str | os.PathLike | Sequence[str | 
     return obj
 
 
+def check_factory_allowed(spec: str, *, factory_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+                          allow_packages: Iterable[str] = ()) -> None:
+    """The allow-list check of :func:`load_factory` alone: imports and executes nothing.
+
+    Examples
+    --------
+    >>> check_factory_allowed("neurograph.models:MLP")
+    >>> check_factory_allowed("sympy:sympify", allow_packages=["sympy"])
+
+    Raises
+    ------
+    ConfigError
+        Naming the factory: malformed, refused (standard library), or from a package that is not
+        allowed.
+    """
+    _check_allowed(spec, factory_path, allow_packages)
+
+
 def build_model(factory: Callable[..., nn.Module], kwargs: dict, spec: str) -> nn.Module:
     """Call ``factory(**kwargs)``; ModelError if it raises, ConfigError if it returns no ``nn.Module``.
 
@@ -247,6 +254,25 @@ def build_model(factory: Callable[..., nn.Module], kwargs: dict, spec: str) -> n
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _check_allowed(spec, factory_path, allow_packages) -> tuple[str, str, list[str], frozenset]:
+    """``(module, attribute, factory paths, allowed packages)`` if ``spec`` passes the allow-list, else ConfigError."""
+    mod_name, attr = check_factory_spec(spec)
+    paths = _search_paths(factory_path, spec)
+    allowed = _allowed_packages(allow_packages)
+    top = mod_name.split(".")[0]
+    on_path = bool(paths) and _found_in(top, paths)
+    cached = sys.modules.get(top)
+    if paths and not on_path and cached is not None and _in_paths_uncached(top, paths):
+        home = _locations(cached.__dict__.get("__file__"), cached.__dict__.get("__path__"))
+        raise ConfigError(f"factory {spec!r}: a module {top!r} is already imported in this process from "
+                          f"{home[0] if home else 'elsewhere'!r}, not from the factory path {paths}; one process "
+                          "imports one module of a name (rename the module, or use a new process)")
+    if not on_path and top not in allowed and top not in ALLOWED_FACTORY_PACKAGES:
+        where = f" nor found in {paths}" if paths else ""
+        raise ConfigError(f"factory {spec!r}: package {top!r} is not allowed{where} (nothing was imported); {_HOW}")
+    return mod_name, attr, paths, allowed
 
 
 def _denied(mod_name: str) -> bool:

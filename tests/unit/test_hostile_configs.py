@@ -329,3 +329,14 @@ def test_api_numbers_are_bounded_before_allocating():
         w_method_words(parity, depth=10**12)
     with _raises(ConfigError, "n_null must be <="):
         parse_zoo_config({"family": [{"task": "blobs"}], "score": {"n_null": 10**9}})
+
+
+def test_the_allow_list_is_checked_before_any_file_is_read(tmp_path, capsys):
+    sentinel = tmp_path / "SENTINEL"
+    spec = CustomSpec(name="m", factory="sympy:sympify", kwargs={"a": _sympy_payload(sentinel)},
+                      checkpoints=(tmp_path / "missing.pt",), data=tmp_path / "missing.npz", layers=("layers.1",))
+    with _raises(ConfigError, "sympy:sympify", "not allowed"):  # not "missing.pt does not exist"
+        prepare_custom(spec)
+    _cli(["record", tmp_path / "missing.npz", "--factory", "sympy:sympify", "--layers", "l", "--out",
+          tmp_path / "out"], capsys, "sympy:sympify", "not allowed")
+    assert not sentinel.exists() and not (tmp_path / "out").exists()
