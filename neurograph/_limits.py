@@ -17,8 +17,8 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL", "MAX_RUNS", "MAX_SAMPLES", "MAX_WIDTH",
-           "MAX_WORKERS"]
+__all__ = ["MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL", "MAX_RUNS", "MAX_SAMPLES",
+           "MAX_TASK_VALUES", "MAX_WIDTH", "MAX_WORKERS"]
 
 #: Bootstrap resamples (``n_boot``, ``--n-boot``): memory is ``n_boot x rows`` floats.
 MAX_N_BOOT = 100_000
@@ -35,3 +35,5 @@ MAX_WIDTH = 1_000_000
 MAX_HIDDEN_LAYERS = 1_000
 #: Samples of a generated task (``[blobs] n_samples``) and its features (``n_features``, ``n_classes``).
 MAX_SAMPLES = 10_000_000
+#: Values of a generated task, ``n_samples x n_features`` (scikit-learn makes them in float64: 800 MB).
+MAX_TASK_VALUES = 100_000_000

@@ -68,7 +68,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .._limits import MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_N_NULL, MAX_RUNS, MAX_SAMPLES, MAX_WIDTH
+from .._limits import (MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_N_NULL, MAX_RUNS, MAX_SAMPLES, MAX_TASK_VALUES,
+                       MAX_WIDTH)
 from .._validate import check_bool, check_choice, check_int, check_number
 from ..errors import ConfigError, OptionError
 from .factories import check_factory_kwargs, check_factory_spec
@@ -446,6 +447,10 @@ def _parse_blobs(blobs: dict, where: str) -> BlobsTask:
         if key in blobs:
             values[key] = _value(where, key, blobs[key], check_int, f"an int >= {minimum}",
                                  min=minimum, max=MAX_SAMPLES)
+    n, f = values.get("n_samples", BlobsTask.n_samples), values.get("n_features", BlobsTask.n_features)
+    if n * f > MAX_TASK_VALUES:
+        raise ConfigError(f"{where}: n_samples x n_features = {n * f:,} values, beyond neurograph's limit of "
+                          f"{MAX_TASK_VALUES:,}")
     if "test_fraction" in blobs:
         values["test_fraction"] = _value(where, "test_fraction", blobs["test_fraction"], check_number,
                                          "a number in (0, 1)", low=0.0, high=1.0, low_open=True, high_open=True)

@@ -340,3 +340,14 @@ def test_the_allow_list_is_checked_before_any_file_is_read(tmp_path, capsys):
     _cli(["record", tmp_path / "missing.npz", "--factory", "sympy:sympify", "--layers", "l", "--out",
           tmp_path / "out"], capsys, "sympy:sympify", "not allowed")
     assert not sentinel.exists() and not (tmp_path / "out").exists()
+
+
+def test_generated_task_sizes_are_bounded_before_generating(tmp_path):
+    from neurograph.datasets import make_blobs_task
+
+    t0 = time.perf_counter()
+    with _raises(OptionError, "n_samples=1,000,000", "n_features=1,000", "100,000,000 values"):
+        make_blobs_task(n_samples=10**6, n_features=1000)
+    with _raises(ConfigError, "[blobs]", "1,000,000,000 values"):
+        parse_zoo_config({"family": [{"task": "blobs"}], "blobs": {"n_samples": 10**6, "n_features": 1000}})
+    assert time.perf_counter() - t0 < 1.0
