@@ -35,8 +35,8 @@ A zoo is described by a TOML file (read with :mod:`tomllib`)::
 
     [[custom]]                  # CustomSpec: your own models, checkpoints + a factory + data
     name = "mine"
-    factory = "mypackage.models:build"   # an installed package; must return an nn.Module
-    kwargs = { width = 32 }
+    factory = "mypackage.models:build"   # --factory-path DIR or --allow-package mypackage; returns an nn.Module
+    kwargs = { width = 32 }              # plain data (no trust_remote_code and the like)
     checkpoints = ["ckpt/epoch1.pt", "ckpt/epoch9.pt"]    # state_dicts, relative to this file
     data = "test.npz"           # arrays X and y (y optional), or a .pt dict of tensors {"X", "y"}
     layers = ["layers.1"]
@@ -46,7 +46,8 @@ A zoo is described by a TOML file (read with :mod:`tomllib`)::
     spatial = "mean"
 
 :func:`load_zoo_config` reads a file and :func:`parse_zoo_config` a dict (the parsed TOML);
-both validate everything (keys, types, ranges, the factory strings as strings) and return a
+both validate everything (keys, types, ranges, the factory strings as strings, that kwargs are
+plain data, that the families make at most 100,000 runs, counted before expanding) and return a
 :class:`ZooConfig` of typed objects, so no settings dict travels further. Reading a config
 runs no code: factories are imported only by :func:`neurograph.zoo.run_zoo`, after the
 files of every ``[[custom]]`` entry have been checked (see :mod:`neurograph.zoo.factories`
