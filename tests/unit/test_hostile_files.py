@@ -948,3 +948,16 @@ def test_data_file_with_a_huge_unused_member_or_too_many_labels(tmp_path):
     np.savez(path, X=np.zeros((6, 4), np.float32), y=np.zeros(6, np.int64))
     _lying_member(path, "y", (100_000_000,), "<i8")
     _load_fast(path, DataError, "'y' declares 100,000,000 labels", "6 samples of 'X'")
+
+
+@pytest.mark.parametrize("member, shape, fragment", [
+    ("junk", (100_000_000,), "unexpected member(s) ['junk']"),
+    ("jacobians", (10_000, 100, 100), "more than states of shape (2, 2) imply (8 elements)"),
+    ("inputs", (100_000_000, 1), "inputs has 100,000,000 rows (declared), expected one per point (2)"),
+])
+def test_fixed_point_file_declaring_too_much_is_refused_unread(tmp_path, member, shape, fragment):
+    path = _lying_member(_fixed_points().save(tmp_path / "fp.npz"), member, shape)
+    t0 = time.perf_counter()
+    with _raises(FileFormatError, "fp.npz", fragment):
+        FixedPoints.load(path)
+    assert time.perf_counter() - t0 < 1.0
