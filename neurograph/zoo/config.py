@@ -76,7 +76,8 @@ from ..errors import ConfigError, OptionError
 from .factories import check_factory_kwargs, check_factory_spec
 
 __all__ = ["ARCHS", "BlobsTask", "CustomSpec", "FamilySpec", "FiringRule", "RunSpec", "ScoreSettings", "TASKS",
-           "ZooConfig", "count_runs", "expand_family", "load_zoo_config", "parse_custom_spec", "parse_zoo_config", "timeline_run"]
+           "ZooConfig", "count_runs", "expand_family", "load_zoo_config", "parse_custom_spec", "parse_zoo_config",
+           "timeline_run"]
 
 #: Architectures a zoo family can train: MLP, SmallCNN, and the gated networks of
 #: :mod:`neurograph.models.gated` (their gate pre-activations are recorded, rule "positive").

@@ -64,7 +64,8 @@ def test_factory_strings(tmp_path, user_files):
     tmp = user_files[0]
     assert load_factory("userfactory_ng_test:build", search_path=tmp)().hidden == (8,)
     for bad, match in (("nocolon", "package.module:function"), ("a:b:c", "package.module"),
-                       ("no_such_module_xyz:f", "not allowed nor found in"), ("userfactory_ng_test:nope", "no attribute"),
+                       ("no_such_module_xyz:f", "not allowed nor found in"),
+                       ("userfactory_ng_test:nope", "no attribute"),
                        ("userfactory_ng_test:not_callable", "not callable")):
         with pytest.raises(ConfigError, match=match):
             load_factory(bad, search_path=tmp)
