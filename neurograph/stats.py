@@ -543,7 +543,11 @@ def _check_declared(path: Path) -> None:
             raise bad(f"{declares(m)}, more elements than {what} imply ({most:,})")
     patterns = [m for m in heads if _pattern_member(m)]
     if patterns:
-        n = _declared_n_samples(path, heads)
+        n, n_layers = _declared_patterns(path)
+        if n_layers is not None:
+            extra = sorted(m for m in patterns if int(m.rpartition("_")[2]) >= n_layers)
+            if extra:
+                raise bad(f"unexpected member(s) {extra}")
         for m in sorted(patterns):
             if n is not None and heads[m].size > n:
                 raise bad(f"{declares(m)}, more patterns than the {n:,} samples of the header")
@@ -554,17 +558,21 @@ def _pattern_member(m: str) -> bool:
     return kind in ("pattern_keys", "pattern_vals") and index.isdigit() and len(index) < 7
 
 
-def _declared_n_samples(path: Path, heads: dict) -> int | None:
-    """``n_samples`` of the JSON header member (read alone, its size already checked), or None."""
+def _declared_patterns(path: Path) -> tuple[int | None, int | None]:
+    """``n_samples`` and the number of ``pattern_layers`` of the JSON header member (read alone, its size
+    already checked); None for what the header does not state validly (load reports it)."""
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as zf, zf.open("header.npy") as fp:
             value = _json_header(np.lib.format.read_array(fp, allow_pickle=False))
     except Exception:  # noqa: BLE001 - a corrupt header member: read_npz and load report it
-        return None
-    n = value.get("n_samples") if isinstance(value, dict) else None
-    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+        return None, None
+    if not isinstance(value, dict):
+        return None, None
+    n, layers = value.get("n_samples"), value.get("pattern_layers")
+    n = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+    return n, (len(layers) if isinstance(layers, list) else 0 if layers is None else None)
 
 
 def _json_header(arr: np.ndarray):

@@ -961,3 +961,8 @@ def test_fixed_point_file_declaring_too_much_is_refused_unread(tmp_path, member,
     with _raises(FileFormatError, "fp.npz", fragment):
         FixedPoints.load(path)
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_stats_pattern_member_beyond_the_header_layers_is_refused_unread(stats_file):
+    path = _lying_member(stats_file[1], "pattern_vals_7", (30,), "<i8")  # the header lists 2 pattern layers
+    _load_fast(path, StatsFileError, "unexpected member(s) ['pattern_vals_7']")
