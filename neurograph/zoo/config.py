@@ -189,7 +189,7 @@ class CustomSpec:
     threshold: float = 0.0
     spatial: str = "mean"
     #: Folder of the zoo configuration this entry came from (None when built in code): no
-    #: factory is imported from it unless it is named explicitly as a ``search_path``.
+    #: factory is imported from it unless it is named explicitly as a ``factory_path``.
     config_dir: Path | None = None
 
     @property

@@ -98,7 +98,7 @@ def run_zoo(config: ZooConfig, out_dir: str | os.PathLike, *, num_threads: int |
         torch.set_num_threads(int(num_threads))
     try:
         return _run_zoo(config, Path(out_dir), progress=progress,
-                        search_path=factory_path if factory_path is not None else search_path,
+                        factory_path=factory_path if factory_path is not None else search_path,
                         allow_packages=allow_packages, executor=executor or Executor("inprocess"))
     finally:
         torch.set_num_threads(threads)
@@ -218,11 +218,11 @@ def _build(spec: RunSpec, data) -> nn.Module:
     return MLP(int(np.prod(data.input_shape)), hidden=spec.hidden, n_classes=data.n_classes, dropout=spec.dropout)
 
 
-def _run_zoo(config: ZooConfig, out: Path, *, progress: bool, search_path=None, allow_packages=(),
+def _run_zoo(config: ZooConfig, out: Path, *, progress: bool, factory_path=None, allow_packages=(),
              executor: Executor) -> ZooResult:
     t0 = time.perf_counter()
     # files and factories checked before any training (a failure costs nothing)
-    prepared = [prepare_custom(cs, factory_path=search_path, allow_packages=allow_packages) for cs in config.custom]
+    prepared = [prepare_custom(cs, factory_path=factory_path, allow_packages=allow_packages) for cs in config.custom]
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     timeline = timeline_run(config)
     tasks = [(spec, config, str(out), spec.name == timeline) for spec in config.runs]
