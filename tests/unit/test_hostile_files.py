@@ -966,3 +966,22 @@ def test_fixed_point_file_declaring_too_much_is_refused_unread(tmp_path, member,
 def test_stats_pattern_member_beyond_the_header_layers_is_refused_unread(stats_file):
     path = _lying_member(stats_file[1], "pattern_vals_7", (30,), "<i8")  # the header lists 2 pattern layers
     _load_fast(path, StatsFileError, "unexpected member(s) ['pattern_vals_7']")
+
+
+def test_gzipped_idx_file_is_inflated_only_as_far_as_its_header_declares(tmp_path):
+    import gzip
+    import resource
+
+    from neurograph.datasets.fashion import read_idx
+
+    header = bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big")
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(path, "wb") as fh:  # 3 labels declared, then 400 MB of zeros (a 400 KB file)
+        fh.write(header + b"\x01\x02\x03")
+        chunk = bytes(1 << 22)
+        for _ in range(100):
+            fh.write(chunk)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with _raises(DataError, "t10k-labels-idx1-ubyte.gz", "holds 12 bytes but its header", "needs 11"):
+        read_idx(path)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 100
