@@ -57,8 +57,12 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> nn.Module:
         Python objects other than tensors, or not a state_dict (a dict of tensors by name).
     ModelError
         If its keys or shapes do not match ``model``.
+
+    A checkpoint whose zip directory declares far more bytes than ``model``'s state_dict holds
+    (more than 4 times as many, plus 16 MiB) is refused before anything in it is read.
     """
     path = check_file(path, "checkpoint")
+    _check_checkpoint_size(model, path)
     state = _torch_load(path, "checkpoint")
     if not isinstance(state, dict):
         raise FileFormatError(f"checkpoint {str(path)!r} holds a {type(state).__name__}, expected a state_dict "
@@ -205,6 +209,23 @@ def score_with(model: nn.Module, data, layers: list[str], firing: FiringRule, se
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _check_checkpoint_size(model: nn.Module, path: Path) -> None:
+    """FileFormatError if the checkpoint's zip directory declares far more bytes than ``model``'s state holds."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy format, or not a checkpoint: torch.load reports it
+        with zipfile.ZipFile(path) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except Exception:  # noqa: BLE001 - an unreadable directory: torch.load reports it
+        return
+    holds = sum(t.numel() * t.element_size() for t in model.state_dict().values() if isinstance(t, torch.Tensor))
+    if declared > 4 * holds + (16 << 20):
+        raise FileFormatError(f"checkpoint {str(path)!r} declares {declared:,} bytes once unpacked, far more than "
+                              f"the {holds:,} bytes of {type(model).__name__}'s state_dict; refused before reading")
 
 
 def _torch_load(path: Path, what: str):

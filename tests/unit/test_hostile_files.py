@@ -985,3 +985,19 @@ def test_gzipped_idx_file_is_inflated_only_as_far_as_its_header_declares(tmp_pat
     with _raises(DataError, "t10k-labels-idx1-ubyte.gz", "holds 12 bytes but its header", "needs 11"):
         read_idx(path)
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 100
+
+
+def test_checkpoint_declaring_far_more_than_the_model_holds_is_refused_unread(tmp_path):
+    path = tmp_path / "big.pt"
+    torch.save(MLP(4, hidden=(8,), n_classes=3).state_dict(), path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("big/data/99", "w") as fh:  # 64 MiB of zeros in a few KB
+            chunk = bytes(1 << 22)
+            for _ in range(16):
+                fh.write(chunk)
+    assert path.stat().st_size < 200_000
+    with _raises(FileFormatError, "big.pt", "declares 67,1", "far more than", "refused before reading"):
+        load_checkpoint(MLP(4, hidden=(8,), n_classes=3), path)
+    good = tmp_path / "good.pt"
+    torch.save(MLP(4, hidden=(8,), n_classes=3).state_dict(), good)
+    load_checkpoint(MLP(4, hidden=(8,), n_classes=3), good)
