@@ -185,8 +185,12 @@ def load_factory(spec: str, *, factory_path: str | os.PathLike | Sequence[str | 
         attribute; an attribute reached through another module; or an object that is neither
         an ``nn.Module`` subclass nor a Python function defined where functions are allowed.
     """
-    mod_name, attr, paths, allowed = _check_allowed(spec, factory_path if factory_path is not None else search_path,
-                                                    allow_packages)
+    mod_name, attr, paths, allowed, stale = _check_allowed(
+        spec, factory_path if factory_path is not None else search_path, allow_packages)
+    if stale:  # imported from an earlier factory path: import the one named now
+        top = mod_name.split(".")[0]
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
     added = [p for p in paths if p not in sys.path]
     sys.path[:0] = added
     try:
@@ -258,23 +262,28 @@ def build_model(factory: Callable[..., nn.Module], kwargs: dict, spec: str) -> n
 # ---------------------------------------------------------------------- helpers
 
 
-def _check_allowed(spec, factory_path, allow_packages) -> tuple[str, str, list[str], frozenset]:
-    """``(module, attribute, factory paths, allowed packages)`` if ``spec`` passes the allow-list, else ConfigError."""
+def _check_allowed(spec, factory_path, allow_packages) -> tuple[str, str, list[str], frozenset, bool]:
+    """``(module, attribute, factory paths, allowed packages, stale)`` if ``spec`` passes the allow-list, else
+    ConfigError. ``stale``: the module's name is taken by a module of an earlier factory path (one no longer on
+    ``sys.path``), which :func:`load_factory` replaces by the one in ``factory_path``."""
     mod_name, attr = check_factory_spec(spec)
     paths = _search_paths(factory_path, spec)
     allowed = _allowed_packages(allow_packages)
     top = mod_name.split(".")[0]
     on_path = bool(paths) and _found_in(top, paths)
+    stale = False
     cached = sys.modules.get(top)
     if paths and not on_path and cached is not None and _in_paths_uncached(top, paths):
         home = _locations(cached.__dict__.get("__file__"), cached.__dict__.get("__path__"))
-        raise ConfigError(f"factory {spec!r}: a module {top!r} is already imported in this process from "
-                          f"{home[0] if home else 'elsewhere'!r}, not from the factory path {paths}; one process "
-                          "imports one module of a name (rename the module, or use a new process)")
+        if not home or any(_under(h, [str(Path(p).resolve()) for p in sys.path if p]) for h in home):
+            raise ConfigError(f"factory {spec!r}: a module {top!r} is already imported in this process from "
+                              f"{home[0] if home else 'elsewhere'!r}, not from the factory path {paths}; one process "
+                              "imports one module of a name (rename the module, or use a new process)")
+        on_path = stale = True
     if not on_path and top not in allowed and top not in ALLOWED_FACTORY_PACKAGES:
         where = f" nor found in {paths}" if paths else ""
         raise ConfigError(f"factory {spec!r}: package {top!r} is not allowed{where} (nothing was imported); {_HOW}")
-    return mod_name, attr, paths, allowed
+    return mod_name, attr, paths, allowed, stale
 
 
 def _denied(mod_name: str) -> bool:

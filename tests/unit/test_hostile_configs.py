@@ -351,3 +351,22 @@ def test_generated_task_sizes_are_bounded_before_generating(tmp_path):
     with _raises(ConfigError, "[blobs]", "1,000,000,000 values"):
         parse_zoo_config({"family": [{"task": "blobs"}], "blobs": {"n_samples": 10**6, "n_features": 1000}})
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_a_module_name_from_an_earlier_factory_path_or_an_installed_package(tmp_path, monkeypatch):
+    import pandas  # noqa: F401 - installed and imported: a factory-path module of that name cannot replace it
+
+    monkeypatch.delitem(sys.modules, "twin_ng_hostile", raising=False)
+    widths = {}
+    for name, width in (("a", 3), ("b", 5)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "twin_ng_hostile.py").write_text(
+            f"from neurograph.models import MLP\ndef build():\n    return MLP(4, hidden=({width},), n_classes=2)\n")
+        widths[name] = load_factory("twin_ng_hostile:build", factory_path=tmp_path / name)().layers[0].out_features
+    assert widths == {"a": 3, "b": 5}  # the folder named now, not the module imported first
+    sentinel = tmp_path / "SENTINEL"
+    (tmp_path / "a" / "pandas.py").write_text(f"open({str(sentinel)!r}, 'w').close()\ndef build(): pass\n")
+    with _raises(ConfigError, "pandas:build", "already imported in this process"):
+        load_factory("pandas:build", factory_path=tmp_path / "a")
+    assert not sentinel.exists()
+    monkeypatch.delitem(sys.modules, "twin_ng_hostile", raising=False)
