@@ -369,4 +369,4 @@ def test_a_module_name_from_an_earlier_factory_path_or_an_installed_package(tmp_
     with _raises(ConfigError, "pandas:build", "already imported in this process"):
         load_factory("pandas:build", factory_path=tmp_path / "a")
     assert not sentinel.exists()
-    monkeypatch.delitem(sys.modules, "twin_ng_hostile", raising=False)
+    sys.modules.pop("twin_ng_hostile", None)
