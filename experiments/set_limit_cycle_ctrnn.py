@@ -87,11 +87,15 @@ def train_alpha(task_by_k: dict, alpha: float, seeds: list[int], *, steps: int, 
     s = len(seeds)
     done, conv_step, last = 0, np.full(s, -1, np.int64), np.full(s, np.nan)
     if checkpoint is not None and checkpoint.exists():
-        ck = torch.load(checkpoint, weights_only=False)
+        try:  # tensors and plain containers only: a resumed checkpoint never runs code
+            ck = torch.load(checkpoint, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - a checkpoint of an older version (numpy arrays) or not ours
+            raise SystemExit(f"{checkpoint}: cannot resume from it ({str(exc).splitlines()[0]}); delete it to "
+                             "start over") from None
         ens.load_state_dict(ck["ensemble"])
         opt.load_state_dict(ck["optimizer"])
         rng.bit_generator.state = ck["rng"]
-        done, conv_step, last = ck["done"], ck["conv_step"], ck["last"]
+        done, conv_step, last = int(ck["done"]), ck["conv_step"].numpy().copy(), ck["last"].numpy().copy()
         print(f"alpha={alpha:g}: resumed at step {done} from {checkpoint}", flush=True)
     bounds = [curriculum[0], curriculum[0] + curriculum[1]]
 
@@ -117,7 +121,8 @@ def train_alpha(task_by_k: dict, alpha: float, seeds: list[int], *, steps: int, 
               f"{int((conv_step >= 0).sum())}/{s}", flush=True)
         if checkpoint is not None:
             torch.save({"ensemble": ens.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
-                        "done": done, "conv_step": conv_step, "last": last}, checkpoint)
+                        "done": done, "conv_step": torch.from_numpy(conv_step), "last": torch.from_numpy(last)},
+                       checkpoint)
     return ens, done, conv_step >= 0, conv_step, last
 
 

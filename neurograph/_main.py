@@ -29,6 +29,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._limits import MAX_EPOCHS, MAX_N_BOOT, MAX_N_NULL, MAX_WORKERS
 from .errors import NeurographError, OptionError
 from .io.atomic import check_not_input, check_writable_target
 
@@ -60,14 +61,22 @@ _RULES = ["positive", "threshold", "quantile", "zscore"]
 def _factory_args(s: argparse.ArgumentParser) -> None:
     """The options that build the user's model: --factory, --kwargs, --factory-path (record and score)."""
     s.add_argument("--factory", required=True, metavar="MODULE:FUNCTION",
-                   help="function (or nn.Module class) that builds the model, e.g. mypackage.models:build, from an "
-                        "installed package or a folder named by --factory-path (standard-library modules are "
-                        "refused)")
+                   help="function (or nn.Module class) that builds the model, e.g. mypackage.models:build, from "
+                        "neurograph, torch (nn.Module classes), a folder named by --factory-path or a package "
+                        "named by --allow-package; anything else is refused before it is imported")
     s.add_argument("--kwargs", default="{}", metavar="JSON",
                    help="JSON object of keyword arguments for the factory (default: %(default)s)")
     s.add_argument("--factory-path", action="append", default=None, metavar="DIR",
                    help="folder to import the factory's module from (repeatable); the current folder is not "
                         "searched unless named here")
+    _allow_package_arg(s)
+
+
+def _allow_package_arg(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--allow-package", action="append", default=[], metavar="NAME",
+                   help="installed package whose functions may be the factory (repeatable), e.g. torchvision; "
+                        "its code is then trusted (options that load code, such as trust_remote_code, are still "
+                        "refused)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -231,6 +240,7 @@ def _parser() -> argparse.ArgumentParser:
     z.add_argument("--factory-path", action="append", default=None, metavar="DIR",
                    help="folder to import [[custom]] factories from (repeatable); never the config's own folder "
                         "unless named here")
+    _allow_package_arg(z)
     z.add_argument("--executor", choices=("inprocess", "process", "ray"), default="process",
                    help="where the runs are trained and scored: this process, a local process pool (default) or "
                         "a Ray cluster; the tables are the same whatever runs them")
@@ -445,10 +455,12 @@ def _check_output(path, inputs: dict) -> None:
             raise err from None
 
 
-def _count(flag: str, value: int, minimum: int, *, also: tuple = ()) -> int:
+def _count(flag: str, value: int, minimum: int, *, also: tuple = (), maximum: int | None = None) -> int:
     if value < minimum and value not in also:
         alt = "".join(f"{a} or " for a in also)
         raise OptionError(f"{flag} must be {alt}>= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise OptionError(f"{flag} must be <= {maximum:,} (neurograph's limit), got {value:,}")
     return value
 
 
@@ -457,9 +469,9 @@ def _demo(args) -> int:
     from .zoo.config import load_zoo_config
     from .zoo.demo import run_demo
     _output_dir("--out", args.out)
-    _count("--epochs", args.epochs, 1)
-    _count("--n-null", args.n_null, 2, also=(0,))
-    _count("--n-boot", args.n_boot, 0)
+    _count("--epochs", args.epochs, 1, maximum=MAX_EPOCHS)
+    _count("--n-null", args.n_null, 2, also=(0,), maximum=MAX_N_NULL)
+    _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
     if args.zoo:
         for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv", "summary.csv"):
             _check_output(Path(args.out) / n, {"--zoo": args.zoo})
@@ -494,10 +506,10 @@ def _record(args) -> int:
     from .errors import FileFormatError
     from .recording import list_layers, preview, record
     from .zoo.checkpoints import load_checkpoint, load_data_file
-    from .zoo.factories import build_model, check_factory_spec, load_factory
+    from .zoo.factories import build_model, check_factory_allowed, load_factory
     _data_after_lists(args)
     kwargs = _json_kwargs(args.kwargs)
-    check_factory_spec(args.factory)
+    check_factory_allowed(args.factory, factory_path=args.factory_path, allow_packages=args.allow_package)
     if args.checkpoint is not None:
         _input_file("--checkpoint", args.checkpoint)
     _input_file("DATA", args.data)
@@ -518,7 +530,8 @@ def _record(args) -> int:
     memory_limit = _bytes("--memory-limit", args.memory_limit)
     device = _device("--device", args.device)
     X, y = load_data_file(args.data)
-    model = build_model(load_factory(args.factory, search_path=args.factory_path), kwargs, args.factory)
+    model = build_model(load_factory(args.factory, factory_path=args.factory_path,
+                                     allow_packages=args.allow_package), kwargs, args.factory)
     if args.checkpoint is not None:
         try:
             load_checkpoint(model, args.checkpoint)
@@ -567,7 +580,7 @@ def _graph(args) -> int:
     from .stats import CoactivationStats
     _input_file("STATS", args.stats)
     _output_dir("--out", args.out)
-    _count("--n-null", args.n_null, 2, also=(0,))
+    _count("--n-null", args.n_null, 2, also=(0,), maximum=MAX_N_NULL)
     baseline = CoactivationStats.load(_input_file("--baseline", args.baseline)) if args.baseline else None
     stats = CoactivationStats.load(args.stats)
     name = args.name or _stats_name(args.stats)
@@ -614,13 +627,14 @@ def _score(args) -> int:
     for target in ([out_file] if out_file is not None else [out_dir / "scores.csv", out_dir / "neurons.csv"]
                    if out_dir is not None else []):
         _check_output(target, inputs)
-    _count("--n-null", args.n_null, 2, also=(0,))
+    _count("--n-null", args.n_null, 2, also=(0,), maximum=MAX_N_NULL)
     spec = CustomSpec(name=args.name, factory=args.factory, kwargs=kwargs,
                       checkpoints=tuple(Path(p) for p in args.checkpoint), data=Path(args.data),
                       layers=tuple(args.layers), rule=args.rule, z=args.z, threshold=args.threshold,
                       spatial=args.spatial)
     res = score_checkpoints(spec, n_null=args.n_null, method=args.method, seed=args.seed,
-                            search_path=args.factory_path, progress=_progress(args), baseline=args.baseline)
+                            factory_path=args.factory_path, allow_packages=args.allow_package,
+                            progress=_progress(args), baseline=args.baseline)
     # the position in --checkpoint is no epoch: name it for what it is
     table = res.table.rename(columns={"epoch": "checkpoint_index"})
     neurons = res.neurons.rename(columns={"epoch": "checkpoint_index"})
@@ -656,11 +670,14 @@ def _zoo(args) -> int:
     _output_dir("--out", args.out)
     for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv"):
         _check_output(Path(args.out) / n, {"CONFIG": args.config})
-    _count("--n-boot", args.n_boot, 0)
+    _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
+    if args.workers is not None:
+        _count("--workers", args.workers, 1, maximum=MAX_WORKERS)
     from .zoo.executors import Executor
     executor = Executor(args.executor, workers=args.workers, address=args.address)
     config = load_zoo_config(args.config)
-    res = run_zoo(config, args.out, progress=_progress(args), search_path=args.factory_path, executor=executor)
+    res = run_zoo(config, args.out, progress=_progress(args), factory_path=args.factory_path,
+                  allow_packages=args.allow_package, executor=executor)
     print(f"trained and scored {len(res.table)} checkpoints in {res.seconds:.1f} s; table: {res.paths['scores']}")
     if not args.no_report:
         rep = write_report(args.out, n_boot=args.n_boot, title=f"neurograph zoo: {config.name}",
@@ -688,7 +705,7 @@ def _correlate(args) -> int:
         out = _output_dir("--out", args.out) / "correlations.csv"
     if out is not None:
         _check_output(out, {"TABLE": path})
-    _count("--n-boot", args.n_boot, 0)
+    _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
     table = read_csv(path)
     metrics = args.metrics or [m for m in DEFAULT_METRICS if m in table.columns]
     if not metrics:
@@ -719,6 +736,7 @@ def _report(args) -> int:
     from .scoring.correlation import correlation_table
     src = _input_dir("DIR", args.dir)
     out = _output_dir("--out", args.out) if args.out else src
+    _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
     summaries = _graph_summaries(src)
     scores = src / "scores.csv"
     from_graphs = bool(summaries) and (not scores.is_file() or "summary_file" in _csv_columns(scores))
@@ -782,14 +800,21 @@ def _data_after_lists(args) -> None:
 
 
 def _json_kwargs(text: str) -> dict:
+    """``--kwargs``: a JSON object of plain data (:func:`neurograph.zoo.factories.check_factory_kwargs`)."""
     from .errors import ConfigError
+    from .zoo.factories import check_factory_kwargs
     try:
         kwargs = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--kwargs is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ConfigError("--kwargs is nested too deeply to parse") from None
+    except ValueError as exc:  # json's own limits (an integer of more than 4300 digits, ...)
+        raise ConfigError(f"--kwargs is not valid JSON: {' '.join(str(exc).split())[:200]}") from exc
     if not isinstance(kwargs, dict):
-        raise ConfigError(f"--kwargs must be a JSON object, got {text!r}")
-    return kwargs
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise ConfigError(f"--kwargs must be a JSON object, got {shown!r}")
+    return check_factory_kwargs(kwargs, "--kwargs")
 
 
 def _device(flag: str, text: str):
@@ -820,10 +845,12 @@ def _bytes(flag: str, text: str | None) -> int | None:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|[KMGT]B|B)?\s*", text, flags=re.IGNORECASE)
     unit = (m.group(2) or "").lower().rstrip("b") if m else ""
     unit = unit + "b" if unit.endswith("i") else unit
-    if not m or unit not in _UNITS or float(m.group(1)) * _UNITS[unit] < 1:
-        raise OptionError(f"{flag} must be a positive number of bytes, optionally with a unit (512M, 8G, 2GiB), "
-                          f"got {text!r}")
-    return int(float(m.group(1)) * _UNITS[unit])
+    value = float(m.group(1)) * _UNITS[unit] if m and unit in _UNITS else 0.0
+    if not 1 <= value < 2**63:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise OptionError(f"{flag} must be a positive number of bytes below 2**63, optionally with a unit (512M, 8G, "
+                          f"2GiB), got {shown!r}")
+    return int(value)
 
 
 def _neuron_axis(values: list[str]):
@@ -832,12 +859,12 @@ def _neuron_axis(values: list[str]):
         v = values[0]
         if v == "auto":
             return v
-        if re.fullmatch(r"-?\d+", v):
+        if re.fullmatch(r"-?\d{1,9}", v):
             return int(v)
     axes = {}
     for v in values:
         layer, _, axis = v.rpartition("=")
-        if not layer or not re.fullmatch(r"-?\d+", axis):
+        if not layer or not re.fullmatch(r"-?\d{1,9}", axis):
             raise OptionError(f"--neuron-axis must be auto, an int, or LAYER=INT pairs, got {' '.join(values)!r}")
         if layer in axes and axes[layer] != int(axis):
             raise OptionError(f"--neuron-axis gives layer {layer!r} two axes ({axes[layer]} and {axis})")

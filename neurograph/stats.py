@@ -403,6 +403,12 @@ class CoactivationStats:
         merging them with a newer recording raises an error that names the missing field and
         how to set it.
 
+        Before any array is read, the member names and the shapes and dtypes their ``.npy``
+        headers declare are checked (:func:`neurograph.io.npzheaders.npz_headers`): an
+        unexpected member, or a member declaring more elements than the ``d`` neurons of
+        ``layer``, the ``c`` classes of ``classes`` and the header's ``n_samples`` imply, is
+        refused without being inflated.
+
         Raises
         ------
         StatsFileError
@@ -413,6 +419,7 @@ class CoactivationStats:
         """
         path = Path(path)
         name = str(path)
+        _check_declared(path)  # member names and declared sizes, before any array is read
         data = read_npz(path, "statistics file", StatsFileError)
 
         def bad(msg: str) -> StatsFileError:
@@ -514,6 +521,90 @@ _REQUIRED_MEMBERS = ("header", "layer", "unit", "fire_counts", "cofire_counts", 
                      "class_fire_counts")
 _MOMENT_MEMBERS = ("moments_n", "moments_mean", "moments_comoment")
 _BLOCK_ELEMENTS = 1 << 20  # entries of a (d, d) matrix checked at once: bounds the checks' extra memory
+
+
+_MAX_HEADER_CHARS = 1 << 24  # the JSON header member (meta included): at most 16 Mi characters
+_MAX_NAME_CHARS = 4096  # one layer name or class name
+_D_MEMBERS = ("unit", "fire_counts", "moments_mean")  # (d,) each; "layer" defines d
+
+
+def _check_declared(path: Path) -> None:
+    """StatsFileError unless the archive's members and declared sizes are what a statistics file holds.
+
+    Reads the zip directory and the ``.npy`` headers only (plus the JSON header member, once its
+    declared size is checked), so nothing large is inflated before it is known to be expected:
+    members are only those :meth:`CoactivationStats.save` writes, and none declares more
+    elements than ``d = len(layer)`` and ``c = len(classes)`` imply (pattern tables: at most
+    ``n_samples`` entries). Smaller or otherwise wrong members are left to the full checks.
+    """
+    from .io.npzheaders import npz_headers
+
+    name = str(path)
+    heads = npz_headers(path, "statistics file", StatsFileError)
+    if heads is None or "header" not in heads:
+        return  # not a zip, or no header: read_npz and load report it as before
+
+    def bad(msg: str) -> StatsFileError:
+        return StatsFileError(f"statistics file {name!r} is invalid: {msg}")
+
+    known = set(_REQUIRED_MEMBERS) | set(_MOMENT_MEMBERS)
+    extra = sorted(m for m in heads if m not in known and not _pattern_member(m))
+    if extra:
+        raise bad(f"unexpected member(s) {extra}")
+
+    def declares(m: str) -> str:
+        h = heads[m]
+        return f"member {m!r} declares shape {h.shape} dtype {h.dtype} ({h.nbytes:,} bytes)"
+
+    header = heads["header"]
+    if header.dtype.kind == "U" and header.size * header.dtype.itemsize // 4 > _MAX_HEADER_CHARS:
+        raise bad(f"{declares('header')}; a header holds at most {_MAX_HEADER_CHARS:,} characters")
+    for m in ("layer", "classes"):
+        h = heads.get(m)
+        if h is not None and h.dtype.kind == "U" and h.dtype.itemsize // 4 > _MAX_NAME_CHARS:
+            raise bad(f"{declares(m)}; a name holds at most {_MAX_NAME_CHARS:,} characters")
+    if "layer" not in heads or len(heads["layer"].shape) != 1:
+        return  # load reports it
+    d = heads["layer"].shape[0]
+    c = heads["classes"].shape[0] if "classes" in heads and len(heads["classes"].shape) == 1 else 0
+    implied = {**dict.fromkeys(_D_MEMBERS, d), "cofire_counts": d * d, "moments_comoment": d * d,
+               "class_counts": c, "class_fire_counts": c * d, "moments_n": 1}
+    for m, most in implied.items():
+        if m in heads and heads[m].size > most:
+            what = "the neuron table" if most == d else f"the neuron table ({d} neurons) and {c} classes"
+            raise bad(f"{declares(m)}, more elements than {what} imply ({most:,})")
+    patterns = [m for m in heads if _pattern_member(m)]
+    if patterns:
+        n, n_layers = _declared_patterns(path)
+        if n_layers is not None:
+            extra = sorted(m for m in patterns if int(m.rpartition("_")[2]) >= n_layers)
+            if extra:
+                raise bad(f"unexpected member(s) {extra}")
+        for m in sorted(patterns):
+            if n is not None and heads[m].size > n:
+                raise bad(f"{declares(m)}, more patterns than the {n:,} samples of the header")
+
+
+def _pattern_member(m: str) -> bool:
+    kind, _, index = m.rpartition("_")
+    return kind in ("pattern_keys", "pattern_vals") and index.isdigit() and len(index) < 7
+
+
+def _declared_patterns(path: Path) -> tuple[int | None, int | None]:
+    """``n_samples`` and the number of ``pattern_layers`` of the JSON header member (read alone, its size
+    already checked); None for what the header does not state validly (load reports it)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("header.npy") as fp:
+            value = _json_header(np.lib.format.read_array(fp, allow_pickle=False))
+    except Exception:  # noqa: BLE001 - a corrupt header member: read_npz and load report it
+        return None, None
+    if not isinstance(value, dict):
+        return None, None
+    n, layers = value.get("n_samples"), value.get("pattern_layers")
+    n = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+    return n, (len(layers) if isinstance(layers, list) else 0 if layers is None else None)
 
 
 def _json_header(arr: np.ndarray):

@@ -37,6 +37,8 @@ from .._validate import check_int, check_seed
 from ..errors import DataError, OptionError
 from .fsa import FSA
 
+_MAX_WORDS = 10_000_000  # test words of w_method_words (each a tuple): a bound on memory and time
+
 __all__ = ["NetworkCheck", "network_counterexample", "w_method_words"]
 
 
@@ -192,6 +194,12 @@ def w_method_words(fsa: FSA, alphabet: Sequence[int] | None = None, *, depth: in
     small = fsa.minimize()
     access = _access_words(small)
     suffixes = {()} | set(_characterising_set(small))
+    n_words = 0  # counted before any word is made
+    for L in range(depth + 1):
+        n_words += len(access) * len(suffixes) * len(symbols) ** L
+        if n_words > _MAX_WORDS:
+            raise OptionError(f"depth {depth} asks for more than {_MAX_WORDS:,} test words ({len(symbols)} symbols); "
+                              "lower depth")
     middles = [m for L in range(depth + 1) for m in itertools.product(symbols.tolist(), repeat=L)]
     words = {a + m + s for a in access for m in middles for s in suffixes}
     return sorted(words, key=lambda w: (len(w), w))

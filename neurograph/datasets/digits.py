@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._limits import MAX_SAMPLES, MAX_TASK_VALUES
 from .._seed import as_int_seed
-from ..errors import DataError
+from ..errors import DataError, OptionError
 
 __all__ = ["DigitsData", "load_digits", "make_blobs_task"]
 
@@ -184,6 +185,9 @@ def make_blobs_task(
             raise DataError(f"{arg} must be a positive int, got {value!r}")
     if n_classes < 2:
         raise DataError(f"n_classes must be at least 2, got {n_classes}")
+    if max(n_samples, n_classes) > MAX_SAMPLES or n_samples * n_features > MAX_TASK_VALUES:
+        raise OptionError(f"n_samples={n_samples:,} x n_features={n_features:,} (n_classes={n_classes:,}) is beyond "
+                          f"neurograph's limits ({MAX_SAMPLES:,} samples or classes, {MAX_TASK_VALUES:,} values)")
     if n_features < 31 and 2**n_features < n_classes:
         raise DataError(
             f"n_features={n_features} is too few for n_classes={n_classes} "

@@ -13,8 +13,8 @@ Each of the four files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
 
 from __future__ import annotations
 
-import gzip
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     numpy.ndarray
         Of the stored shape and dtype (native byte order).
 
+    A gzipped file is inflated only as far as its header declares (one byte more, to tell a
+    file that is too long), so a small file that would inflate to gigabytes costs nothing.
+
     Raises
     ------
     DataError
@@ -71,8 +74,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"cannot read idx file {str(p)!r}: {exc}") from exc
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+            raw = _gunzip_bounded(raw)
+        except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"idx file {str(p)!r} is a corrupt gzip file: {exc}") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise DataError(f"{str(p)!r} is not an idx file (bad magic number {raw[:4].hex() or 'empty'})")
@@ -88,6 +91,25 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
                         f"{dtype}) needs {expected}")
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="), copy=True)
+
+
+def _gunzip_bounded(raw: bytes) -> bytes:
+    """Inflate a gzipped idx file up to the size its header declares plus one byte (never more)."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = d.decompress(raw, 4)
+    limit = 64  # not an idx header: enough bytes for the error message
+    if len(out) == 4 and out[:2] == b"\0\0" and out[2] in _DTYPES:
+        out += d.decompress(d.unconsumed_tail, 4 * out[3])
+        if len(out) == 4 + 4 * out[3]:
+            shape = np.frombuffer(out, dtype=">u4", count=out[3], offset=4).astype(np.int64)
+            size = 1
+            for n in shape.tolist():
+                size *= n
+            limit = size * np.dtype(_DTYPES[out[2]]).itemsize + 1
+    rest = d.decompress(d.unconsumed_tail, limit)
+    if len(rest) < limit and not d.eof:
+        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+    return out + rest
 
 
 def find_fashion_mnist(path: str | os.PathLike | None = None) -> dict[str, Path]:

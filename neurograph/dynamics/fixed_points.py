@@ -172,10 +172,14 @@ class FixedPoints:
         FileFormatError
             Naming the file and what is wrong: missing, a folder, not a ``.npz`` archive,
             corrupt or truncated, not a fixed-point file of this format version, a missing or
-            unexpected member, or an array of the wrong type, shape or value.
+            unexpected member, or an array of the wrong type, shape or value. Member names and
+            the sizes the ``.npy`` headers declare are checked before any array is read: an
+            unexpected member, or one declaring more than ``k`` points of dimension ``D``
+            (``states``) imply, is refused unread.
         """
         path = Path(path)
         name = str(path)
+        _check_declared(path)  # member names and declared sizes, before any array is read
         data = read_npz(path, "fixed-point file", FileFormatError)
         header = data.get("header")
         try:
@@ -581,3 +585,39 @@ def attractor_dimension(states: ArrayLike | torch.Tensor | FixedPoints, variance
     return AttractorDimension(n_components=k, explained_variance_ratio=ratio, participation_ratio=pr,
                               variance=float(variance), mean=pca.mean_.copy(), components=pca.components_.copy(),
                               n_samples=int(s.shape[0]))
+
+
+_MEMBERS = ("header", "states", "q", "jacobians", "eigenvalues", "inputs")
+
+
+def _check_declared(path: Path) -> None:
+    """FileFormatError for an unexpected member, or one declaring more elements than ``states`` (k, D) implies,
+    from the zip directory and ``.npy`` headers alone (nothing is inflated)."""
+    from ..io.npzheaders import npz_headers
+
+    name = str(path)
+    heads = npz_headers(path, "fixed-point file", FileFormatError)
+    if heads is None:
+        return
+    extra = sorted(set(heads) - set(_MEMBERS))
+    if extra and "states" not in heads:
+        shown = extra if len(extra) <= 8 else [*extra[:8], "..."]
+        raise FileFormatError(f"{name!r} is not a neurograph fixed-point file (members {shown})")
+    if extra:
+        raise FileFormatError(f"fixed-point file {name!r} is incomplete or inconsistent: unexpected member(s) {extra}")
+    header = heads.get("header")
+    if header is not None and header.nbytes > 1 << 16:
+        raise FileFormatError(f"{name!r} is not a neurograph fixed-point file (its header declares "
+                              f"{header.nbytes:,} bytes)")
+    states = heads.get("states")
+    if states is None or len(states.shape) != 2:
+        return  # load reports it
+    k, d = states.shape
+    for m, most in (("q", k), ("jacobians", k * d * d), ("eigenvalues", k * d)):
+        if m in heads and heads[m].size > most:
+            raise FileFormatError(f"fixed-point file {name!r} is invalid: {m} has shape {heads[m].shape} (declared: "
+                                  f"{heads[m].nbytes:,} bytes), more than states of shape {(k, d)} imply "
+                                  f"({most:,} elements)")
+    if "inputs" in heads and heads["inputs"].shape[:1] not in ((), (k,)) and heads["inputs"].shape[0] > k:
+        raise FileFormatError(f"fixed-point file {name!r} is invalid: inputs has {heads['inputs'].shape[0]:,} rows "
+                              f"(declared), expected one per point ({k:,})")

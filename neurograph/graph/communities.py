@@ -30,6 +30,7 @@ from .nulls import igraph_seeded, null_graph, strengths
 from .._parallel import run_pool
 from .._seed import as_generator, as_int_seed
 from .._validate import check_bool, check_choice, check_int, check_number, check_seed
+from .. import _limits
 from ..errors import GraphError, OptionError
 from .activation import ActivationGraph, check_edge_weights
 
@@ -281,7 +282,7 @@ def modularity_significance(graph, partition=None, *, method: str = "leiden", re
     (0.452, 5, 0.16666666666666666)
     """
     method, resolution, _ = check_options(method, resolution, "modularity")
-    n_null = check_int("n_null", n_null, min=2)
+    n_null = check_int("n_null", n_null, min=2, max=_limits.MAX_N_NULL)
     check_seed("seed", seed)
     progress = check_bool("progress", progress)
     n_jobs = check_int("n_jobs", n_jobs, min=1)

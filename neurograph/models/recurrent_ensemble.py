@@ -49,6 +49,7 @@ from torch import nn
 
 from .._seed import as_int_seed
 from .._validate import check_int, check_number
+from .._limits import MAX_EPOCHS
 from .._validate import positive_int as _positive_int
 from ..errors import DataError, OptionError
 from .recurrent import CELL_TYPES, RecurrentClassifier, _padded_lengths
@@ -514,7 +515,7 @@ def train_classifier_ensemble(
     """
     if not isinstance(ensemble, RecurrentEnsemble):
         raise OptionError(f"ensemble must be a RecurrentEnsemble, got {type(ensemble).__name__}")
-    epochs = check_int("epochs", epochs, min=0)
+    epochs = check_int("epochs", epochs, min=0, max=MAX_EPOCHS)
     batch_size = check_int("batch_size", batch_size, min=1)
     lr = check_number("lr", lr, low=0.0, low_open=True)
     weight_decay = check_number("weight_decay", weight_decay, low=0.0)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_int, check_seed
+from .._limits import MAX_N_BOOT
 from ..errors import DataError, OptionError
 from .correlation import composite_score, correlate, label_free_ranking
 from .definitions import LABEL_FREE_SCORES
@@ -156,7 +157,7 @@ def compare_models(table: pd.DataFrame, *, target: str = "test_accuracy", metric
         raise DataError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     if not isinstance(target, str):
         raise OptionError(f"target must be a column name (str), got {target!r}")
-    n_boot = check_int("n_boot", n_boot, min=0)
+    n_boot = check_int("n_boot", n_boot, min=0, max=MAX_N_BOOT)
     check_seed("seed", seed)
     if target not in table.columns:
         raise DataError(f"table has no {target!r} column (columns: {list(table.columns)})")

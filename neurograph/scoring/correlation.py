@@ -35,6 +35,7 @@ from scipy import stats as st
 
 from .._seed import as_int_seed
 from .._validate import check_choice, check_int, check_number, check_seed
+from .._limits import MAX_N_BOOT
 from ..errors import DataError, OptionError
 from .verdicts import MIN_SAMPLE, calibrated_correlations
 
@@ -117,7 +118,7 @@ def correlate(table: pd.DataFrame, metrics: str | Sequence[str], target: str = "
         raise OptionError("methods is empty: name at least one of " + ", ".join(METHODS))
     for m in methods:
         check_choice("methods", m, METHODS)
-    n_boot = check_int("n_boot", n_boot, min=0)
+    n_boot = check_int("n_boot", n_boot, min=0, max=MAX_N_BOOT)
     confidence = check_number("confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
     check_seed("seed", seed)
     if target in metrics:

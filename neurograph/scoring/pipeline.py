@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..io.atomic import write_csv
 from .._validate import check_int, check_seed
+from .._limits import MAX_N_NULL
 from ..graph.communities import (ModularitySignificance, Partition, check_options, detect_communities,
                           modularity_significance)
 from .entropy import layer_entropy, neuron_entropy
@@ -126,7 +127,7 @@ def analyze(stats: CoactivationStats, *, weight: str = "npmi", threshold: float 
     """
     if not isinstance(stats, CoactivationStats):
         raise DataError(f"stats must be a CoactivationStats, got {type(stats).__name__}")
-    n_null = check_int("n_null", n_null, min=0)
+    n_null = check_int("n_null", n_null, min=0, max=MAX_N_NULL)
     if n_null == 1:
         raise OptionError("n_null must be 0 (no null model) or >= 2, got 1")
     check_seed("seed", seed)

@@ -4,6 +4,7 @@
 from .._lazy import attach
 
 __all__ = [
+    "ALLOWED_FACTORY_PACKAGES",
     "ARCHS",
     "BlobsTask",
     "CLASS_ONLY_FACTORY_PACKAGES",
@@ -18,6 +19,9 @@ __all__ = [
     "GRID_TASKS",
     "GridCell",
     "GridSpec",
+    "MAX_KWARGS_DEPTH",
+    "MAX_KWARGS_ITEMS",
+    "REFUSED_KWARGS",
     "RunResult",
     "RunSpec",
     "SCORE_BASELINES",
@@ -27,6 +31,9 @@ __all__ = [
     "ZooConfig",
     "ZooResult",
     "accuracy",
+    "check_factory_allowed",
+    "check_factory_kwargs",
+    "count_runs",
     "default_grid",
     "expand_family",
     "initial_model",
@@ -51,6 +58,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "ALLOWED_FACTORY_PACKAGES": ".factories",
     "ARCHS": ".config",
     "BlobsTask": ".config",
     "CLASS_ONLY_FACTORY_PACKAGES": ".factories",
@@ -65,6 +73,9 @@ __getattr__, __dir__ = attach(__name__, {
     "GRID_TASKS": ".grid",
     "GridCell": ".grid",
     "GridSpec": ".grid",
+    "MAX_KWARGS_DEPTH": ".factories",
+    "MAX_KWARGS_ITEMS": ".factories",
+    "REFUSED_KWARGS": ".factories",
     "RunResult": ".results",
     "RunSpec": ".config",
     "SCORE_BASELINES": ".config",
@@ -74,6 +85,9 @@ __getattr__, __dir__ = attach(__name__, {
     "ZooConfig": ".config",
     "ZooResult": ".results",
     "accuracy": ".training",
+    "check_factory_allowed": ".factories",
+    "check_factory_kwargs": ".factories",
+    "count_runs": ".config",
     "default_grid": ".grid",
     "expand_family": ".config",
     "initial_model": ".runs",

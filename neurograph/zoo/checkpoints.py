@@ -37,7 +37,8 @@ from ..scoring.scores import ModelScores, score_model, with_baseline
 from ..scoring.twin import untrained_twin
 from .config import CustomSpec, FiringRule, ScoreSettings, parse_custom_spec  # noqa: F401 - old import path
 from .factories import (CLASS_ONLY_FACTORY_PACKAGES, DENIED_FACTORY_MODULES,  # noqa: F401 - old import path
-                        build_model, check_factory_spec, load_factory)
+                        build_model, check_factory_allowed, check_factory_kwargs, check_factory_spec,
+                        load_factory)
 from .results import RunResult, ZooResult, checkpoint_row, neuron_rows, stack_runs  # noqa: F401 - ZooResult: old path
 
 __all__ = ["load_checkpoint", "load_data_file", "score_checkpoints"]
@@ -57,8 +58,12 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> nn.Module:
         Python objects other than tensors, or not a state_dict (a dict of tensors by name).
     ModelError
         If its keys or shapes do not match ``model``.
+
+    A checkpoint whose zip directory declares far more bytes than ``model``'s state_dict holds
+    (more than 4 times as many, plus 16 MiB) is refused before anything in it is read.
     """
     path = check_file(path, "checkpoint")
+    _check_checkpoint_size(model, path)
     state = _torch_load(path, "checkpoint")
     if not isinstance(state, dict):
         raise FileFormatError(f"checkpoint {str(path)!r} holds a {type(state).__name__}, expected a state_dict "
@@ -88,7 +93,10 @@ def load_data_file(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor 
     ------
     FileFormatError
         Naming the file: missing, a folder, an unknown suffix, unreadable or corrupt, holding
-        Python objects, not a dict of tensors, or without ``X``.
+        Python objects, not a dict of tensors, or without ``X``; an ``.npz`` whose members other
+        than ``X`` and ``y`` (``X_test``, ``y_test``) declare more than 1 MiB in all, or whose ``y``
+        declares more labels than ``X`` has rows (checked from the ``.npy`` headers, before any
+        array is read).
     DataError
         Naming the file and the array: ``X`` not numeric (strings, complex), without samples
         or with NaN or infinite values; ``y`` not integer class ids (>= 0), not one label
@@ -97,6 +105,7 @@ def load_data_file(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor 
     path = check_file(path, "data file")
     name = str(path)
     if path.suffix == ".npz":
+        _check_data_members(path)
         content = read_npz(path, "data file", FileFormatError)
     elif path.suffix in (".pt", ".pth"):
         content = _torch_load(path, "data file")
@@ -130,24 +139,29 @@ def load_data_file(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor 
     return X, y
 
 
-def prepare_custom(cs: CustomSpec, *, search_path=None):
+def prepare_custom(cs: CustomSpec, *, factory_path=None, allow_packages=(), search_path=None):
     """Check one custom entry in the policy's order; returns ``(factory, X, y)``.
 
-    First what needs no code (the factory string, that every checkpoint exists, the data
-    file), then the factory is imported (see :func:`load_factory`).
+    First what needs no code (the factory string against the allow-list, its kwargs, that every
+    checkpoint exists, the data file), then the factory is imported (see :func:`load_factory`; ``search_path``
+    is the older name of ``factory_path``).
     """
-    check_factory_spec(cs.factory)
+    folders = factory_path if factory_path is not None else search_path
+    check_factory_allowed(cs.factory, factory_path=folders, allow_packages=allow_packages)
+    check_factory_kwargs(cs.kwargs, f"{cs.name}: factory {cs.factory!r} kwargs")
     for path in cs.checkpoints:
         check_file(path, "checkpoint")
     X, y = load_data_file(cs.data)
-    factory = load_factory(cs.factory, search_path=search_path, config_dir=cs.config_dir)
+    factory = load_factory(cs.factory, factory_path=folders, allow_packages=allow_packages, config_dir=cs.config_dir)
     return factory, X, y
 
 
 def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi", method: str = "leiden",
                       per_layer: bool = True, seed: int = 0,
+                      factory_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+                      allow_packages: Sequence[str] = (), progress: bool = False,
                       search_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-                      progress: bool = False, baseline: str | os.PathLike | None = None) -> ZooResult:
+                      baseline: str | os.PathLike | None = None) -> ZooResult:
     """Score a user's checkpoints: ``factory(**kwargs)`` with each state_dict loaded, recorded on ``data``.
 
     Returns a :class:`~neurograph.zoo.results.ZooResult` (nothing is written; ``paths`` is
@@ -162,9 +176,10 @@ def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi",
     row then gains ``<score>_untrained`` and ``<score>_delta``.
 
     The factory is imported (following the factory policy of
-    :mod:`neurograph.zoo.factories`: from installed packages or the folders ``search_path``
-    names explicitly) only after the factory string, the checkpoint files and the data file
-    have been checked.
+    :mod:`neurograph.zoo.factories`: neurograph, torch, the folders ``factory_path`` names or
+    the packages ``allow_packages`` names; ``search_path`` is the older name of
+    ``factory_path``) only after the factory string, its kwargs, the checkpoint files and the
+    data file have been checked.
 
     Raises
     ------
@@ -178,7 +193,8 @@ def score_checkpoints(cs: CustomSpec, *, n_null: int = 10, weight: str = "npmi",
     settings = ScoreSettings(n_null=n_null, weight=weight, method=method, per_layer=per_layer, seed=seed)
     if baseline is not None and not (isinstance(baseline, str) and baseline == "untrained"):
         baseline = check_file(baseline, "baseline checkpoint")
-    factory, X, y = prepare_custom(cs, search_path=search_path)
+    factory, X, y = prepare_custom(cs, factory_path=factory_path if factory_path is not None else search_path,
+                                   allow_packages=allow_packages)
     run = score_custom(cs, factory, (X, y), settings, progress=progress, baseline=baseline)
     return stack_runs([run], paths={}, seconds=time.perf_counter() - t0)
 
@@ -221,6 +237,23 @@ def score_with(model: nn.Module, data, layers: list[str], firing: FiringRule, se
 # ---------------------------------------------------------------------- helpers
 
 
+def _check_checkpoint_size(model: nn.Module, path: Path) -> None:
+    """FileFormatError if the checkpoint's zip directory declares far more bytes than ``model``'s state holds."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy format, or not a checkpoint: torch.load reports it
+        with zipfile.ZipFile(path) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except Exception:  # noqa: BLE001 - an unreadable directory: torch.load reports it
+        return
+    holds = sum(t.numel() * t.element_size() for t in model.state_dict().values() if isinstance(t, torch.Tensor))
+    if declared > 4 * holds + (16 << 20):
+        raise FileFormatError(f"checkpoint {str(path)!r} declares {declared:,} bytes once unpacked, far more than "
+                              f"the {holds:,} bytes of {type(model).__name__}'s state_dict; refused before reading")
+
+
 def _torch_load(path: Path, what: str):
     """``torch.load(path, weights_only=True)`` with every failure as one line of FileFormatError."""
     name = str(path)
@@ -241,6 +274,31 @@ def _torch_load(path: Path, what: str):
                                   "loads only tensors and state_dicts and never unpickles code") from exc
         summary = first_line(exc).split(". ")[0]
         raise FileFormatError(f"{what} {name!r} is corrupt or not a PyTorch file: {summary}") from exc
+
+
+_DATA_MEMBERS = ("X", "y", "X_test", "y_test")
+_MAX_OTHER_BYTES = 1 << 20  # members of a data file neurograph does not use: read (and ignored) up to 1 MiB
+
+
+def _check_data_members(path: Path) -> None:
+    """FileFormatError if the members of a data ``.npz`` that are not used declare more than 1 MiB, or ``y``
+    declares more labels than ``X`` has rows: from the headers alone, before anything is inflated."""
+    from ..io.npzheaders import npz_headers
+
+    heads = npz_headers(path, "data file", FileFormatError)
+    if heads is None:
+        return
+    other = {m: h.nbytes for m, h in heads.items() if m not in _DATA_MEMBERS}
+    if sum(other.values()) > _MAX_OTHER_BYTES:
+        big = max(other, key=other.get)
+        raise FileFormatError(f"data file {str(path)!r}: member(s) {sorted(other)} are not X or y and declare "
+                              f"{sum(other.values()):,} bytes ({big!r}: {other[big]:,}); neurograph reads X and y "
+                              f"only and refuses more than {_MAX_OTHER_BYTES:,} bytes of other members")
+    for xk, yk in (("X", "y"), ("X_test", "y_test")):
+        hx, hy = heads.get(xk), heads.get(yk)
+        if hx is not None and hy is not None and hx.shape and hy.size > hx.shape[0]:
+            raise DataError(f"data file {str(path)!r}: {yk!r} declares {hy.size:,} labels, more than the "
+                            f"{hx.shape[0]:,} samples of {xk!r}")
 
 
 def _data_array(value, what: str) -> torch.Tensor:

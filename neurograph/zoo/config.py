@@ -38,8 +38,8 @@ A zoo is described by a TOML file (read with :mod:`tomllib`)::
 
     [[custom]]                  # CustomSpec: your own models, checkpoints + a factory + data
     name = "mine"
-    factory = "mypackage.models:build"   # an installed package; must return an nn.Module
-    kwargs = { width = 32 }
+    factory = "mypackage.models:build"   # --factory-path DIR or --allow-package mypackage; returns an nn.Module
+    kwargs = { width = 32 }              # plain data (no trust_remote_code and the like)
     checkpoints = ["ckpt/epoch1.pt", "ckpt/epoch9.pt"]    # state_dicts, relative to this file
     data = "test.npz"           # arrays X and y (y optional), or a .pt dict of tensors {"X", "y"}
     layers = ["layers.1"]
@@ -49,7 +49,8 @@ A zoo is described by a TOML file (read with :mod:`tomllib`)::
     spatial = "mean"
 
 :func:`load_zoo_config` reads a file and :func:`parse_zoo_config` a dict (the parsed TOML);
-both validate everything (keys, types, ranges, the factory strings as strings) and return a
+both validate everything (keys, types, ranges, the factory strings as strings, that kwargs are
+plain data, that the families make at most 100,000 runs, counted before expanding) and return a
 :class:`ZooConfig` of typed objects, so no settings dict travels further. Reading a config
 runs no code: factories are imported only by :func:`neurograph.zoo.run_zoo`, after the
 files of every ``[[custom]]`` entry have been checked (see :mod:`neurograph.zoo.factories`
@@ -63,18 +64,23 @@ the same :mod:`neurograph._validate` function as the keyword argument it becomes
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .._limits import (MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_N_NULL, MAX_RUNS, MAX_SAMPLES, MAX_TASK_VALUES,
+                       MAX_WIDTH)
 from .._validate import check_bool, check_choice, check_int, check_number
 from ..errors import ConfigError, OptionError
-from .factories import check_factory_spec
+from .factories import check_factory_kwargs, check_factory_spec
 
 __all__ = ["ARCHS", "BlobsTask", "CustomSpec", "FamilySpec", "FiringRule", "RunSpec", "ScoreSettings", "TASKS",
-           "ZooConfig", "expand_family", "load_zoo_config", "parse_custom_spec", "parse_zoo_config", "timeline_run"]
+           "ZooConfig", "count_runs", "expand_family", "load_zoo_config", "parse_custom_spec", "parse_zoo_config",
+           "timeline_run"]
 
 #: Architectures a zoo family can train: MLP, SmallCNN, and the gated networks of
 #: :mod:`neurograph.models.gated` (their gate pre-activations are recorded, rule "positive").
@@ -193,7 +199,7 @@ class CustomSpec:
     threshold: float = 0.0
     spatial: str = "mean"
     #: Folder of the zoo configuration this entry came from (None when built in code): no
-    #: factory is imported from it unless it is named explicitly as a ``search_path``.
+    #: factory is imported from it unless it is named explicitly as a ``factory_path``.
     config_dir: Path | None = None
 
     @property
@@ -231,7 +237,7 @@ def load_zoo_config(path: str | os.PathLike) -> ZooConfig:
     ------
     ConfigError
         Naming the file (and the key at fault): missing, a folder, unreadable, not UTF-8,
-        not valid TOML, or not a valid zoo configuration.
+        not valid TOML, nested too deeply to parse, or not a valid zoo configuration.
     """
     path = Path(path)
     if path.is_dir():
@@ -248,6 +254,10 @@ def load_zoo_config(path: str | os.PathLike) -> ZooConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{path}: not a zoo config: arrays or tables nested too deeply to parse") from None
+    except ValueError as exc:  # tomllib's own limits (an integer of more than 4300 digits, ...)
+        raise ConfigError(f"{path}: not valid TOML: {' '.join(str(exc).split())[:200]}") from exc
     return parse_zoo_config(raw, base_dir=path.parent, source=str(path))
 
 
@@ -298,9 +308,13 @@ def parse_zoo_config(raw: dict, *, base_dir: str | os.PathLike = ".", source: st
         if key in raw and not isinstance(raw[key], str):
             raise ConfigError(f"{source}: {key} must be a string, got {raw[key]!r}")
     fams = tuple(_parse_family(fam, f"{source} [[family]] #{i + 1}") for i, fam in enumerate(families))
+    n_runs = sum(count_runs(fam) for fam in fams)  # counted before anything is expanded
+    if n_runs > MAX_RUNS:
+        raise ConfigError(f"{source}: the families make {n_runs:,} runs (every combination of hidden, dropout, "
+                          f"label_noise and seeds); the limit is {MAX_RUNS:,} runs per zoo")
     runs = [run for fam in fams for run in expand_family(fam)]
     names = [r.name for r in runs]
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = sorted(n for n, k in Counter(names).items() if k > 1)
     if dup:
         raise ConfigError(f"{source}: runs {dup} are defined twice")
     base = Path(base_dir)
@@ -316,9 +330,10 @@ def parse_zoo_config(raw: dict, *, base_dir: str | os.PathLike = ".", source: st
 def parse_custom_spec(c: dict, base: Path, where: str = "[[custom]]") -> CustomSpec:
     """Validate one ``[[custom]]`` table of a zoo config; paths are made relative to ``base``.
 
-    Only data is read: the factory string is checked (syntax and the module denylist of
-    :func:`neurograph.zoo.factories.check_factory_spec`) but nothing is imported. Raises
-    ConfigError naming ``where`` and the key.
+    Only data is read: the factory string is checked (syntax and the standard-library refusal of
+    :func:`neurograph.zoo.factories.check_factory_spec`) and its kwargs are checked to be plain
+    data without options that load code (:func:`~neurograph.zoo.factories.check_factory_kwargs`),
+    but nothing is imported. Raises ConfigError naming ``where`` and the key.
     """
     from ..recording.reading import RULES, SPATIAL_MODES
 
@@ -341,7 +356,8 @@ def parse_custom_spec(c: dict, base: Path, where: str = "[[custom]]") -> CustomS
         raise ConfigError(f"{where}: layers must be a layer name or a list of them, got {layers!r}")
     kwargs = c.get("kwargs", {})
     if not isinstance(kwargs, dict):
-        raise ConfigError(f"{where}: kwargs must be a table, got {kwargs!r}")
+        raise ConfigError(f"{where}: kwargs must be a table, got {type(kwargs).__name__}")
+    kwargs = check_factory_kwargs(kwargs, f"{where}: kwargs")
     rule = _value(where, "rule", c.get("rule", "positive"), check_choice, f"one of {list(RULES)}", choices=RULES)
     spatial = _value(where, "spatial", c.get("spatial", "mean"), check_choice, f"one of {list(SPATIAL_MODES)}",
                      choices=SPATIAL_MODES)
@@ -350,6 +366,18 @@ def parse_custom_spec(c: dict, base: Path, where: str = "[[custom]]") -> CustomS
     return CustomSpec(name=c["name"], factory=c["factory"], kwargs=dict(kwargs),
                       checkpoints=tuple(base / p for p in ck), data=base / c["data"], layers=tuple(layers),
                       rule=rule, z=z, threshold=threshold, spatial=spatial, config_dir=Path(base))
+
+
+def count_runs(family: FamilySpec) -> int:
+    """How many runs :func:`expand_family` makes of ``family`` (the product of its grid sizes), without making them.
+
+    Examples
+    --------
+    >>> count_runs(FamilySpec(hidden=((8,), (16,)), dropout=(0.0, 0.5), seeds=(0, 1, 2)))
+    12
+    """
+    f = family
+    return math.prod(len(v) for v in (f.hidden, f.dropout, f.label_noise, f.seeds))
 
 
 def expand_family(family: FamilySpec) -> tuple[RunSpec, ...]:
@@ -396,14 +424,19 @@ def _value(where: str, key: str, value, check: Callable, expected: str, **kwargs
     try:
         return check(key, value, **kwargs)
     except OptionError as exc:
-        raise ConfigError(f"{where}: {key} must be {expected}, got {value!r}") from exc
+        limit = kwargs.get("max")
+        if limit is not None and isinstance(value, int) and value > limit:
+            raise ConfigError(f"{where}: {key} must be <= {limit:,} (neurograph's limit), got {value:,}") from exc
+        shown = repr(value) if len(repr(value)) <= 200 else repr(value)[:197] + "..."
+        raise ConfigError(f"{where}: {key} must be {expected}, got {shown}") from exc
 
 
 def _parse_score(score, where: str) -> ScoreSettings:
     unknown_keys(score, {f.name for f in fields(ScoreSettings)}, where)
     values = {}
     if "n_null" in score:
-        values["n_null"] = _value(where, "n_null", score["n_null"], check_int, "an int >= 0", min=0)
+        values["n_null"] = _value(where, "n_null", score["n_null"], check_int, "an int >= 0",
+                                  min=0, max=MAX_N_NULL)
         if values["n_null"] == 1:
             raise ConfigError(f"{where}: n_null must be 0 (no null model) or >= 2, got 1")
     if "weight" in score:
@@ -428,7 +461,12 @@ def _parse_blobs(blobs: dict, where: str) -> BlobsTask:
     values = {}
     for key, minimum in (("n_samples", 1), ("n_features", 1), ("n_classes", 2)):
         if key in blobs:
-            values[key] = _value(where, key, blobs[key], check_int, f"an int >= {minimum}", min=minimum)
+            values[key] = _value(where, key, blobs[key], check_int, f"an int >= {minimum}",
+                                 min=minimum, max=MAX_SAMPLES)
+    n, f = values.get("n_samples", BlobsTask.n_samples), values.get("n_features", BlobsTask.n_features)
+    if n * f > MAX_TASK_VALUES:
+        raise ConfigError(f"{where}: n_samples x n_features = {n * f:,} values, beyond neurograph's limit of "
+                          f"{MAX_TASK_VALUES:,}")
     if "test_fraction" in blobs:
         values["test_fraction"] = _value(where, "test_fraction", blobs["test_fraction"], check_number,
                                          "a number in (0, 1)", low=0.0, high=1.0, low_open=True, high_open=True)
@@ -453,10 +491,12 @@ def _parse_family(fam, where: str) -> FamilySpec:
     if isinstance(hidden, list) and hidden and all(isinstance(h, int) for h in hidden):
         hidden = [hidden]
     if not isinstance(hidden, list) or not hidden or not all(
-            isinstance(h, list) and h and all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in h)
+            isinstance(h, list) and 0 < len(h) <= MAX_HIDDEN_LAYERS
+            and all(isinstance(w, int) and not isinstance(w, bool) and 0 < w <= MAX_WIDTH for w in h)
             for h in hidden):
-        raise ConfigError(f"{where}: hidden must be a list of positive ints or a list of such lists, "
-                          f"got {hidden!r}")
+        shown = repr(hidden) if len(repr(hidden)) <= 200 else repr(hidden)[:197] + "..."
+        raise ConfigError(f"{where}: hidden must be a list of ints in [1, {MAX_WIDTH}] (at most "
+                          f"{MAX_HIDDEN_LAYERS} layers) or a list of such lists, got {shown}")
     if arch == "cnn" and any(len(h) != 2 for h in hidden):
         raise ConfigError(f"{where}: a cnn needs exactly two channel counts per entry of hidden, got {hidden!r}")
     dropouts = _numbers(fam.get("dropout", 0.0), "dropout", where, 0.0, 1.0)
@@ -466,7 +506,8 @@ def _parse_family(fam, where: str) -> FamilySpec:
     seeds = fam.get("seeds", [0])
     seeds = tuple(_value(where, "seeds", s, check_int, "an int >= 0", min=0)
                   for s in (seeds if isinstance(seeds, list) else [seeds]))
-    epochs = _value(where, "epochs", fam.get("epochs", 20), check_int, "an int >= 1", min=1)
+    epochs = _value(where, "epochs", fam.get("epochs", 20), check_int, "an int >= 1", min=1,
+                    max=MAX_EPOCHS)
     ck = fam.get("checkpoints", [])
     if not isinstance(ck, list):
         raise ConfigError(f"{where}: checkpoints must be a list of epochs, got {ck!r}")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from .._validate import check_choice, check_int
+from .._limits import MAX_WORKERS
 from ..errors import OptionError
 
 __all__ = ["EXECUTORS", "Executor", "run_tasks"]
@@ -60,7 +61,7 @@ class Executor:
     def __post_init__(self) -> None:
         check_choice("executor", self.kind, EXECUTORS)
         if self.workers is not None:
-            check_int("workers", self.workers, min=1)
+            check_int("workers", self.workers, min=1, max=MAX_WORKERS)
         if self.address is not None and self.kind != "ray":
             raise OptionError(f"address is for the Ray executor only, got address={self.address!r} with "
                               f"executor {self.kind!r}")

@@ -32,6 +32,7 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import check_choice, check_int
+from .._limits import MAX_EPOCHS, MAX_N_NULL, MAX_RUNS
 from ..errors import ConfigError, OptionError
 from ..io.atomic import atomic_path
 from .executors import Executor, run_tasks
@@ -115,9 +117,13 @@ class GridSpec:
         if not seeds or len(set(seeds)) != len(seeds):
             raise OptionError(f"seeds must be distinct non-negative ints, got {self.seeds!r}")
         object.__setattr__(self, "seeds", seeds)
+        n_cells = math.prod(len(v) for _, v in grid) * len(seeds)  # counted before any cell is made
+        if n_cells > MAX_RUNS:
+            raise OptionError(f"grid makes {n_cells:,} cells (every combination of its axes, times the seeds); the "
+                              f"limit is {MAX_RUNS:,}")
         for name in ("epochs", "batch_size", "n_train", "n_test", "score_samples"):
-            check_int(name, getattr(self, name), min=1)
-        check_int("n_null", self.n_null, min=0)
+            check_int(name, getattr(self, name), min=1, max=MAX_EPOCHS if name == "epochs" else None)
+        check_int("n_null", self.n_null, min=0, max=MAX_N_NULL)
         if self.baselines is not None:
             from ..scoring.baselines import BASELINES
             names = tuple(self.baselines)

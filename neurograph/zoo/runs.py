@@ -7,11 +7,11 @@ and stacks them into a :class:`~neurograph.zoo.results.ZooResult`.
 
 A zoo config holds data only. Its ``factory`` strings are imported only after the whole
 config has been validated (keys, types, that checkpoints and data files exist and the data
-reads), only from installed (already importable) packages or from folders named explicitly
-(``run_zoo(..., search_path=DIR)``, ``neurograph zoo --factory-path DIR``), never from the
-config's own folder; standard-library and process-control modules (``os``, ``subprocess``,
-...) are refused, and a factory must return an ``nn.Module`` (see
-:mod:`neurograph.zoo.factories` for the whole policy).
+reads), only from an allow-list: neurograph and torch, folders named explicitly
+(``run_zoo(..., factory_path=DIR)``, ``neurograph zoo --factory-path DIR``) and packages named
+explicitly (``allow_packages=``, ``--allow-package NAME``), never from the config's own folder;
+standard-library modules are always refused, kwargs are plain data, and a factory must return an
+``nn.Module`` (see :mod:`neurograph.zoo.factories` for the whole policy).
 
 Determinism: the run's ``seed`` seeds the initial weights (``torch.manual_seed``), the
 label noise, and the shuffling and dropout of every training segment, so a run is
@@ -62,14 +62,16 @@ logger = logging.getLogger(__name__)
 
 
 def run_zoo(config: ZooConfig, out_dir: str | os.PathLike, *, num_threads: int | None = 1,
-            progress: bool = False, search_path: str | os.PathLike | list | None = None,
-            executor: Executor | None = None) -> ZooResult:
+            progress: bool = False, factory_path: str | os.PathLike | list | None = None,
+            allow_packages: list[str] | tuple[str, ...] = (), executor: Executor | None = None,
+            search_path: str | os.PathLike | list | None = None) -> ZooResult:
     """Train every run of ``config``, save its checkpoints, and score every checkpoint.
 
     Before anything is trained, every ``[[custom]]`` entry is checked (checkpoint and
-    data files) and then its factory is imported, following the factory policy of
-    :mod:`neurograph.zoo.factories`: from installed packages, or from the folder(s)
-    ``search_path`` names explicitly; never from the config's own folder.
+    data files, kwargs) and then its factory is imported, following the factory policy of
+    :mod:`neurograph.zoo.factories`: from neurograph or torch, from the folder(s)
+    ``factory_path`` names explicitly, or from the packages ``allow_packages`` names; never
+    from the config's own folder (``search_path`` is the older name of ``factory_path``).
 
     Writes into ``out_dir``: ``checkpoints/<run>_e<epoch>.pt`` (state_dicts),
     ``scores.csv`` (one row per checkpoint: run, task, arch, hidden, depth, width,
@@ -96,8 +98,9 @@ def run_zoo(config: ZooConfig, out_dir: str | os.PathLike, *, num_threads: int |
     if num_threads is not None:
         torch.set_num_threads(int(num_threads))
     try:
-        return _run_zoo(config, Path(out_dir), progress=progress, search_path=search_path,
-                        executor=executor or Executor("inprocess"))
+        return _run_zoo(config, Path(out_dir), progress=progress,
+                        factory_path=factory_path if factory_path is not None else search_path,
+                        allow_packages=allow_packages, executor=executor or Executor("inprocess"))
     finally:
         torch.set_num_threads(threads)
 
@@ -239,11 +242,11 @@ def _build(spec: RunSpec, data) -> nn.Module:
     return MLP(int(np.prod(data.input_shape)), hidden=spec.hidden, n_classes=data.n_classes, dropout=spec.dropout)
 
 
-def _run_zoo(config: ZooConfig, out: Path, *, progress: bool, search_path=None,
+def _run_zoo(config: ZooConfig, out: Path, *, progress: bool, factory_path=None, allow_packages=(),
              executor: Executor) -> ZooResult:
     t0 = time.perf_counter()
     # files and factories checked before any training (a failure costs nothing)
-    prepared = [prepare_custom(cs, search_path=search_path) for cs in config.custom]
+    prepared = [prepare_custom(cs, factory_path=factory_path, allow_packages=allow_packages) for cs in config.custom]
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     timeline = timeline_run(config)
     tasks = [(spec, config, str(out), spec.name == timeline) for spec in config.runs]

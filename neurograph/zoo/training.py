@@ -20,6 +20,7 @@ from ..recording.batches import class_indices
 from ..recording.hooks import restored_modes
 from .._seed import as_int_seed
 from .._validate import check_int, check_number
+from .._limits import MAX_EPOCHS
 from ..errors import DataError, ModelError
 
 __all__ = ["TrainResult", "accuracy", "train_classifier"]
@@ -148,7 +149,7 @@ def train_classifier(
     >>> accuracy(model, task.X_test, task.y_test) > 0.6
     True
     """
-    epochs = check_int("epochs", epochs, min=0)
+    epochs = check_int("epochs", epochs, min=0, max=MAX_EPOCHS)
     batch_size = check_int("batch_size", batch_size, min=1)
     lr = check_number("lr", lr, low=0.0, low_open=True)
     weight_decay = check_number("weight_decay", weight_decay, low=0.0)

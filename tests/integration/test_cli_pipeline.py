@@ -144,14 +144,9 @@ def test_cli_zoo_correlate_report_and_score(tmp_path, capsys):
     from neurograph.datasets import make_blobs_task
     data = make_blobs_task(n_samples=120, n_features=5, n_classes=3, seed=0)
     np.savez(tmp_path / "test.npz", X=data.X_test.numpy(), y=data.y_test.numpy())
-    import sys
-    sys.path.insert(0, str(tmp_path))
-    try:
-        assert main(["score", "--factory", "ufac_cli_test:build", "--checkpoint", str(out / row["checkpoint"]),
-                     "--data", str(tmp_path / "test.npz"), "--layers", "layers.1", "--n-null", "2",
-                     "--out", str(tmp_path / "mine" / "scores.csv")]) == 0
-    finally:
-        sys.path.remove(str(tmp_path))
+    assert main(["score", "--factory", "ufac_cli_test:build", "--factory-path", str(tmp_path),
+                 "--checkpoint", str(out / row["checkpoint"]), "--data", str(tmp_path / "test.npz"),
+                 "--layers", "layers.1", "--n-null", "2", "--out", str(tmp_path / "mine" / "scores.csv")]) == 0
     mine = pd.read_csv(tmp_path / "mine" / "scores.csv")
     assert mine.loc[0, "test_accuracy"] == pytest.approx(row["test_accuracy"])
     assert mine.loc[0, "modularity"] == pytest.approx(row["modularity"], nan_ok=True)

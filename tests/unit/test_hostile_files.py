@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
@@ -613,14 +614,16 @@ def test_zoo_refuses_a_module_beside_the_toml(tmp_path):
     """))
     _user_files(tmp_path)
     cfg = load_zoo_config(_custom_toml(tmp_path, "beside_ng_policy:build"))
-    with _raises(ConfigError, "beside_ng_policy:build", "cannot import"):
+    with _raises(ConfigError, "beside_ng_policy:build", "not allowed", "nothing was imported"):
         run_zoo(cfg, tmp_path / "out")
     assert not marker.exists() and not (tmp_path / "out").exists()
-    # even when that folder is importable anyway, the config's own folder is refused
+    # even when that folder is importable anyway and the name allowed, the config's own folder is refused
     sys.path.insert(0, str(tmp_path))
     try:
-        with _raises(ConfigError, "beside_ng_policy:build", "configuration's folder"):
+        with _raises(ConfigError, "beside_ng_policy:build", "not allowed"):
             prepare_custom(cfg.custom[0])
+        with _raises(ConfigError, "beside_ng_policy:build", "configuration's folder"):
+            prepare_custom(cfg.custom[0], allow_packages=["beside_ng_policy"])
     finally:
         sys.path.remove(str(tmp_path))
     assert not marker.exists() and "beside_ng_policy" not in sys.modules
@@ -656,7 +659,7 @@ def test_factory_objects_that_are_not_model_factories(tmp_path):
             pass
     """))
     for name, fragment in (("system", "refused"), ("launch", "refused"), ("value", "not callable"),
-                           ("numpy.save", "reaches into another module"), ("save", "only torch.nn.Module"),
+                           ("numpy.save", "reaches into another module"), ("save", "not a model factory"),
                            ("Plain", "not a torch.nn.Module subclass"), ("__name__", "'__'")):
         spec = f"odd_ng_policy:{name}"
         with _raises(ConfigError, spec, fragment):
@@ -667,8 +670,11 @@ def test_factory_objects_that_are_not_model_factories(tmp_path):
     factory = load_factory("odd_ng_policy:not_a_model", search_path=lib)
     with _raises(ConfigError, "odd_ng_policy:not_a_model", "returned a str, not a torch.nn.Module"):
         build_model(factory, {}, "odd_ng_policy:not_a_model")
-    for spec in ("neurograph.zoo.runs:run_zoo", "numpy:load", "pandas:read_pickle", "torch:load", "torch.hub:load"):
+    for spec in ("neurograph.zoo.runs:run_zoo", "torch:load", "torch.hub:load"):
         with _raises(ConfigError, spec, "only torch.nn.Module"):
+            load_factory(spec)
+    for spec in ("numpy:load", "pandas:read_pickle"):
+        with _raises(ConfigError, spec, "not allowed", "nothing was imported"):
             load_factory(spec)
     assert load_factory("torch.nn:Linear") is torch.nn.Linear
     with _raises(ConfigError, "nowhere", "is not a folder"):
@@ -859,3 +865,139 @@ def test_fuzz_fixed_point_file(mutation):
 @given(mutation=_mutation())
 def test_fuzz_fsa_file(mutation):
     _fuzz_load(_FSA_RAW, mutation, ".json", FSA.load, _check_fsa)
+
+
+# ---------------------------------------------------------------------- declared sizes, checked before reading
+def _lying_member(path: Path, member: str, shape: tuple, descr: str = "<f8", data: bytes = b"\0" * 16,
+                  compress: bool = False) -> Path:
+    """Add (or replace) ``member`` in the .npz ``path``: its .npy header declares ``shape`` but holds only ``data``."""
+    import io
+
+    from numpy.lib import format as npy
+
+    head = io.BytesIO()
+    npy.write_array_header_1_0(head, {"descr": descr, "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path) as zf:
+        kept = [(i.filename, zf.read(i)) for i in zf.infolist() if i.filename != f"{member}.npy"]
+    mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=mode) as zf:
+        for name, content in kept:
+            zf.writestr(name, content)
+        zf.writestr(f"{member}.npy", head.getvalue() + data)
+    return path
+
+
+def _load_fast(path: Path, exc_type, *fragments: str, seconds: float = 1.0) -> None:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with _raises(exc_type, path.name, *fragments):
+        CoactivationStats.load(path) if exc_type is StatsFileError else load_data_file(path)
+    assert time.perf_counter() - t0 < seconds
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024  # ru_maxrss is KiB on Linux
+    assert grown_mib < 100, f"peak memory grew by {grown_mib:.0f} MiB"
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_stats_unexpected_800mb_member_is_refused_unread(stats_file, tmp_path, compress):
+    path = _lying_member(stats_file[1], "junk", (100_000_000,), compress=compress)
+    assert path.stat().st_size < 100_000
+    _load_fast(path, StatsFileError, "unexpected member(s) ['junk']")
+
+
+@pytest.mark.parametrize("member, shape, descr, fragment", [
+    ("cofire_counts", (100_000, 100_000), "<i8", "more elements than the neuron table (5 neurons)"),
+    ("class_fire_counts", (30_000, 30_000), "<i8", "more elements than the neuron table (5 neurons) and 3 classes"),
+    ("fire_counts", (10**8,), "<i8", "more elements than the neuron table imply (5)"),
+    ("moments_comoment", (50_000, 50_000), "<f8", "'moments_comoment' declares shape (50000, 50000)"),
+    ("header", (), "<U100000000", "a header holds at most"),
+    ("layer", (5,), "<U10000000", "a name holds at most"),
+    ("pattern_vals_0", (10**8,), "<i8", "more patterns than the 40 samples"),
+])
+def test_stats_member_declaring_more_than_d_and_c_imply_is_refused_unread(stats_file, tmp_path, member, shape,
+                                                                          descr, fragment):
+    path = _lying_member(stats_file[1], member, shape, descr)
+    _load_fast(path, StatsFileError, repr(member) if member != "pattern_vals_0" else "pattern_vals_0", fragment)
+
+
+def test_stats_zip_member_that_is_not_npy_is_named(stats_file):
+    path = stats_file[1]
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("notes.txt", b"x" * 1000)
+    with _raises(StatsFileError, "good.npz", "'notes.txt'", "not a numpy array"):
+        CoactivationStats.load(path)
+
+
+def test_cli_graph_on_a_lying_stats_file_exits_2_and_writes_nothing(stats_file, tmp_path, capsys):
+    from neurograph._main import main
+
+    path = _lying_member(stats_file[1], "junk", (100_000_000,))
+    assert main(["graph", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'junk'" in err[0] and err[0].startswith("neurograph graph: error: STATS"), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_file_with_a_huge_unused_member_or_too_many_labels(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.zeros((6, 4), np.float32), y=np.zeros(6, np.int64), names=np.array(["a", "b"]))
+    assert load_data_file(path)[0].shape == (6, 4)  # small extra members are still read and ignored
+    _lying_member(path, "junk", (100_000_000,))
+    _load_fast(path, FileFormatError, "'junk': 800,000,000", "not X or y", "more than 1,048,576 bytes")
+    np.savez(path, X=np.zeros((6, 4), np.float32), y=np.zeros(6, np.int64))
+    _lying_member(path, "y", (100_000_000,), "<i8")
+    _load_fast(path, DataError, "'y' declares 100,000,000 labels", "6 samples of 'X'")
+
+
+@pytest.mark.parametrize("member, shape, fragment", [
+    ("junk", (100_000_000,), "unexpected member(s) ['junk']"),
+    ("jacobians", (10_000, 100, 100), "more than states of shape (2, 2) imply (8 elements)"),
+    ("inputs", (100_000_000, 1), "inputs has 100,000,000 rows (declared), expected one per point (2)"),
+])
+def test_fixed_point_file_declaring_too_much_is_refused_unread(tmp_path, member, shape, fragment):
+    path = _lying_member(_fixed_points().save(tmp_path / "fp.npz"), member, shape)
+    t0 = time.perf_counter()
+    with _raises(FileFormatError, "fp.npz", fragment):
+        FixedPoints.load(path)
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_stats_pattern_member_beyond_the_header_layers_is_refused_unread(stats_file):
+    path = _lying_member(stats_file[1], "pattern_vals_7", (30,), "<i8")  # the header lists 2 pattern layers
+    _load_fast(path, StatsFileError, "unexpected member(s) ['pattern_vals_7']")
+
+
+def test_gzipped_idx_file_is_inflated_only_as_far_as_its_header_declares(tmp_path):
+    import gzip
+    import resource
+
+    from neurograph.datasets.fashion import read_idx
+
+    header = bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big")
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(path, "wb") as fh:  # 3 labels declared, then 400 MB of zeros (a 400 KB file)
+        fh.write(header + b"\x01\x02\x03")
+        chunk = bytes(1 << 22)
+        for _ in range(100):
+            fh.write(chunk)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with _raises(DataError, "t10k-labels-idx1-ubyte.gz", "holds 12 bytes but its header", "needs 11"):
+        read_idx(path)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 100
+
+
+def test_checkpoint_declaring_far_more_than_the_model_holds_is_refused_unread(tmp_path):
+    path = tmp_path / "big.pt"
+    torch.save(MLP(4, hidden=(8,), n_classes=3).state_dict(), path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("big/data/99", "w") as fh:  # 64 MiB of zeros in a few KB
+            chunk = bytes(1 << 22)
+            for _ in range(16):
+                fh.write(chunk)
+    assert path.stat().st_size < 200_000
+    with _raises(FileFormatError, "big.pt", "declares 67,1", "far more than", "refused before reading"):
+        load_checkpoint(MLP(4, hidden=(8,), n_classes=3), path)
+    good = tmp_path / "good.pt"
+    torch.save(MLP(4, hidden=(8,), n_classes=3).state_dict(), good)
+    load_checkpoint(MLP(4, hidden=(8,), n_classes=3), good)
