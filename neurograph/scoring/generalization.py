@@ -14,8 +14,11 @@ row) and one column per hyper-parameter (any sortable values).
 * :func:`granulated_tau`: the granulated Kendall coefficient of the same paper (Eq. 4-5).
 * :func:`cv_r2`: the cross-validated R² of a linear regression of the gap on the measure.
 
-Rows whose measure or target is NaN or infinite are dropped by every function (the result
-objects say how many; the float-valued functions log the count at INFO level).
+Rows whose measure or target is NaN or infinite are dropped by every function, never silently:
+:func:`pgdl_cmi` and :func:`granulated_tau` list them in their result (``missing``, ``n_dropped``)
+and log a warning naming the measure and the grid cells left out; the float-valued functions log
+the count at INFO level. Chance levels for these metrics (what a random measure scores on the same
+rows) are in :mod:`neurograph.scoring.chance`.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class PgdlScore:
         Ordered model pairs counted per conditioning set, self-pairs included: ``n_models ** 2``.
     n_dropped : int
         Rows dropped for a NaN or infinite measure or target.
+    missing : tuple
+        The index labels of the dropped rows, in table order (``len(missing) == n_dropped``).
     """
 
     score: float
@@ -65,6 +70,7 @@ class PgdlScore:
     n_models: int
     n_pairs: int
     n_dropped: int
+    missing: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,15 @@ class GranulatedTau:
         Models (rows) used.
     n_dropped : int
         Rows dropped for a NaN or infinite measure or target.
+    missing : tuple
+        The index labels of the dropped rows, in table order (``len(missing) == n_dropped``).
     """
 
     score: float
     per_hparam: pd.DataFrame
     n_models: int
     n_dropped: int
+    missing: tuple = ()
 
 
 def pgdl_cmi(table: pd.DataFrame, measure: str, target: str, hparams: str | Sequence[str]) -> PgdlScore:
@@ -132,7 +141,9 @@ def pgdl_cmi(table: pd.DataFrame, measure: str, target: str, hparams: str | Sequ
       grid of exactly two hyper-parameters and one model per configuration, where every
       stratum holds one pair) the value is 0/0: NaN here, and the score NaN. The organisers'
       code returns 0 there (-0.0, through its 1e-12 guard).
-    * Rows with a NaN or infinite measure or gap are dropped; the organisers had none.
+    * Rows with a NaN or infinite measure or gap are dropped; the organisers had none. The result
+      lists them (``missing``) and a warning names the measure and the cells, so a score on an
+      incomplete grid is never silent.
     * Hyper-parameter values are compared by equality, not through ``str`` as the organisers'
       string keys do (``"1" + "11" == "11" + "1"`` cannot collide here).
 
@@ -158,7 +169,7 @@ def pgdl_cmi(table: pd.DataFrame, measure: str, target: str, hparams: str | Sequ
     Returns
     -------
     PgdlScore
-        ``score`` (x 100), ``per_pair`` table, ``n_models``, ``n_pairs``, ``n_dropped``.
+        ``score`` (x 100), ``per_pair`` table, ``n_models``, ``n_pairs``, ``n_dropped``, ``missing``.
 
     Raises
     ------
@@ -193,15 +204,16 @@ def pgdl_cmi(table: pd.DataFrame, measure: str, target: str, hparams: str | Sequ
         raise DataError(f"pgdl_cmi needs at least 2 models with a finite {measure!r} and {target!r}, got {n} "
                         f"({n_dropped} row(s) dropped)")
     codes = {h: _codes(table, h, keep) for h in names}
-    if n_dropped:
-        logger.info("pgdl_cmi: dropped %d row(s) with a NaN or infinite %r or %r", n_dropped, measure, target)
-    gap_plus = (t[:, None] > t[None, :]).astype(np.int64)
-    measure_plus = (m[:, None] > m[None, :]).astype(np.int64)
-    cells = gap_plus * 2 + measure_plus
-    sets = list(itertools.combinations(names, 2)) if len(names) >= 2 else [tuple(names)]
+    missing = _report_missing("pgdl_cmi", table, keep, measure, target, names)
+    sets = _conditioning_sets(names)
+    gap_plus = _plus(t)
+    measure_plus = _plus(m)[None]
     rows = []
     for cond in sets:
-        n_strata, mean_mi, mean_h = _cmi_terms(cells, [codes[h] for h in cond])
+        stratum, n_strata = _pair_strata([codes[h] for h in cond], n)
+        counts = _CountPlan(gap_plus, stratum, n_strata).counts(measure_plus, varying_is_gap=False)
+        mean_mi, mean_h = _cmi_means(counts)
+        mean_mi, mean_h = float(mean_mi[0]), float(mean_h[0])
         value = mean_mi / mean_h if mean_h > 0 else float("nan")
         padded = (*cond, None, None)
         rows.append({"h1": padded[0], "h2": padded[1], "n_strata": n_strata, "mean_mi": mean_mi,
@@ -209,7 +221,8 @@ def pgdl_cmi(table: pd.DataFrame, measure: str, target: str, hparams: str | Sequ
     per_pair = pd.DataFrame(rows, columns=["h1", "h2", "n_strata", "mean_mi", "mean_entropy", "value"])
     values = per_pair["value"].to_numpy(dtype=float)
     score = float("nan") if np.isnan(values).any() else 100.0 * float(values.min())
-    return PgdlScore(score=score, per_pair=per_pair, n_models=int(n), n_pairs=int(n * n), n_dropped=n_dropped)
+    return PgdlScore(score=score, per_pair=per_pair, n_models=int(n), n_pairs=int(n * n), n_dropped=n_dropped,
+                     missing=missing)
 
 
 def kendall_tau(x, y) -> float:
@@ -276,14 +289,14 @@ def granulated_tau(table: pd.DataFrame, measure: str, target: str, hparams: str 
         One row per model.
     measure, target : str
         Numeric columns: the measure and the generalization gap. Rows where either is NaN or
-        infinite are dropped (``n_dropped``).
+        infinite are dropped (``n_dropped``, ``missing``; a warning names them).
     hparams : str or sequence of str
         Columns of the hyper-parameters that were varied (at least one).
 
     Returns
     -------
     GranulatedTau
-        ``score`` (Psi), ``per_hparam`` (hparam, psi, n_groups), ``n_models``, ``n_dropped``.
+        ``score`` (Psi), ``per_hparam`` (hparam, psi, n_groups), ``n_models``, ``n_dropped``, ``missing``.
 
     Raises
     ------
@@ -315,8 +328,7 @@ def granulated_tau(table: pd.DataFrame, measure: str, target: str, hparams: str 
         raise DataError(f"granulated_tau needs at least 2 models with a finite {measure!r} and {target!r}, "
                         f"got {m.size} ({n_dropped} row(s) dropped)")
     codes = {h: _codes(table, h, keep) for h in names}
-    if n_dropped:
-        logger.info("granulated_tau: dropped %d row(s) with a NaN or infinite %r or %r", n_dropped, measure, target)
+    missing = _report_missing("granulated_tau", table, keep, measure, target, names)
     rows = []
     for h in names:
         others = [codes[o] for o in names if o != h]
@@ -331,7 +343,8 @@ def granulated_tau(table: pd.DataFrame, measure: str, target: str, hparams: str 
     per_hparam = pd.DataFrame(rows, columns=["hparam", "psi", "n_groups"])
     psis = per_hparam["psi"].to_numpy(dtype=float)
     score = float(psis[np.isfinite(psis)].mean()) if np.isfinite(psis).any() else float("nan")
-    return GranulatedTau(score=score, per_hparam=per_hparam, n_models=int(m.size), n_dropped=n_dropped)
+    return GranulatedTau(score=score, per_hparam=per_hparam, n_models=int(m.size), n_dropped=n_dropped,
+                         missing=missing)
 
 
 def cv_r2(table: pd.DataFrame, measure: str, target: str, *, folds: int = 5,
@@ -459,23 +472,90 @@ def _codes(table: pd.DataFrame, col, keep: np.ndarray) -> np.ndarray:
     return np.asarray(codes, dtype=np.int64)
 
 
-def _cmi_terms(cells: np.ndarray, codes: list[np.ndarray]) -> tuple[int, float, float]:
-    """(non-empty strata, mean MI, mean entropy of the gap sign), bits, for pair cells ``2*gap+ + measure+``."""
-    n = cells.shape[0]
+def _conditioning_sets(names: list) -> list[tuple]:
+    """PGDL's conditioning sets: every unordered pair of hyper-parameters, or the single set of fewer than two."""
+    return list(itertools.combinations(names, 2)) if len(names) >= 2 else [tuple(names)]
+
+
+def _plus(x: np.ndarray) -> np.ndarray:
+    """The sign variable of every ordered pair, flattened: ``x[..., i] > x[..., j]`` at ``i * n + j``; (..., n * n) bool."""
+    n = x.shape[-1]
+    return (x[..., :, None] > x[..., None, :]).reshape(*x.shape[:-1], n * n)
+
+
+def _pair_strata(codes: list[np.ndarray], n: int) -> tuple[np.ndarray, int]:
+    """Stratum id (0..n_strata-1, non-empty strata only) of every ordered pair ``i * n + j`` of ``n`` rows.
+
+    Keyed by ``(c_i, c_j)`` for each code column ``c`` (one stratum holds every pair if there is none).
+    """
     key = np.zeros((n, n), dtype=np.int64)
     for c in codes:
         k = int(c.max()) + 1
         key = key * (k * k) + (c[:, None] * k + c[None, :])
     _, stratum = np.unique(key.ravel(), return_inverse=True)
-    n_strata = int(stratum.max()) + 1
-    counts = np.bincount(stratum * 4 + cells.ravel(), minlength=4 * n_strata).reshape(n_strata, 2, 2)
-    p = counts / counts.sum(axis=(1, 2))[:, None, None]
-    p_gap, p_measure = p.sum(axis=2), p.sum(axis=1)
+    stratum = stratum.ravel()
+    return stratum, int(stratum.max()) + 1
+
+
+class _CountPlan:
+    """2 x 2 counts per stratum of (gap sign, measure sign) for a batch of one varying sign variable.
+
+    Built from the ``fixed`` sign variable (P,) bool of the P ordered pairs and their ``stratum``
+    ids in ``[0, n_strata)``: the pairs are sorted once by (stratum, fixed sign). :meth:`counts`
+    then takes the other sign variable for a batch, ``varying`` (b, P) bool (a measure's signs, or
+    a permuted gap's), with one gather and one segment sum: O(b P), no Python loop over the batch.
+    :func:`pgdl_cmi` uses it with a batch of one; :mod:`neurograph.scoring.chance` with many.
+    """
+
+    def __init__(self, fixed: np.ndarray, stratum: np.ndarray, n_strata: int):
+        group = stratum.astype(np.int64) * 2 + fixed.astype(np.int64)
+        self.order = np.argsort(group, kind="stable")
+        self.sizes = np.bincount(group, minlength=2 * n_strata)
+        self.present = np.flatnonzero(self.sizes)
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes[self.present])[:-1]])
+        self.n_strata = n_strata
+
+    def counts(self, varying: np.ndarray, *, varying_is_gap: bool) -> np.ndarray:
+        """int64 counts (b, n_strata, 2, 2) indexed ``[batch, stratum, gap sign, measure sign]`` (1 = "+")."""
+        b = varying.shape[0]
+        plus = np.zeros((b, 2 * self.n_strata), dtype=np.int64)
+        plus[:, self.present] = np.add.reduceat(varying[:, self.order], self.starts, axis=1, dtype=np.int64)
+        by_fixed = np.stack([self.sizes - plus, plus], axis=-1).reshape(b, self.n_strata, 2, 2)
+        return by_fixed.transpose(0, 1, 3, 2) if varying_is_gap else by_fixed
+
+
+def _cmi_means(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean MI, mean entropy of the gap sign) over strata, bits, from counts (b, n_strata, 2, 2) ``[gap, measure]``."""
+    p = counts / counts.sum(axis=(2, 3))[:, :, None, None]
+    p_gap, p_measure = p.sum(axis=3), p.sum(axis=2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mi_terms = np.where(p > 0, p * np.log2(p / (p_gap[:, :, None] * p_measure[:, None, :])), 0.0)
+        mi_terms = np.where(p > 0, p * np.log2(p / (p_gap[..., :, None] * p_measure[..., None, :])), 0.0)
         h_terms = np.where(p_gap > 0, -p_gap * np.log2(p_gap), 0.0)
-    mi = np.maximum(mi_terms.sum(axis=(1, 2)), 0.0)  # clip -1e-17 rounding
-    return n_strata, float(mi.mean()), float(h_terms.sum(axis=1).mean())
+    mi = np.maximum(mi_terms.sum(axis=(2, 3)), 0.0)  # clip -1e-17 rounding
+    return mi.mean(axis=1), h_terms.sum(axis=2).mean(axis=1)
+
+
+def _report_missing(fn: str, table: pd.DataFrame, keep: np.ndarray, measure, target, names: list) -> tuple:
+    """Index labels of the rows not kept; a warning names ``measure`` and the grid cells of those rows."""
+    if keep.all():
+        return ()
+    labels = tuple(table.index[~keep])
+    cells = _describe_rows(table, ~keep, names)
+    logger.warning("%s: %r scored on an incomplete grid: %d row(s) with a NaN or infinite %r or %r left out: %s",
+                   fn, measure, len(labels), measure, target, cells)
+    return labels
+
+
+def _describe_rows(table: pd.DataFrame, rows: np.ndarray, names: list, limit: int = 10) -> str:
+    """``label (h1=v, h2=w)`` for each selected row, at most ``limit`` of them."""
+    sub = table[rows]
+    cols = {h: sub[h].tolist()[:limit] for h in names if h in table.columns}
+    parts = []
+    for k, label in enumerate(sub.index[:limit]):
+        cell = ", ".join(f"{h}={v[k]!r}" for h, v in cols.items())
+        parts.append(f"{label!r} ({cell})" if cell else repr(label))
+    more = f" and {len(sub) - limit} more" if len(sub) > limit else ""
+    return "; ".join(parts) + more
 
 
 def _group_ids(codes: list[np.ndarray], n: int) -> np.ndarray:
