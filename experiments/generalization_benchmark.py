@@ -45,8 +45,10 @@ import pandas as pd
 
 from neurograph.io.atomic import write_csv
 from neurograph.io.report import write_report
+from neurograph.errors import NeurographError
 from neurograph.scoring.benchmark import (SMOKE, benchmark_summary, confirm_measures, evaluate_measures,
-                                         family_rankings)
+                                         family_rankings, measure_columns)
+from neurograph.scoring.generalization import pgdl_cmi
 from neurograph.zoo.executors import Executor
 from neurograph.zoo.grid import default_grid, run_grid
 
@@ -119,6 +121,12 @@ def main(argv: list[str] | None = None) -> None:
         if not args.quick:
             for v in benchmark_summary(conf)["verdict"]:
                 print(f"# {v}")
+        by_seed = _cmi_by_seed(table, spec.hparams)
+        write_csv(by_seed.reset_index(), out / f"{task}_cmi_by_seed.csv")
+        rho = by_seed.corr(method="spearman")
+        pairs = ", ".join(f"seed {a} vs {b}: {rho.loc[a, b]:+.2f}" for i, a in enumerate(rho.index)
+                          for b in rho.index[i + 1:])
+        print(f"every measure's CMI on each seed: Spearman across the {len(by_seed)} measures {pairs}")
         print("label-free ranking (leave one grid cell out; Spearman of predicted vs true test accuracy):")
         print(rank.to_string(**fmt))
     if per_task:
@@ -155,6 +163,22 @@ def main(argv: list[str] | None = None) -> None:
         print(f"# report: {report.path}")
     print(f"\n# whole run {time.perf_counter() - t_all:.0f} s wall, {_cpu_seconds() - cpu_all:.0f} s CPU (this "
           f"process and its workers); tables in {out}")
+
+
+def _cmi_by_seed(table: pd.DataFrame, hparams: list[str]) -> pd.DataFrame:
+    """CMI (x100) of every measure on every seed's grid: measures x seeds (NaN where undefined)."""
+    measures = measure_columns(table)
+    out = {}
+    for seed, grid in table.groupby("seed"):
+        grid = grid.reset_index(drop=True)
+        row = {}
+        for m in measures:
+            try:
+                row[m] = pgdl_cmi(grid, m, "gap", hparams).score
+            except (NeurographError, ValueError):
+                row[m] = float("nan")
+        out[int(seed)] = row
+    return pd.DataFrame(out).rename_axis("measure")
 
 
 def _cpu_seconds() -> float:
