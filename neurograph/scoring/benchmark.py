@@ -420,7 +420,10 @@ def _verdict(task: str, family: str, ours: pd.DataFrame, base: pd.DataFrame, mar
     elif (diff.abs() <= marg).all():
         word, need = "matches", [(a_m, o), (b_m, b)]
     else:
-        return done("undecided", f"more seeds: the held-out seeds disagree ({per_seed}; margins {margins})")
+        weak = [f"{m} on seed {s} (CMI {t.loc[s, 'cmi_gap']:.1f}, chance q95 {t.loc[s, 'chance_q95']:.1f})"
+                for m, t in ((a_m, o), (b_m, b)) for s in held if not float(t.loc[s, "chance_p"]) < alpha]
+        also = f"; within chance: {', '.join(weak)}" if weak else ""
+        return done("undecided", f"more seeds: the held-out seeds disagree ({per_seed}; margins {margins}){also}")
     for m, t in need:
         for s in held:
             p = float(t.loc[s, "chance_p"])
