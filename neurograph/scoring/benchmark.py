@@ -385,7 +385,8 @@ def _verdict(task: str, family: str, ours: pd.DataFrame, base: pd.DataFrame, mar
     chosen = ""
     if len(disc) and disc[0] in b.index:
         d = disc[0]
-        chosen = (f"; chosen on seed {d}: {a_m} best of {int(o.loc[d, 'n_candidates'])} (CMI {o.loc[d, 'cmi_gap']:.1f}, "
+        chosen = (f"; chosen on seed {d}: {a_m} best of {int(o.loc[d, 'n_candidates'])} "
+                  f"(CMI {o.loc[d, 'cmi_gap']:.1f}, "
                   f"selection p {o.loc[d, 'selection_p']:.3f}), {b_m} best of {int(b.loc[d, 'n_candidates'])} "
                   f"(CMI {b.loc[d, 'cmi_gap']:.1f}, selection p {b.loc[d, 'selection_p']:.3f})")
     flags = [f"{m} missing on {int(t.loc[s, 'n_missing'])} model(s) of seed {s}" for m, t in ((a_m, o), (b_m, b))

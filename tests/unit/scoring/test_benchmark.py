@@ -52,8 +52,8 @@ def test_evaluate_measures_equals_the_metrics_one_by_one():
 def test_summary_and_rankings():
     t = _grid()
     c = confirm_measures(t, ["width", "depth", "train_fraction"], n_chance=200).assign(task="t")
-    assert c[["family", "seed", "measure"]].values.tolist() == [["neurograph", 0, "ng_good"], ["neurograph", 1, "ng_good"],
-                                                               ["baseline", 0, "bl_noise"], ["baseline", 1, "bl_noise"]]
+    assert c[["family", "seed", "measure"]].values.tolist() == [
+        ["neurograph", 0, "ng_good"], ["neurograph", 1, "ng_good"], ["baseline", 0, "bl_noise"], ["baseline", 1, "bl_noise"]]
     s = benchmark_summary(c)
     assert s.loc[0, "measure"] == "ng_good" and s.loc[0, "baseline"] == "bl_noise" and s.loc[0, "held_out"] == "1"
     assert s.loc[0, "word"] == "beats" and "beats the baselines on every held-out seed" in s.loc[0, "verdict"]

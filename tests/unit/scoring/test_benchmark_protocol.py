@@ -116,8 +116,8 @@ def _conf(ours, base, *, p_ours=0.001, p_base=0.001, sd=2.0):
     ((30, 25, 24), (20, 15, 14), {"sd": 12.0}, "matches", "margins 12.0, 12.0"),  # within what noise moves a CMI
     ((30, 25, 24), (20, 15, 26), {}, "undecided", "more seeds: the held-out seeds disagree (seed 1: +10.0, "
                                                  "seed 2: -2.0; margins 2.0, 2.0)"),
-    ((30, 25, 24), (20, 15, 26), {"p_ours": 0.2}, "undecided", "seed 2: -2.0; margins 2.0, 2.0); within chance: "
-                                                               "ng_q on seed 1 (CMI 25.0, chance q95 12.0), ng_q on seed 2"),
+    ((30, 25, 24), (20, 15, 26), {"p_ours": 0.2}, "undecided",
+     "seed 2: -2.0; margins 2.0, 2.0); within chance: ng_q on seed 1 (CMI 25.0, chance q95 12.0), ng_q on seed 2"),
     ((30, 25, 24), (20, 15, 14), {"p_ours": 0.2}, "undecided", "our measure ng_q is within chance on seed 1 "
                                                                "(CMI 25.0, chance q95 12.0, p 0.200)"),
     ((10, 10, 11), (20, 25, 24), {"p_ours": 0.2}, "loses to", "differences seed 1: -15.0, seed 2: -13.0"),
