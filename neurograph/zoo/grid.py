@@ -174,24 +174,35 @@ class GridCell:
         return hashlib.sha1(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def twin(self) -> GridCell | None:
-        """The same cell with the next seed of the spec (cyclically), or None with one seed."""
+        """The same cell with another seed of the spec, or None with one seed.
+
+        The first seed's twin is the second seed; every other seed's twin is the first seed. (So a
+        model's twin does not change when seeds are added to a spec, and cached scores stay valid.)
+        """
         seeds = self.spec.seeds
         if len(seeds) < 2:
             return None
-        return dataclasses.replace(self, seed=seeds[(seeds.index(self.seed) + 1) % len(seeds)])
+        return dataclasses.replace(self, seed=seeds[1] if self.seed == seeds[0] else seeds[0])
 
 
 def default_grid(task: str, *, quick: bool = False) -> GridSpec:
     """The benchmark's grid for ``task``; ``quick``: a small grid for tests and CI (a few minutes).
 
-    Full image grids: width {8, 16, 32} x depth {1, 2, 3} x weight_decay {0, 1e-3, 1e-2} x
-    train_fraction {0.25, 0.5, 1.0} = 81 cells x 2 seeds = 162 models. Full recurrent grids: cell
-    {rnn, mgu, gru, lstm} x hidden {8, 16, 32} x epochs {2, 6, 15} = 36 cells x 2 seeds = 72 models.
+    Full image grids: width {8, 16, 32} x depth {1, 2, 3} x weight_decay {0, 1e-4, 1e-3} x
+    train_fraction {0.25, 0.5, 1.0} = 81 cells x 3 seeds = 243 models. Full recurrent grids: cell
+    {rnn, mgu, gru, lstm} x hidden {8, 16, 32} x epochs {2, 6, 15} = 36 cells x 3 seeds = 108 models.
+    Three seeds: seed 0 is the discovery seed of :func:`neurograph.scoring.benchmark.confirm_measures`
+    (the measure of each family is chosen on it), seeds 1 and 2 are held out to confirm the choice.
+    (Adam's L2 weight decay of 1e-2 left these small CNNs at chance - train accuracy 0.10 - so the
+    largest value is 1e-3.)
+
+    The quick grids (tests, CI, a smoke test of the pipeline: they are too small for a verdict) have
+    2 x 2 x 2 cells and two seeds; their image models train 30 epochs, all well above chance.
 
     Examples
     --------
     >>> len(default_grid("digits").cells()), len(default_grid("tomita", quick=True).cells())
-    (162, 16)
+    (243, 16)
     """
     check_choice("task", task, GRID_TASKS)
     if task in ("tomita", "sentiment"):
@@ -199,15 +210,16 @@ def default_grid(task: str, *, quick: bool = False) -> GridSpec:
             grid = (("cell", ("rnn", "gru")), ("hidden", (8, 16)), ("epochs", (2, 6)))
         else:
             grid = (("cell", ("rnn", "mgu", "gru", "lstm")), ("hidden", (8, 16, 32)), ("epochs", (2, 6, 15)))
-        return GridSpec(task, grid, n_train=1000 if quick else 2000, n_test=500 if quick else 1000,
-                        lr=1e-2 if task == "tomita" else 3e-3, score_samples=300 if quick else 500,
-                        n_null=0 if quick else 5)
+        return GridSpec(task, grid, seeds=(0, 1) if quick else (0, 1, 2), n_train=1000 if quick else 2000,
+                        n_test=500 if quick else 1000, lr=1e-2 if task == "tomita" else 3e-3,
+                        score_samples=300 if quick else 500, n_null=0 if quick else 5)
     if quick:
-        grid = (("width", (8, 16)), ("depth", (1, 2)), ("weight_decay", (0.0, 1e-2)))
-        return GridSpec(task, grid, epochs=15, lr=1e-2, n_train=1000, n_test=300, score_samples=300, n_null=0)
-    grid = (("width", (8, 16, 32)), ("depth", (1, 2, 3)), ("weight_decay", (0.0, 1e-3, 1e-2)),
+        grid = (("width", (8, 16)), ("depth", (1, 2)), ("weight_decay", (0.0, 1e-4)))
+        return GridSpec(task, grid, epochs=30, lr=1e-2, n_train=1000, n_test=300, score_samples=300, n_null=0)
+    grid = (("width", (8, 16, 32)), ("depth", (1, 2, 3)), ("weight_decay", (0.0, 1e-4, 1e-3)),
             ("train_fraction", (0.25, 0.5, 1.0)))
-    return GridSpec(task, grid, epochs=30 if task == "digits" else 12, lr=1e-2, n_train=4000, n_test=1000)
+    return GridSpec(task, grid, seeds=(0, 1, 2), epochs=30 if task == "digits" else 12, lr=1e-2, n_train=4000,
+                    n_test=1000)
 
 
 # ---------------------------------------------------------------------------- data and models

@@ -51,8 +51,8 @@ def test_executor_and_grid_options_are_checked():
     with pytest.raises(OptionError, match="task"):
         GridSpec("cifar", (("width", (8,)),))
     spec = default_grid("fashion")
-    assert len(spec.cells()) == 162 and spec.hparams == ["width", "depth", "weight_decay", "train_fraction"]
-    assert len(default_grid("sentiment").cells()) == 72
+    assert len(spec.cells()) == 243 and spec.hparams == ["width", "depth", "weight_decay", "train_fraction"]
+    assert len(default_grid("sentiment").cells()) == 108
 
 
 def test_grid_is_cached_and_equal_in_process_and_in_a_pool(tmp_path):

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from neurograph.errors import DataError
-from neurograph.scoring.benchmark import benchmark_summary, evaluate_measures, family_rankings, measure_columns
+from neurograph.scoring.benchmark import (benchmark_summary, confirm_measures, evaluate_measures, family_rankings,
+                                         measure_columns)
 from neurograph.scoring.generalization import kendall_tau, pgdl_cmi
 
 
@@ -27,8 +28,9 @@ def _grid(seed=0):
     return pd.DataFrame(rows)
 
 
-def test_measure_columns_keep_complete_varying_measures_only():
+def test_measure_columns_keep_complete_varying_measures_only(caplog):
     assert measure_columns(_grid()) == ["ng_good", "bl_noise"]
+    assert "ng_partial (12 of 24)" in caplog.text  # left out, never silently
 
 
 def test_evaluate_measures_equals_the_metrics_one_by_one():
@@ -49,10 +51,12 @@ def test_evaluate_measures_equals_the_metrics_one_by_one():
 
 def test_summary_and_rankings():
     t = _grid()
-    res = evaluate_measures(t, ["width", "depth", "train_fraction"], n_boot=0).assign(task="t")
-    s = benchmark_summary(res)
-    assert s.loc[0, "best_neurograph"] == "ng_good" and s.loc[0, "best_baseline"] == "bl_noise"
-    assert "beats" in s.loc[0, "verdict"] and "24 models" in s.loc[0, "verdict"]
+    c = confirm_measures(t, ["width", "depth", "train_fraction"], n_chance=200).assign(task="t")
+    assert c[["family", "seed", "measure"]].values.tolist() == [
+        ["neurograph", 0, "ng_good"], ["neurograph", 1, "ng_good"], ["baseline", 0, "bl_noise"], ["baseline", 1, "bl_noise"]]
+    s = benchmark_summary(c)
+    assert s.loc[0, "measure"] == "ng_good" and s.loc[0, "baseline"] == "bl_noise" and s.loc[0, "held_out"] == "1"
+    assert s.loc[0, "word"] == "beats" and "beats the baselines on every held-out seed" in s.loc[0, "verdict"]
     r = family_rankings(t).set_index("features")
     assert set(r.index) == {"neurograph", "baseline", "parameter count", "neurograph + baselines"}
     assert (r["n_groups"] == 12).all()
