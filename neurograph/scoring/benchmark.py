@@ -37,7 +37,7 @@ from .chance import best_of_k, cmi_chance
 from .correlation import correlate, label_free_ranking
 from .generalization import cv_r2, granulated_tau, kendall_tau, pgdl_cmi
 
-__all__ = ["ALPHA", "FAMILIES", "MARGIN", "SMOKE", "benchmark_summary", "confirm_measures", "evaluate_measures",
+__all__ = ["FAMILIES", "benchmark_summary", "confirm_measures", "evaluate_measures",
            "family_rankings", "measure_columns"]
 
 log = logging.getLogger(__name__)
