@@ -81,11 +81,13 @@ def correlate(table: pd.DataFrame, metrics: str | Sequence[str], target: str = "
     pandas.DataFrame
         One row per (metric, method) with columns ``metric``, ``method``, ``n`` (rows used),
         ``n_runs`` (independent units among them: groups, or rows without ``groups``), ``r``,
-        ``p_value`` (two-sided, from scipy.stats, assuming independent rows), ``ci_low``,
+        ``p_value`` (two-sided, from scipy.stats; where ``groups`` put several rows in one group,
+        the p-value of the same coefficient over the per-group means, ``n_runs`` pairs: the rows
+        of one run are not independent evidence), ``ci_low``,
         ``ci_high``, ``n_dropped`` (rows left out) and ``dropped_reason`` (which column was not
         finite, e.g. ``"modularity undefined (no edges)"`` when those rows have ``n_edges`` 0;
         each row is charged to the first of metric, target, covariate); with a covariate also ``covariate``, ``partial_r``, ``partial_p``
-        (t-test with n - 3 degrees of freedom; NaN for Kendall, which has no such
+        (t-test with n_runs - 3 degrees of freedom; NaN for Kendall, which has no such
         closed form), ``partial_ci_low``, ``partial_ci_high``. NaN where undefined
         (fewer than 3 rows, a constant column, or a degenerate resample is dropped
         from the interval). These are raw statistics: with fewer than
@@ -148,16 +150,23 @@ def correlate(table: pd.DataFrame, metrics: str | Sequence[str], target: str = "
         n_runs = int(np.unique(codes[keep]).size)
         reason = _dropped_reason(table, [metric, *cols[len(metrics):]], values)
         W = _boot_weights(codes[keep], n_boot, base_seed) if n >= 3 and n_boot > 0 else None
+        if n_runs < n:  # several rows per run: the p-value counts runs (per-run means), not rows
+            inv = np.unique(codes[keep], return_inverse=True)[1]
+            size = np.bincount(inv)
+            x_runs, y_runs = np.bincount(inv, weights=x) / size, np.bincount(inv, weights=y) / size
+        else:
+            x_runs, y_runs = x, y
         for method in methods:
             row = {"metric": metric, "method": method, "n": n, "n_runs": n_runs}
-            r, p = _point(method, x, y)
+            r = _point(method, x, y)[0]
+            p = _point(method, x_runs, y_runs)[1]
             row.update(r=r, p_value=p)
             boot = _weighted(method, W, x, y) if W is not None else np.empty(0)
             row["ci_low"], row["ci_high"] = _interval(boot, q)
             row.update(n_dropped=len(table) - n, dropped_reason=reason)
             if z is not None:
                 pr = _partial(_point(method, x, y)[0], _point(method, x, z)[0], _point(method, y, z)[0])
-                pp = _partial_p(pr, n) if method != "kendall" else float("nan")
+                pp = _partial_p(pr, n_runs) if method != "kendall" else float("nan")
                 row.update(covariate=covariate, partial_r=pr, partial_p=pp)
                 if W is not None:
                     pboot = _partial(boot, _weighted(method, W, x, z), _weighted(method, W, y, z))

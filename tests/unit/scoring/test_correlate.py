@@ -177,3 +177,24 @@ def test_label_free_ranking_p_value_counts_runs_not_checkpoints():
     # the p-value is that of the per-run means
     means = three.predictions.groupby("group")[["predicted", "true"]].mean()
     assert three.p_value == pytest.approx(st.spearmanr(means["predicted"], means["true"])[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman", "kendall"])
+def test_p_value_counts_runs_when_runs_hold_several_rows(method):
+    # three checkpoints per run: the coefficient is over all rows, the p-value over the 8 per-run means
+    rng = np.random.default_rng(5)
+    runs = 8
+    base = pd.DataFrame({"run": np.arange(runs), "q": rng.random(runs)})
+    base["test_accuracy"] = base["q"] + 0.5 * rng.random(runs)
+    t = pd.concat([base.assign(q=base["q"] + 0.01 * k, test_accuracy=base["test_accuracy"] + 0.005 * k)
+                   for k in range(3)], ignore_index=True)
+    got = correlate(t, "q", methods=(method,), n_boot=0, groups="run").iloc[0]
+    fn = {"pearson": st.pearsonr, "spearman": st.spearmanr, "kendall": st.kendalltau}[method]
+    assert got["n"] == 24 and got["n_runs"] == runs
+    assert got["r"] == pytest.approx(fn(t["q"], t["test_accuracy"])[0], rel=1e-12)
+    means = t.groupby("run")[["q", "test_accuracy"]].mean()
+    assert got["p_value"] == pytest.approx(fn(means["q"], means["test_accuracy"])[1], rel=1e-12)
+    assert got["p_value"] > fn(t["q"], t["test_accuracy"])[1]          # rows would overstate the evidence
+    # one row per run: the plain p-value, groups or not
+    one = correlate(base, "q", methods=(method,), n_boot=0, groups="run").iloc[0]
+    assert one["p_value"] == pytest.approx(fn(base["q"], base["test_accuracy"])[1], rel=1e-12)
