@@ -33,12 +33,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from .._validate import check_int, check_number, check_seed
-from ..errors import DataError, OptionError
+from ..errors import DataError, FileFormatError, OptionError
 from ..scoring.comparison import MIN_SAMPLE, DEFAULT_METRICS, ModelComparison, compare_models, reference_verdict
 from ..scoring.correlation import correlation_table
 from ..scoring.definitions import definition_rows
 from ..scoring.verdicts import NO_VERDICT_SMALL, calibrated_correlations
-from .atomic import atomic_path, read_csv, write_csv
+from .atomic import atomic_path, check_writable_target, read_csv, write_csv
 from .names import is_plain_name, relative_href
 from .plots import figure_png, plot_entropy, plot_ranking, plot_score_grid, plot_training_curves
 from .viewer import DEFAULT_TOP_K, read_graph_view, script_json, viewer_js
@@ -151,8 +151,13 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     verdicts = (read_csv(run / "generalization_summary.csv") if (run / "generalization_summary.csv").is_file()
                 else None)
     fig_dir = run / "figures"
+    if fig_dir.is_symlink():  # never write through a link, not even one to a folder inside the run
+        raise FileFormatError(f"cannot write figures into {str(fig_dir)!r}: it is a symbolic link (to "
+                              f"{os.readlink(fig_dir)!r}); neurograph does not write through links: remove it")
     if fig_dir.exists() and not fig_dir.is_dir():
         raise NotADirectoryError(f"cannot write figures into {str(fig_dir)!r}: it is a file, not a folder")
+    for name in ("report.html", "correlations.csv", "ranking.csv", "ranking_predictions.csv"):
+        check_writable_target(run / name)  # refused before anything is written
     try:
         comparison = compare_models(table, target=target, metrics=metrics, covariate=covariate, n_boot=n_boot,
                                     seed=seed, neurons=neurons)
@@ -504,4 +509,16 @@ def _save(fig, path: Path, target: str = "") -> Path:
 
 
 def _slug(s: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(s))[:60] or "task"
+    """A file-name part for task ``s``: ASCII letters, digits, ``-`` and ``_``; where that changes ``s``
+    (``a/b``, ``a_b`` would both be ``a_b``), a short hash of ``s`` is added, so two tasks never share a file.
+
+    >>> _slug("digits"), _slug("a/b") != _slug("a_b"), _slug("../x").startswith("___x-")
+    ('digits', True, True)
+    """
+    import hashlib
+
+    s = str(s)
+    slug = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "_" for c in s)[:60]
+    if slug != s or not slug:
+        slug = f"{slug}-{hashlib.sha256(s.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return slug

@@ -530,8 +530,10 @@ def test_report_with_mathtext_task_names(tmp_path):
     pd.DataFrame({"run": list("abcd"), "task": "$\\frac{a$", "epoch": [1, 1, 1, 1],
                   "test_accuracy": [0.1, 0.5, 0.7, 0.9], "modularity": [0.2, 0.3, 0.1, 0.4]}
                  ).to_csv(run / "scores.csv", index=False)
-    page = write_report(run, n_boot=0).path.read_text()  # drawing the title made mathtext raise
-    assert "Task $\\frac{a$" in page and (run / "figures" / "scatter___frac_a_.png").is_file()
+    res = write_report(run, n_boot=0)  # drawing the title made mathtext raise
+    page = res.path.read_text()
+    fig = Path(res.figures["scatter_$\\frac{a$"])
+    assert "Task $\\frac{a$" in page and fig.is_file() and fig.name.startswith("scatter___frac_a_-")
 
 
 def test_timeline_refuses_layers_that_coincide_once_xml_safe(tmp_path):
