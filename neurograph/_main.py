@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._limits import MAX_EPOCHS, MAX_N_BOOT, MAX_N_NULL, MAX_WORKERS
-from .errors import NeurographError, OptionError
+from .errors import FileFormatError, NeurographError, OptionError
 from .io.atomic import check_not_input, check_writable_target
 
 __all__ = ["main"]
@@ -455,6 +455,18 @@ def _check_output(path, inputs: dict) -> None:
             raise err from None
 
 
+def _check_subfolders(out, names) -> None:
+    """Before any work: refuse a folder ``out/NAME`` the command writes into (``figures``, ``timeline``) that is a
+    symbolic link or not a folder, naming ``--out`` (neurograph never writes through a link)."""
+    for n in names:
+        p = Path(out) / n
+        if p.is_symlink():
+            raise FileFormatError(f"--out: {str(p)!r} is a symbolic link (to {os.readlink(p)!r}); neurograph does "
+                                  "not write through links: remove it or write elsewhere")
+        if p.exists() and not p.is_dir():
+            raise _CliError(f"--out: cannot write into {str(p)!r}: it is a file, not a folder")
+
+
 def _count(flag: str, value: int, minimum: int, *, also: tuple = (), maximum: int | None = None) -> int:
     if value < minimum and value not in also:
         alt = "".join(f"{a} or " for a in also)
@@ -475,6 +487,7 @@ def _demo(args) -> int:
     if args.zoo:
         for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv", "summary.csv"):
             _check_output(Path(args.out) / n, {"--zoo": args.zoo})
+    _check_subfolders(args.out, ("figures", "timeline"))
     zoo = load_zoo_config(_input_file("--zoo", args.zoo)) if args.zoo else None
     result = run_demo(args.out, seed=args.seed, n_null=args.n_null, epochs=args.epochs, zoo=zoo,
                       n_boot=args.n_boot, progress=_progress(args))
@@ -670,6 +683,7 @@ def _zoo(args) -> int:
     _output_dir("--out", args.out)
     for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv"):
         _check_output(Path(args.out) / n, {"CONFIG": args.config})
+    _check_subfolders(args.out, ("figures", "timeline"))
     _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
     if args.workers is not None:
         _count("--workers", args.workers, 1, maximum=MAX_WORKERS)
@@ -746,6 +760,7 @@ def _report(args) -> int:
     inputs = {"DIR": [src / n for n in _REPORT_INPUTS if not (from_graphs and n == "scores.csv")] + summaries}
     for n in _REPORT_OUTPUTS + (("scores.csv",) if from_graphs else ()):
         _check_output(out / n, inputs)
+    _check_subfolders(out, ("figures", "timeline") if out.resolve() != src.resolve() else ("figures",))
     table = _stack_summaries(summaries, target=args.target) if from_graphs else None
     out.mkdir(parents=True, exist_ok=True)
     if table is not None:
@@ -1004,7 +1019,13 @@ def _copy_report_inputs(src: Path, out: Path, *, skip_scores: bool) -> None:
                   file=sys.stderr)
             continue
         copy_file(f, out / f.name)
-    timeline = sorted(src.glob("timeline/*_coactivation.png"))
+    timeline = []
+    for f in sorted(src.glob("timeline/*_coactivation.png")):
+        if relative_href(Path("timeline") / f.name, src) is None:
+            print(f"note: not copied into the report folder: {str(f)!r} is a link to outside {str(src)!r}",
+                  file=sys.stderr)
+        else:
+            timeline.append(f)
     if timeline:
         (out / "timeline").mkdir(exist_ok=True)
         for f in timeline:

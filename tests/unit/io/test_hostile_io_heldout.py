@@ -62,3 +62,70 @@ def test_tasks_whose_names_differ_only_in_unsafe_characters_get_their_own_figure
     assert len({Path(v) for v in scatter.values()}) == 3  # three files, none drawn over another
     assert len({Path(v).read_bytes() for v in scatter.values()}) == 3
     assert all(Path(v).parent == run / "figures" for v in res.figures.values())
+
+
+# ---------------------------------------------------------------------- the command line, before any work
+def _one_line_exit_2(capsys, argv, *words):
+    from neurograph._main import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and all(w in err for w in words), err
+    return err
+
+
+def test_report_in_place_refuses_a_linked_figures_folder(tmp_path, capsys):
+    run = _run(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    (run / "figures").symlink_to(tmp_path / "elsewhere")
+    _one_line_exit_2(capsys, ["report", str(run), "--n-boot", "0"], "figures", "symbolic link")
+    assert list((tmp_path / "elsewhere").iterdir()) == [] and not (run / "report.html").exists()
+
+
+def test_report_out_writes_nothing_through_a_linked_timeline_folder(tmp_path, capsys):
+    src = _run(tmp_path)
+    (src / "timeline").mkdir()
+    (src / "timeline" / "a_coactivation.png").write_bytes(b"")
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "timeline").symlink_to(elsewhere)
+    _one_line_exit_2(capsys, ["report", str(src), "--out", str(out), "--n-boot", "0"], "timeline", "symbolic link")
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in out.iterdir()) == ["timeline"]
+
+
+def test_report_out_does_not_copy_a_timeline_image_linked_to_outside(tmp_path, capsys):
+    from neurograph._main import main
+
+    src = _run(tmp_path)
+    (src / "timeline").mkdir()
+    secret = tmp_path / "secret_coactivation.png"
+    secret.write_bytes(b"SECRET")
+    (src / "timeline" / "leak_coactivation.png").symlink_to(secret)
+    out = tmp_path / "out"
+    assert main(["report", str(src), "--out", str(out), "--n-boot", "0"]) == 0
+    assert "leak_coactivation.png" in capsys.readouterr().err
+    assert not (out / "timeline" / "leak_coactivation.png").exists()
+    assert b"SECRET" not in (out / "report.html").read_bytes()
+
+
+@pytest.mark.parametrize("sub", ["figures", "timeline"])
+def test_zoo_refuses_a_linked_subfolder_before_reading_its_config(tmp_path, capsys, sub):
+    config = tmp_path / "zoo.toml"
+    config.write_text("this is not TOML [[[")
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / sub).symlink_to(elsewhere)
+    _one_line_exit_2(capsys, ["zoo", str(config), "--out", str(out)], sub, "symbolic link")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_demo_refuses_a_linked_figures_folder_before_training(tmp_path, capsys):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "figures").symlink_to(elsewhere)
+    _one_line_exit_2(capsys, ["demo", "--out", str(out), "--epochs", "1", "--n-null", "0", "--n-boot", "0"],
+                     "figures", "symbolic link")
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in out.iterdir()) == ["figures"]
