@@ -129,3 +129,47 @@ def test_demo_refuses_a_linked_figures_folder_before_training(tmp_path, capsys):
     _one_line_exit_2(capsys, ["demo", "--out", str(out), "--epochs", "1", "--n-null", "0", "--n-boot", "0"],
                      "figures", "symbolic link")
     assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in out.iterdir()) == ["figures"]
+
+
+# ---------------------------------------------------------------------- text reaching the page
+EVIL = '</script><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+class _Tags:
+    def __init__(self, page: str):
+        from html.parser import HTMLParser
+
+        self.tags, self.attrs, self.srcs = [], [], []
+
+        class P(HTMLParser):
+            def handle_starttag(p, tag, attrs):  # noqa: N805
+                self.tags.append(tag)
+                self.attrs += [k for k, _ in attrs]
+                self.srcs += [v for k, v in attrs if k == "src"]
+
+        P().feed(page)
+
+
+def test_no_field_of_the_data_reaches_the_page_as_markup(tmp_path):
+    import networkx as nx
+
+    from neurograph.io.export import export_gexf
+
+    run = tmp_path / "run"
+    run.mkdir()
+    n = 4
+    pd.DataFrame({"run": [EVIL + str(i) for i in range(n)], "task": EVIL, "epoch": [1, 2, 1, 2],
+                  "test_accuracy": [0.1, 0.5, 0.7, 0.9], "modularity": [0.2, 0.3, 0.1, 0.4],
+                  EVIL: [1.0, 2.0, 3.0, 5.0]}).to_csv(run / "scores.csv", index=False)
+    pd.DataFrame({"model": ["m", EVIL], "modularity": [0.3, 0.4], "note": [EVIL, EVIL]}).to_csv(
+        run / "summary.csv", index=False)
+    g = nx.path_graph(4)
+    nx.set_node_attributes(g, {i: {"layer": EVIL, "unit": i} for i in g})
+    export_gexf(g, run / "m.gexf")
+    page = write_report(run, n_boot=0, title=EVIL, metrics=["modularity", EVIL]).path.read_text()
+    tags = _Tags(page)
+    assert not any(a.startswith("on") for a in tags.attrs) and "x" not in tags.srcs
+    # the page's own scripts only: the viewer and one JSON block per graph
+    assert tags.tags.count("script") == page.count("<script")
+    assert page.lower().count("</script>") == tags.tags.count("script")
+    assert "alert(1)" in page  # shown, as text
