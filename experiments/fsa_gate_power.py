@@ -64,7 +64,7 @@ from neurograph.automata.counterexample import network_counterexample
 from neurograph.automata.select import select_k
 from neurograph.datasets.regular import REGULAR_LANGUAGES, make_regular
 from neurograph.datasets.tomita import make_tomita
-from neurograph.io.atomic import write_csv
+from neurograph.io.atomic import atomic_path, write_csv
 from neurograph.models.recurrent import CELL_TYPES
 from neurograph.models.recurrent_ensemble import RecurrentEnsemble, stack_padded, train_classifier_ensemble
 from neurograph.recording.states import record_states
@@ -454,7 +454,8 @@ def main(argv=None) -> int:
     rows = pd.DataFrame(rows)
     lstar_df = pd.DataFrame(lstar) if lstar else None
     text = report(rows, lstar_df, cells, total)
-    (out / "report.txt").write_text(text + "\n", encoding="utf-8")
+    with atomic_path(out / "report.txt", suffix=".txt") as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0
 

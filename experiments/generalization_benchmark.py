@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         mean = allres.groupby(["measure", "family"])[cols].mean().reset_index()
         mean["tasks"] = allres.groupby(["measure", "family"]).size().to_numpy()
         mean = mean.sort_values("cmi_gap", ascending=False)
-        mean.to_csv(out / "mean_measures.csv", index=False)
+        write_csv(mean, out / "mean_measures.csv")
         print(f"\n## mean over tasks ({', '.join(per_task)}): measures present on every task first")
         full = mean[mean.tasks == len(per_task)]
         print(full.head(args.top).to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -60,7 +60,7 @@ from neurograph.datasets.set_game import make_set_task
 from neurograph.dynamics.fixed_points import attractor_dimension
 from neurograph.dynamics.limit_cycle import find_limit_cycle
 from neurograph.dynamics.solutions import KINDS, classify_solution
-from neurograph.io.atomic import write_csv
+from neurograph.io.atomic import atomic_path, write_csv
 from neurograph.io.plots import save_figure
 from neurograph.models.ensemble import CTRNNEnsemble, train_ctrnn_ensemble
 from neurograph.models.oscillator import SetOscillator
@@ -120,9 +120,10 @@ def train_alpha(task_by_k: dict, alpha: float, seeds: list[int], *, steps: int, 
         print(f"alpha={alpha:g}: step {done}, mean loss {np.nanmean(last):.4f}, converged "
               f"{int((conv_step >= 0).sum())}/{s}", flush=True)
         if checkpoint is not None:
-            torch.save({"ensemble": ens.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
-                        "done": done, "conv_step": torch.from_numpy(conv_step), "last": torch.from_numpy(last)},
-                       checkpoint)
+            with atomic_path(checkpoint, suffix=".pt") as tmp:
+                torch.save({"ensemble": ens.state_dict(), "optimizer": opt.state_dict(),
+                            "rng": rng.bit_generator.state, "done": done, "conv_step": torch.from_numpy(conv_step),
+                            "last": torch.from_numpy(last)}, tmp)
     return ens, done, conv_step >= 0, conv_step, last
 
 

@@ -38,6 +38,7 @@ import torch
 
 from neurograph.datasets import load_digits
 from neurograph.errors import NeurographWarning
+from neurograph.io.atomic import atomic_path
 from neurograph.models import MLP, SmallCNN
 from neurograph.scoring.scores import score_model
 from neurograph.zoo import grid as G
@@ -151,7 +152,8 @@ def main() -> int:
     if not args.no_grid:
         rows += grid_rows(out / "untrained_baseline_models", quick=args.quick)
     table = pd.DataFrame(rows, columns=COLUMNS)
-    table.to_csv(out / "untrained_baseline.csv", index=False, float_format="%.4f")
+    with atomic_path(out / "untrained_baseline.csv", suffix=".csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(f"\n{len(table)} rows in {time.perf_counter() - t0:.0f} s; wrote {out / 'untrained_baseline.csv'}")

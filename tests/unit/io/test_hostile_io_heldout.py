@@ -173,3 +173,58 @@ def test_no_field_of_the_data_reaches_the_page_as_markup(tmp_path):
     assert tags.tags.count("script") == page.count("<script")
     assert page.lower().count("</script>") == tags.tags.count("script")
     assert "alert(1)" in page  # shown, as text
+
+
+# ---------------------------------------------------------------------- writers: none bypasses atomic_path
+ROOT = Path(__file__).resolve().parents[3]
+_METHODS = {"to_csv", "to_json", "to_parquet", "to_html", "to_pickle", "savefig", "write_text", "write_bytes"}
+_FUNCS = {("np", "save"), ("np", "savez"), ("np", "savez_compressed"), ("torch", "save"), ("json", "dump"),
+          ("shutil", "copy"), ("shutil", "copy2"), ("shutil", "copyfile"), ("pickle", "dump")}
+#: (file, function) whose writes go to a temporary file of atomic_path made by its caller, or to memory
+_ALLOWED = {("neurograph/io/export.py", "_write_gexf"), ("neurograph/io/plots.py", "figure_png"),
+            ("neurograph/io/atomic.py", "copy_file"), ("neurograph/io/atomic.py", "write_csv")}
+
+
+def _writes(path: Path):
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    rel = path.relative_to(ROOT).as_posix()
+
+    def visit(node, func, guarded):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            func = node.name
+        if isinstance(node, (ast.With, ast.AsyncWith)) and any(
+                isinstance(i.context_expr, ast.Call) and getattr(i.context_expr.func, "id",
+                                                                  getattr(i.context_expr.func, "attr", "")) in
+                ("atomic_path", "_writing") for i in node.items):
+            guarded = True
+        if isinstance(node, ast.Call) and not guarded and (rel, func) not in _ALLOWED:
+            f = node.func
+            hit = None
+            if isinstance(f, ast.Attribute) and f.attr in _METHODS and (node.args or any(
+                    k.arg in ("path_or_buf", "fname", "path") for k in node.keywords)):
+                hit = f.attr
+            elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (f.value.id, f.attr) in _FUNCS:
+                hit = f"{f.value.id}.{f.attr}"
+            elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "nx" \
+                    and f.attr.startswith("write_"):
+                hit = f"nx.{f.attr}"
+            elif isinstance(f, ast.Name) and f.id == "open":
+                mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords
+                                                                      if k.arg == "mode"), None)
+                if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and set(mode.value) & set("wax+"):
+                    hit = f"open(..., {mode.value!r})"
+            if hit:
+                yield f"{rel}:{node.lineno} {hit} in {func}"
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child, func, guarded)
+
+    yield from visit(tree, "<module>", False)
+
+
+def test_every_writer_of_the_library_and_experiments_goes_through_atomic_path():
+    files = sorted((ROOT / "neurograph").rglob("*.py")) + sorted((ROOT / "experiments").rglob("*.py"))
+    assert len(files) > 50
+    bypass = [w for p in files for w in _writes(p)]
+    assert bypass == []
