@@ -8,6 +8,7 @@ symbols=names)`` has ``fsa``'s state names, symbol names, outputs and table.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -105,7 +106,7 @@ def _escape(text: str, special: str) -> str:
     for ch in str(text):
         if ch == "\n":
             out.append("\\n")
-        elif ch in _LINE_BREAKS:
+        elif ch in _LINE_BREAKS or unicodedata.category(ch) in ("Cc", "Cs"):  # NUL, ESC, ...: never raw in DOT
             out.append(f"\\u{ord(ch):04x}")
         elif ch in '\\"' or ch in special:
             out.append("\\" + ch)

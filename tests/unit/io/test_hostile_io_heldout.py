@@ -228,3 +228,17 @@ def test_every_writer_of_the_library_and_experiments_goes_through_atomic_path():
     assert len(files) > 50
     bypass = [w for p in files for w in _writes(p)]
     assert bypass == []
+
+
+# ---------------------------------------------------------------------- text reaching interpreters
+def test_fsa_dot_holds_no_raw_control_character_and_reads_back():
+    import unicodedata
+
+    from neurograph.automata.fsa import FSA
+
+    names = ['a"b\\', "x\x00y\x1b\x7f", "\r\n]]>--$x$", "\ud800z"]
+    spec = {n: (i % 2 == 0, {0: names[(i + 1) % 4], 1: n}) for i, n in enumerate(names)}
+    fsa = FSA.from_spec(spec)
+    dot = fsa.to_dot()
+    assert not [c for c in dot if c != "\n" and unicodedata.category(c) in ("Cc", "Cs")]
+    assert FSA.from_dot(dot).names() == fsa.names()
