@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 
 from .cells import StepMap, cell_from_layer, minimise_speed, newton_refine, visited_states
 from ..io.atomic import atomic_path, read_npz
+from ..io.names import plain_figure_text
 from .._seed import as_generator, as_int_seed
 from .._validate import check_bool, check_finite_array, check_int, check_module_finite, check_number, check_seed
 from ..errors import DataError, FileFormatError, NeurographWarning
@@ -244,7 +245,7 @@ class FixedPoints:
         ref = self.states if states is None else np.asarray(states, dtype=float).reshape(-1, self.n_states)
         if len(ref) == 0:
             ax.text(0.5, 0.5, "no points", ha="center", va="center")
-            return fig
+            return plain_figure_text(fig)  # a title's $ is drawn as written
         dim = attractor_dimension(ref)
         if states is not None:
             bg = dim.project(ref, 2)
@@ -259,7 +260,7 @@ class FixedPoints:
         ax.set_ylabel(f"PC2 ({100 * ev[1]:.0f}% var)" if ev.size > 1 else "PC2")
         ax.legend(loc="best", fontsize=8)
         ax.set_title(title or f"{len(self)} fixed points")
-        return fig
+        return plain_figure_text(fig)  # a title's $ is drawn as written
 
 
 def find_fixed_points(

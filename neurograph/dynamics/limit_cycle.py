@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike
 from .cells import StepMap, newton_refine
 from .._validate import check_bool, check_int, check_module_finite, check_number
 from ..errors import DataError
+from ..io.names import plain_figure_text
 
 __all__ = ["LimitCycle", "find_limit_cycle"]
 
@@ -156,7 +157,7 @@ class LimitCycle:
         ax.set_xlabel("PC1")
         ax.set_ylabel("PC2")
         ax.set_title(title or f"{self.kind}, period {self.period:.2f} steps")
-        return fig
+        return plain_figure_text(fig)  # a title's $ is drawn as written
 
 
 def find_limit_cycle(

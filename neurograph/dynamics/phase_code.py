@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 from .cells import StepMap
 from .._validate import check_bool, check_int, check_module_finite
 from ..errors import DataError, OptionError
+from ..io.names import plain_figure_text
 from .limit_cycle import LimitCycle
 
 __all__ = ["PhaseAutomaton", "PhaseShifts", "phase_shifts", "relative_phases"]
@@ -149,7 +150,7 @@ class PhaseShifts:
         ax.set_ylim(0, 1)
         ax.legend(fontsize=8)
         ax.set_title(title or "phase shift per input value")
-        return fig
+        return plain_figure_text(fig)  # a title's $ is drawn as written
 
 
 def phase_shifts(

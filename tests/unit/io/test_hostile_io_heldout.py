@@ -242,3 +242,19 @@ def test_fsa_dot_holds_no_raw_control_character_and_reads_back():
     dot = fsa.to_dot()
     assert not [c for c in dot if c != "\n" and unicodedata.category(c) in ("Cc", "Cs")]
     assert FSA.from_dot(dot).names() == fsa.names()
+
+
+@pytest.mark.parametrize("title", ["$\\frac{a$", "$x$"])
+def test_fixed_point_figure_draws_its_title_as_written(title):
+    import numpy as np
+    from matplotlib.text import Text
+
+    from neurograph.dynamics.fixed_points import FixedPoints
+
+    fp = FixedPoints(states=np.array([[0.0, 0.0], [1.0, 0.5]]), q=np.zeros(2),
+                     jacobians=np.stack([np.eye(2) * 0.5] * 2), eigenvalues=np.full((2, 2), 0.5, dtype=complex), inputs=np.zeros((2, 1)))
+    for fig in (fp.plot(title=title), FixedPoints(states=np.zeros((0, 2)), q=np.zeros(0),
+                                                 jacobians=np.zeros((0, 2, 2)), eigenvalues=np.zeros((0, 2), complex),
+                                                 inputs=np.zeros((0, 1))).plot(title=title)):
+        fig.canvas.draw()  # with mathtext on, "$\frac{a$" raises here
+    assert any(t.get_text() == title and not t.get_parse_math() for t in fp.plot(title=title).findobj(Text))
