@@ -258,3 +258,20 @@ def test_fixed_point_figure_draws_its_title_as_written(title):
                                                  inputs=np.zeros((0, 1))).plot(title=title)):
         fig.canvas.draw()  # with mathtext on, "$\frac{a$" raises here
     assert any(t.get_text() == title and not t.get_parse_math() for t in fp.plot(title=title).findobj(Text))
+
+
+def test_a_model_named_timeline_does_not_draw_the_dynamic_gexf(tmp_path, monkeypatch):
+    import networkx as nx
+
+    import neurograph.io.report as report_mod
+    from neurograph.io.export import export_gexf
+
+    run = _run(tmp_path)
+    g = nx.path_graph(3)
+    nx.set_node_attributes(g, {i: {"layer": "h", "unit": i} for i in g})
+    export_gexf(g, run / "timeline.gexf")
+    pd.DataFrame({"model": ["timeline"], "modularity": [0.3]}).to_csv(run / "summary.csv", index=False)
+    opened = []
+    monkeypatch.setattr(report_mod, "read_graph_view", lambda p, **k: opened.append(Path(p).name))
+    write_report(run, n_boot=0)
+    assert opened == []
