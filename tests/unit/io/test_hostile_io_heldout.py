@@ -275,3 +275,33 @@ def test_a_model_named_timeline_does_not_draw_the_dynamic_gexf(tmp_path, monkeyp
     monkeypatch.setattr(report_mod, "read_graph_view", lambda p, **k: opened.append(Path(p).name))
     write_report(run, n_boot=0)
     assert opened == []
+
+
+@pytest.mark.parametrize("argv, culprit", [
+    (["zoo", "{out}/scores.csv", "--out", "{out}"], "CONFIG"),
+    (["demo", "--zoo", "{out}/scores.csv", "--out", "{out}"], "--zoo"),
+    (["score", "--factory", "neurograph.models:MLP", "--layers", "fc1", "--checkpoint", "{out}/c.pt",
+      "--data", "{out}/scores.csv", "--out", "{out}/scores.csv"], "--data"),
+    (["score", "--factory", "neurograph.models:MLP", "--layers", "fc1", "--checkpoint", "{out}/scores.csv",
+      "--data", "{out}/d.pt", "--out", "{out}"], "--checkpoint"),
+    (["correlate", "{out}/scores.csv", "--out", "{out}/scores.csv"], "TABLE"),
+])
+def test_each_command_refuses_an_output_that_is_its_input(tmp_path, capsys, argv, culprit):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "scores.csv").write_text('name = "x"\n')
+    before = sorted(p.name for p in out.iterdir())
+    err = _one_line_exit_2(capsys, [a.format(out=out) for a in argv], "--out", "same file as the input", culprit)
+    assert "scores.csv" in err
+    assert (out / "scores.csv").read_text() == 'name = "x"\n' and sorted(p.name for p in out.iterdir()) == before
+
+
+def test_report_out_refuses_an_output_hard_linked_to_an_input(tmp_path, capsys):
+    src = _run(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    os.link(src / "scores.csv", out / "correlations.csv")
+    before = (src / "scores.csv").read_bytes()
+    _one_line_exit_2(capsys, ["report", str(src), "--out", str(out), "--n-boot", "0"], "correlations.csv",
+                     "same file as the input DIR")
+    assert (src / "scores.csv").read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["correlations.csv"]
