@@ -252,7 +252,8 @@ def test_fixed_point_figure_draws_its_title_as_written(title):
     from neurograph.dynamics.fixed_points import FixedPoints
 
     fp = FixedPoints(states=np.array([[0.0, 0.0], [1.0, 0.5]]), q=np.zeros(2),
-                     jacobians=np.stack([np.eye(2) * 0.5] * 2), eigenvalues=np.full((2, 2), 0.5, dtype=complex), inputs=np.zeros((2, 1)))
+                     jacobians=np.stack([np.eye(2) * 0.5] * 2), eigenvalues=np.full((2, 2), 0.5, dtype=complex),
+                     inputs=np.zeros((2, 1)))
     for fig in (fp.plot(title=title), FixedPoints(states=np.zeros((0, 2)), q=np.zeros(0),
                                                  jacobians=np.zeros((0, 2, 2)), eigenvalues=np.zeros((0, 2), complex),
                                                  inputs=np.zeros((0, 1))).plot(title=title)):
