@@ -1014,6 +1014,9 @@ def _copy_report_inputs(src: Path, out: Path, *, skip_scores: bool) -> None:
     files = [src / n for n in names if (src / n).is_file()]
     files += sorted(src.glob("*_coactivation.png"))
     for f in files:
+        if not f.is_file():  # a FIFO would block the copy; the report skips it too
+            print(f"note: not copied into the report folder: {str(f)!r} is not a regular file", file=sys.stderr)
+            continue
         if relative_href(f.name, src) is None:
             print(f"note: not copied into the report folder: {str(f)!r} is a link to outside {str(src)!r}",
                   file=sys.stderr)
@@ -1021,7 +1024,9 @@ def _copy_report_inputs(src: Path, out: Path, *, skip_scores: bool) -> None:
         copy_file(f, out / f.name)
     timeline = []
     for f in sorted(src.glob("timeline/*_coactivation.png")):
-        if relative_href(Path("timeline") / f.name, src) is None:
+        if not f.is_file():
+            print(f"note: not copied into the report folder: {str(f)!r} is not a regular file", file=sys.stderr)
+        elif relative_href(Path("timeline") / f.name, src) is None:
             print(f"note: not copied into the report folder: {str(f)!r} is a link to outside {str(src)!r}",
                   file=sys.stderr)
         else:

@@ -306,3 +306,17 @@ def test_report_out_refuses_an_output_hard_linked_to_an_input(tmp_path, capsys):
     _one_line_exit_2(capsys, ["report", str(src), "--out", str(out), "--n-boot", "0"], "correlations.csv",
                      "same file as the input DIR")
     assert (src / "scores.csv").read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["correlations.csv"]
+
+
+def test_report_out_skips_a_fifo_image_as_the_in_place_report_does(tmp_path, capsys):
+    from neurograph._main import main
+
+    src = _run(tmp_path)
+    os.mkfifo(src / "x_coactivation.png")
+    (src / "timeline").mkdir()
+    os.mkfifo(src / "timeline" / "y_coactivation.png")
+    out = tmp_path / "out"
+    assert main(["report", str(src), "--out", str(out), "--n-boot", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "x_coactivation.png" in err and "y_coactivation.png" in err and "not a regular file" in err
+    assert not (out / "x_coactivation.png").exists() and (out / "report.html").is_file()
