@@ -163,6 +163,12 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
                                     seed=seed, neurons=neurons)
     except DataError as exc:  # the table is the file: name it
         raise DataError(f"{str(path)!r}: {exc}") from exc
+    if fig_dir.is_dir():  # a figure that is a link or a FIFO is refused before anything is written
+        for task in comparison.table["task"].unique():
+            for kind in ("ranking", "scatter", "training"):
+                check_writable_target(fig_dir / f"{kind}_{_slug(task)}.png")
+        if comparison.bands is not None:
+            check_writable_target(fig_dir / "entropy.png")
     fig_dir.mkdir(exist_ok=True)
     figures = _figures(comparison, fig_dir)
     write_csv(comparison.correlations, run / "correlations.csv")

@@ -12,7 +12,7 @@ from neurograph.errors import FileFormatError
 from neurograph.io.report import write_report
 
 
-def _run(tmp_path: Path, tasks=("t",) * 4) -> Path:
+def _run(tmp_path: Path, tasks=("t",) * 5) -> Path:
     run = tmp_path / "run"
     run.mkdir()
     n = len(tasks)
@@ -320,3 +320,17 @@ def test_report_out_skips_a_fifo_image_as_the_in_place_report_does(tmp_path, cap
     err = capsys.readouterr().err
     assert "x_coactivation.png" in err and "y_coactivation.png" in err and "not a regular file" in err
     assert not (out / "x_coactivation.png").exists() and (out / "report.html").is_file()
+
+
+@pytest.mark.parametrize("figure", ["scatter_t.png", "ranking_t.png"])
+def test_a_linked_figure_is_refused_before_any_figure_or_table_is_written(tmp_path, figure):
+    run = _run(tmp_path)
+    (run / "figures").mkdir()
+    victim = tmp_path / "victim.png"
+    victim.write_bytes(b"precious")
+    (run / "figures" / figure).symlink_to(victim)
+    with pytest.raises(FileFormatError, match=rf"{figure}.*symbolic link"):
+        write_report(run, n_boot=0)
+    assert victim.read_bytes() == b"precious"
+    assert [p.name for p in (run / "figures").iterdir()] == [figure]
+    assert sorted(p.name for p in run.iterdir()) == ["figures", "scores.csv"]
