@@ -456,7 +456,7 @@ def _check_output(path, inputs: dict) -> None:
 
 
 def _check_subfolders(out, names) -> None:
-    """Before any work: refuse a folder ``out/NAME`` the command writes into (``figures``, ``timeline``) that is a
+    """Before any work: refuse a folder ``out/NAME`` the command writes into (``figures``, ...) that is a
     symbolic link or not a folder, naming ``--out`` (neurograph never writes through a link)."""
     for n in names:
         p = Path(out) / n
@@ -487,7 +487,7 @@ def _demo(args) -> int:
     if args.zoo:
         for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv", "summary.csv"):
             _check_output(Path(args.out) / n, {"--zoo": args.zoo})
-    _check_subfolders(args.out, ("figures", "timeline"))
+    _check_subfolders(args.out, ("figures", "timeline", "checkpoints"))
     zoo = load_zoo_config(_input_file("--zoo", args.zoo)) if args.zoo else None
     result = run_demo(args.out, seed=args.seed, n_null=args.n_null, epochs=args.epochs, zoo=zoo,
                       n_boot=args.n_boot, progress=_progress(args))
@@ -683,7 +683,7 @@ def _zoo(args) -> int:
     _output_dir("--out", args.out)
     for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv"):
         _check_output(Path(args.out) / n, {"CONFIG": args.config})
-    _check_subfolders(args.out, ("figures", "timeline"))
+    _check_subfolders(args.out, ("figures", "timeline", "checkpoints"))
     _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
     if args.workers is not None:
         _count("--workers", args.workers, 1, maximum=MAX_WORKERS)

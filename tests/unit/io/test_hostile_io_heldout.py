@@ -109,7 +109,7 @@ def test_report_out_does_not_copy_a_timeline_image_linked_to_outside(tmp_path, c
     assert b"SECRET" not in (out / "report.html").read_bytes()
 
 
-@pytest.mark.parametrize("sub", ["figures", "timeline"])
+@pytest.mark.parametrize("sub", ["figures", "timeline", "checkpoints"])
 def test_zoo_refuses_a_linked_subfolder_before_reading_its_config(tmp_path, capsys, sub):
     config = tmp_path / "zoo.toml"
     config.write_text("this is not TOML [[[")
