@@ -484,9 +484,8 @@ def _demo(args) -> int:
     _count("--epochs", args.epochs, 1, maximum=MAX_EPOCHS)
     _count("--n-null", args.n_null, 2, also=(0,), maximum=MAX_N_NULL)
     _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
-    if args.zoo:
-        for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv", "summary.csv"):
-            _check_output(Path(args.out) / n, {"--zoo": args.zoo})
+    for n in _REPORT_OUTPUTS + ("scores.csv", "neurons.csv", "summary.csv"):  # a link or FIFO: refused now
+        _check_output(Path(args.out) / n, {"--zoo": args.zoo})
     _check_subfolders(args.out, ("figures", "timeline", "checkpoints"))
     zoo = load_zoo_config(_input_file("--zoo", args.zoo)) if args.zoo else None
     result = run_demo(args.out, seed=args.seed, n_null=args.n_null, epochs=args.epochs, zoo=zoo,

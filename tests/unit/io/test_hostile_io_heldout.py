@@ -334,3 +334,15 @@ def test_a_linked_figure_is_refused_before_any_figure_or_table_is_written(tmp_pa
     assert victim.read_bytes() == b"precious"
     assert [p.name for p in (run / "figures").iterdir()] == [figure]
     assert sorted(p.name for p in run.iterdir()) == ["figures", "scores.csv"]
+
+
+@pytest.mark.parametrize("name", ["report.html", "summary.csv"])
+def test_demo_refuses_a_linked_output_before_training(tmp_path, capsys, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (out / name).symlink_to(victim)
+    _one_line_exit_2(capsys, ["demo", "--out", str(out), "--epochs", "1", "--n-null", "0", "--n-boot", "0"],
+                     "--out", name, "symbolic link")
+    assert victim.read_text() == "precious" and sorted(p.name for p in out.iterdir()) == [name]
