@@ -346,3 +346,23 @@ def test_demo_refuses_a_linked_output_before_training(tmp_path, capsys, name):
     _one_line_exit_2(capsys, ["demo", "--out", str(out), "--epochs", "1", "--n-null", "0", "--n-boot", "0"],
                      "--out", name, "symbolic link")
     assert victim.read_text() == "precious" and sorted(p.name for p in out.iterdir()) == [name]
+
+
+def test_percent_encoded_dots_stay_a_file_name_inside_the_folder(tmp_path):
+    import urllib.parse
+
+    import networkx as nx
+
+    from neurograph.io.export import export_gexf
+
+    run = _run(tmp_path)
+    g = nx.path_graph(3)
+    nx.set_node_attributes(g, {i: {"layer": "h", "unit": i} for i in g})
+    export_gexf(g, tmp_path / "secret.gexf")  # what %2e%2e%2fsecret would reach if a browser decoded it twice
+    export_gexf(g, run / "%2e%2e%2fsecret.gexf")
+    pd.DataFrame({"model": ["%2e%2e%2fsecret", "..\\secret"], "modularity": [0.3, 0.4]}).to_csv(
+        run / "summary.csv", index=False)
+    page = write_report(run, n_boot=0).path.read_text()
+    assert 'href="%252e%252e%252fsecret.gexf"' in page and 'href="%2e%2e' not in page.lower()
+    assert (run / urllib.parse.unquote("%252e%252e%252fsecret.gexf")).is_file()
+    assert "..\\\\secret" in page.replace("&#39;", "'") and "not a plain file name" in page
