@@ -760,6 +760,10 @@ def _report(args) -> int:
     for n in _REPORT_OUTPUTS + (("scores.csv",) if from_graphs else ()):
         _check_output(out / n, inputs)
     _check_subfolders(out, ("figures", "timeline") if out.resolve() != src.resolve() else ("figures",))
+    if out.resolve() != src.resolve():  # the copies too: a link or FIFO among them is refused before any copy
+        copied = [n for n in _REPORT_INPUTS if (src / n).is_file()] + [p.name for p in src.glob("*_coactivation.png")]
+        for n in copied:
+            _check_output(out / n, {})
     table = _stack_summaries(summaries, target=args.target) if from_graphs else None
     out.mkdir(parents=True, exist_ok=True)
     if table is not None:

@@ -366,3 +366,16 @@ def test_percent_encoded_dots_stay_a_file_name_inside_the_folder(tmp_path):
     assert 'href="%252e%252e%252fsecret.gexf"' in page and 'href="%2e%2e' not in page.lower()
     assert (run / urllib.parse.unquote("%252e%252e%252fsecret.gexf")).is_file()
     assert "..\\\\secret" in page.replace("&#39;", "'") and "not a plain file name" in page
+
+
+def test_report_out_refuses_a_linked_copy_target_before_copying_anything(tmp_path, capsys):
+    src = _run(tmp_path)
+    pd.DataFrame({"model": ["m"], "modularity": [0.3]}).to_csv(src / "summary.csv", index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (out / "summary.csv").symlink_to(victim)
+    _one_line_exit_2(capsys, ["report", str(src), "--out", str(out), "--n-boot", "0"], "summary.csv",
+                     "symbolic link")
+    assert victim.read_text() == "precious" and sorted(p.name for p in out.iterdir()) == ["summary.csv"]
