@@ -111,7 +111,8 @@ def relative_href(path: str | os.PathLike, root: str | os.PathLike) -> str | Non
     parts = rel.parts
     if not parts:  # the folder itself
         return None
-    href = "/".join(urllib.parse.quote(part, safe="") for part in parts)
+    # the bytes of the name on disk: a name that is not UTF-8 (b"\xff") is linked as %FF, not refused
+    href = "/".join(urllib.parse.quote(os.fsencode(part), safe="") for part in parts)
     if full.is_dir():
         href += "/"
     return href

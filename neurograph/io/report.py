@@ -192,8 +192,8 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
                          comparison=comparison, graphs=views,
                          warnings={"graphs": skipped_graphs, "coactivation": skipped_png})
     out = run / "report.html"
-    with atomic_path(out, suffix=".html") as tmp:
-        tmp.write_text(page, encoding="utf-8")
+    with atomic_path(out, suffix=".html") as tmp:  # a file name that is not UTF-8 is shown as \udcff, not fatal
+        tmp.write_text(page, encoding="utf-8", errors="backslashreplace")
     return ReportResult(path=out, correlations=comparison.correlations, rankings=comparison.rankings,
                         figures=figures, comparison=comparison)
 

@@ -379,3 +379,21 @@ def test_report_out_refuses_a_linked_copy_target_before_copying_anything(tmp_pat
     _one_line_exit_2(capsys, ["report", str(src), "--out", str(out), "--n-boot", "0"], "summary.csv",
                      "symbolic link")
     assert victim.read_text() == "precious" and sorted(p.name for p in out.iterdir()) == ["summary.csv"]
+
+
+def test_file_names_that_are_not_utf8_neither_break_the_report_nor_its_links(tmp_path):
+    import networkx as nx
+
+    from neurograph.io.export import export_gexf
+    from neurograph.io.names import relative_href
+
+    run = _run(tmp_path)
+    g = nx.path_graph(3)
+    nx.set_node_attributes(g, {i: {"layer": "h", "unit": i} for i in g})
+    bad = os.fsdecode(b"\xff")
+    export_gexf(g, run / f"{bad}.gexf")
+    (run / f"{bad}.txt").write_text("x")
+    page = write_report(run, n_boot=0, title=f"t{bad}").path.read_text(encoding="utf-8")
+    assert 'href="%FF.txt"' in page and 'href="%FF.gexf"' in page and "\\udcff.txt" in page
+    assert relative_href(f"{bad}.txt", run) == "%FF.txt"
+    assert os.path.exists(os.path.join(os.fsencode(run), b"\xff.txt"))
