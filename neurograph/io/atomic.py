@@ -296,10 +296,14 @@ def check_file(path: str | os.PathLike, what: str, error: type[Exception] = File
 
 
 def write_csv(table, path: str | os.PathLike) -> Path:
-    """Write a pandas DataFrame as CSV (no index), whole or not at all; returns the path."""
+    """Write a pandas DataFrame as CSV (no index), whole or not at all; returns the path.
+
+    The file is UTF-8; a lone surrogate in a name (a file name that is not UTF-8, ``b"\\xff"``)
+    is written as the text ``\\udcff`` rather than failing the write.
+    """
     path = Path(path)
     with atomic_path(path, suffix=".csv") as tmp:
-        table.to_csv(tmp, index=False)
+        table.to_csv(tmp, index=False, encoding="utf-8", errors="backslashreplace")
     return path
 
 

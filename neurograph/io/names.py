@@ -32,6 +32,7 @@ __all__ = ["check_plain_name", "dot_string", "is_plain_name", "plain_figure_text
 
 #: Characters XML 1.0 does not allow anywhere in a document (not even escaped).
 XML_ILLEGAL = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 #: The longest file name (in UTF-8 bytes) most file systems allow (NAME_MAX).
 NAME_MAX = 255
@@ -137,6 +138,9 @@ def plain_figure_text(fig):
     for t in fig.findobj(Text):
         if id(t) not in skip:
             t.set_parse_math(False)
+            text = t.get_text()
+            if _SURROGATE.search(text):  # a file name that is not UTF-8: drawn as \udcff, not a crash
+                t.set_text(text.encode("utf-8", "backslashreplace").decode("utf-8"))
     return fig
 
 

@@ -397,3 +397,22 @@ def test_file_names_that_are_not_utf8_neither_break_the_report_nor_its_links(tmp
     assert 'href="%FF.txt"' in page and 'href="%FF.gexf"' in page and "\\udcff.txt" in page
     assert relative_href(f"{bad}.txt", run) == "%FF.txt"
     assert os.path.exists(os.path.join(os.fsencode(run), b"\xff.txt"))
+
+
+def test_graph_of_statistics_whose_file_name_is_not_utf8(tmp_path, capsys):
+    import numpy as np
+
+    from neurograph._main import main
+    from neurograph.io.atomic import read_csv
+    from neurograph.stats import CoactivationStats
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    name = os.fsdecode(b"\xff")
+    stats = CoactivationStats.from_binary(np.c_[y == 1, y == 1, rng.random((60, 4)) < 0.5], y).save(
+        tmp_path / f"{name}_stats.npz")
+    out = tmp_path / "out"
+    assert main(["graph", str(stats), "--out", str(out), "--n-null", "0"]) == 0, capsys.readouterr().err
+    written = {os.fsencode(p.name) for p in out.iterdir()}
+    assert {b"\xff.gexf", b"\xff_coactivation.png", b"\xff_entropy.png", b"\xff_summary.csv"} <= written
+    assert read_csv(out / f"{name}_summary.csv")["name"].tolist() == ["\\udcff"]
