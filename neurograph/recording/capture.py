@@ -338,8 +338,11 @@ def read_site(site: Site, output, mask: torch.Tensor | None, n: int) -> SiteValu
 
 
 def _mean_dtype(x: torch.Tensor) -> torch.dtype | None:
-    """float32 for the means of 16-bit floats (not rounded back to 16 bits before the rule), else None."""
-    return torch.float32 if x.dtype in (torch.bfloat16, torch.float16) else None
+    """float32 for the means of 16-bit floats (not rounded back to 16 bits before the rule), float64 for
+    integer / bool outputs (a quantised layer's int8: torch has no integer mean), else None."""
+    if x.dtype in (torch.bfloat16, torch.float16):
+        return torch.float32
+    return None if x.is_floating_point() or x.is_complex() else torch.float64
 
 
 def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteValues:
@@ -372,7 +375,9 @@ def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteVa
         w = v.to(keep.dtype).unsqueeze(-1)
         return SiteValues((keep * w).sum(dim=1) / w.sum(dim=1), counts)
     if mode == "max":
-        return SiteValues(keep.masked_fill(~v.unsqueeze(-1), float("-inf")).amax(dim=1), counts)
+        low = float("-inf") if keep.is_floating_point() else (
+            False if keep.dtype == torch.bool else torch.iinfo(keep.dtype).min)
+        return SiteValues(keep.masked_fill(~v.unsqueeze(-1), low).amax(dim=1), counts)
     if mode == "any":
         return SiteValues(keep, counts, v)
     ar = torch.arange(keep.shape[0], device=dev)

@@ -44,7 +44,7 @@ the batch first.
 The firing rule compares ``a > cut`` exactly as in float64 whatever the activation dtype (the
 cut is rounded *down* into bfloat16 / float16 / float32, see
 ``neurograph.recording.firing.exact_cut``); means over positions of 16-bit activations are
-taken in float32.
+taken in float32, of integer activations (quantised int8 layers) in float64.
 
 Positions
 ---------

@@ -81,3 +81,34 @@ def test_dict_batches_carry_their_labels_like_hugging_face_datasets():
     _check(stats, _bits(model.body, X), y)
     rows = [{"input_ids": X[i], "label": int(y[i])} for i in range(11)]
     _check(ng.record(model, DataLoader(rows, batch_size=5), "body.1"), _bits(model.body, X), y)
+
+
+# ---------------------------------------------------------------------------- integer activations
+
+class _Tokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.id = nn.Identity()
+
+    def forward(self, x, attention_mask=None):
+        return self.id(x)
+
+
+@pytest.mark.parametrize("positions", ["mean", "max", "all", "last", "any"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_int8_outputs_are_reduced_over_positions_like_float64(positions, masked):
+    # before: positions="mean" on int8 outputs failed as "the model raised" (torch has no integer mean),
+    # and the masked max filled int8 with -inf
+    g = torch.Generator().manual_seed(3)
+    Z = torch.randint(-3, 4, (6, 5, 4), dtype=torch.int8, generator=g)
+    lens = torch.tensor([5, 2, 3, 1, 4, 5]) if masked else torch.full((6,), 5)
+    am = (torch.arange(5)[None] < lens[:, None]).long()
+    stats = ng.record(_Tokens(), ({"x": Z, "attention_mask": am}, None), "id", rule="threshold",
+                      threshold=0.3, positions=positions, neuron_axis=-1)
+    rows = []
+    for i in range(6):
+        v = Z[i, :int(lens[i])].double()
+        rows.append({"mean": v.mean(0, keepdim=True), "max": v.amax(0, keepdim=True), "all": v,
+                     "last": v[-1:], "any": (v > 0.3).any(0, keepdim=True).double()}[positions])
+    bits = (torch.cat(rows) > 0.3).numpy().astype(np.int64)
+    _check(stats, bits, np.zeros(0))
