@@ -168,6 +168,7 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
     for i, c in enumerate(calls):
         by_name.setdefault(c.name, []).append(i)
     check_call_names(model, [name for name, _ in chosen])
+    seq_batches = _seq_first_batches(calls, batch.n)
     sites: list[Site] = []
     memo: dict[int, tuple[int | None, str]] = {}
     named = dict(model.named_modules())
@@ -193,6 +194,13 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
             out = first_tensor_of(calls[i].output)
             if isinstance(module, nn.RNNBase) or out is None or out.ndim < 3:
                 continue
+            if seq_batches and _declared_layout(name, named) is None:
+                what, shape = seq_batches[0]
+                raise LayerError(f"cannot tell the batch axis of layer {site_name!r} ({type(module).__name__}, output "
+                                 f"shape {tuple(out.shape)}): module {what!r} (batch_first=False) ran on input of "
+                                 f"shape {shape}, a batch of {shape[1]} on axis 1, but the batch has {batch.n} "
+                                 f"inputs (axis 0 of the inputs): the inputs look sequence-first; give the model "
+                                 f"batch-first inputs (transpose inside its forward)")
             ax = _batch_axis(site_name, name, named, out, batch.n)
             if ax is None:
                 pending[(name, k)] = (site_name, tuple(out.shape))
@@ -639,6 +647,38 @@ def _declared_batch_first(module: nn.Module | None) -> bool | None:
     return bf if isinstance(bf, bool) else None
 
 
+def _seq_first_batches(calls: list[_Call], n: int) -> list[tuple[str, tuple]]:
+    """(name, input shape) of the ``batch_first=False`` modules that ran on a batch other than the ``n`` inputs.
+
+    The batch is axis 0 of the inputs; sequence-first inputs ``(T, batch, ...)`` fed straight to a
+    ``batch_first=False`` RNN / attention make ``n`` the sequence length: those modules are still
+    read right (they declare their layout), but a module that declares none would be read with
+    time as its samples, in silence, so :func:`find_sites` refuses it.
+    """
+    kinds = (nn.RNNBase, nn.MultiheadAttention) + _TRANSFORMER_LAYERS + _TRANSFORMER_STACKS
+    found = []
+    for c in calls:
+        inp = c.input
+        if c.nested or inp is None or inp.ndim != 3 or not isinstance(c.module, kinds):
+            continue
+        if _declared_batch_first(c.module) is False and inp.shape[1] != n:
+            found.append((c.name, tuple(inp.shape)))
+    return found
+
+
+def _declared_layout(layer: str, named: Mapping[str, nn.Module]) -> bool | None:
+    """The ``batch_first`` that ``layer`` declares, or the torch transformer layer it is part of; None."""
+    parts = layer.split(".")
+    for k in range(len(parts), 0, -1):
+        m = named.get(".".join(parts[:k]))
+        if k < len(parts) and not isinstance(m, _TRANSFORMER_LAYERS + _TRANSFORMER_STACKS):
+            continue
+        bf = _declared_batch_first(m)
+        if bf is not None:
+            return bf
+    return None
+
+
 def _batch_axis(site_name: str, layer: str, named: Mapping[str, nn.Module], out: torch.Tensor,
                 n: int) -> int | None:
     """Axis of ``out`` (>= 3-D) holding the batch of ``n``: 0, 1 for a sequence-first output, None: not known yet.
@@ -686,10 +726,22 @@ def _probe_batch_axes(model: nn.Module, batch: Batch, pending: dict, named: Mapp
             shapes.setdefault(name, []).append(None if t is None or t.is_nested else tuple(t.shape))
         return h
 
+    seq_inputs: list[tuple[str, tuple]] = []
+
+    def seq_hook(name):
+        def h(module, args, output):
+            t = first_tensor_of(tuple(args))
+            if isinstance(t, torch.Tensor) and not t.is_nested and t.ndim == 3:
+                seq_inputs.append((name, tuple(t.shape)))
+        return h
+
     ran = True
     try:
         for name in {name for name, _ in pending}:
             handles.append(named[name].register_forward_hook(hook(name)))
+        for name in seq_first:
+            if isinstance(named[name], (nn.RNNBase, nn.MultiheadAttention)):
+                handles.append(named[name].register_forward_hook(seq_hook(name)))
         try:
             _forward(model, Batch(_first_rows(batch.inputs, n, n - 1), None, n - 1), 0, call)
         except NeurographError:
@@ -698,7 +750,14 @@ def _probe_batch_axes(model: nn.Module, batch: Batch, pending: dict, named: Mapp
         for h in handles:
             h.remove()
     found = {}
+    wrong = [(m, sh) for m, sh in seq_inputs if ran and sh[1] != n - 1]  # its batch did not follow the inputs' axis 0
     for (name, k), (site_name, shape) in pending.items():
+        if wrong and _declared_layout(name, named) is None:
+            raise LayerError(f"cannot tell the batch axis of layer {site_name!r} ({type(named[name]).__name__}, "
+                             f"output shape {shape}): module {wrong[0][0]!r} (batch_first=False) kept a batch of "
+                             f"{wrong[0][1][1]} on axis 1 when the inputs were cut to {n - 1} rows on axis 0: the "
+                             f"inputs look sequence-first; give the model batch-first inputs (transpose inside "
+                             f"its forward)")
         got = shapes.get(name, [])
         s2 = got[k] if ran and k < len(got) else None
         ax = None

@@ -39,7 +39,9 @@ by its shape (the one of axes 0 and 1 of the batch's length); when both have it,
 dry pass on one input less (the axis that follows the batch). When that cannot tell, a model
 with ``batch_first=False`` modules is refused with a LayerError (use a batch size different
 from the sequence length); one without is read batch-first. Axes (``neuron_axis``) count with
-the batch first.
+the batch first. The inputs hold the batch on axis 0: when a ``batch_first=False`` RNN /
+attention runs on a batch other than the inputs' (sequence-first inputs), a layer that declares
+no layout is refused with a LayerError.
 
 The firing rule compares ``a > cut`` exactly as in float64 whatever the activation dtype (the
 cut is rounded *down* into bfloat16 / float16 / float32, see
