@@ -561,11 +561,28 @@ def _axis_of_call(i: int, calls: list[_Call], memo: dict, depth: int = 0) -> tup
         elif (ax := _type_axis(c.module, out.shape)) is not None:
             res = (ax, f"type {type(c.module).__name__}")
         elif _is_param_free(c.module):
-            res = _axis_from_producer(i, calls, memo, depth)
+            res = _carried_axis(_axis_from_producer(i, calls, memo, depth), c, out)
         else:
             res = _axis_from_submodule(i, calls, memo, depth)
     memo[i] = res
     return res
+
+
+def _carried_axis(res: tuple[int | None, str], c: _Call, out: torch.Tensor) -> tuple[int | None, str]:
+    """The producer's axis ``res`` (an axis of ``c``'s input) as an axis of ``c``'s output, or None.
+
+    A parameter-free module that reshapes (``nn.Unflatten``, a view) keeps the neurons only where
+    the axes up to a leading neuron axis, or a last neuron axis, are unchanged.
+    """
+    ax, how = res
+    inp = c.input
+    if ax is None or inp is None or tuple(inp.shape) == tuple(out.shape):
+        return res
+    if ax < inp.ndim - 1 and out.ndim > ax and tuple(out.shape[:ax + 1]) == tuple(inp.shape[:ax + 1]):
+        return res
+    if ax == inp.ndim - 1 and out.shape[-1] == inp.shape[-1] and tuple(out.shape[:1]) == tuple(inp.shape[:1]):
+        return out.ndim - 1, how
+    return None, f"{type(c.module).__name__} reshapes its input {tuple(inp.shape)} to {tuple(out.shape)}"
 
 
 def _axis_from_producer(i: int, calls: list[_Call], memo: dict, depth: int) -> tuple[int | None, str]:

@@ -25,6 +25,8 @@ holds the neurons (``neuron_axis="auto"``):
   the axis of the module that produced their input, seen in a dry forward pass of the first batch
   (by tensor identity, so in-place activations are followed too); when no module produced it (a
   residual sum, say), the most recent module with a known axis whose output had the same shape;
+  one that reshapes (``nn.Unflatten``) keeps that axis only where the axes up to a leading
+  neuron axis, or a last neuron axis, are unchanged, and is refused otherwise;
 * containers and other modules with parameters: the axis of the submodule that produced their
   output; failing that, for a module whose output has its input's shape (an attention block,
   a residual block), the axis of its input.

@@ -195,3 +195,31 @@ def test_sequence_first_inputs_are_refused_for_layers_that_declare_no_layout(t):
     with torch.no_grad():
         o = model.rnn(X)[0]
     _check(stats, (o.double().mean(0) > 0).numpy())
+
+
+# ---------------------------------------------------------------------------- reshaping parameter-free modules
+
+def test_unflatten_of_linear_features_is_refused_not_read_as_channels():
+    # before: Unflatten(1, (3, 4)) of a Linear's 12 features (and the ReLU after it) were read as 3
+    # "channels" with 4 positions each, averaging unrelated features, in silence
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 12), nn.Unflatten(1, (3, 4)), nn.ReLU(), nn.Flatten(), nn.Tanh())
+    X = torch.randn(6, 12)
+    for layer in ("1", "2"):
+        with pytest.raises(LayerError, match=rf"layer '{layer}'.*neuron_axis"):
+            ng.record(model, (X, None), layer)
+    # an explicit axis reads it; Flatten's (batch, units) output needs none
+    stats = ng.record(model, (X, None), ["2", "4"], neuron_axis={"2": -1}, positions="mean")
+    outs = _hooked(model, ["2", "4"], lambda: model(X))
+    v = torch.cat([outs["2"].double().mean(1), outs["4"].double()], 1)
+    _check(stats, (v > 0).numpy())
+
+
+def test_shape_changing_modules_that_keep_the_channel_axis_still_follow_it():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.Upsample(scale_factor=2), nn.Flatten(2), nn.GELU())
+    X = torch.randn(4, 2, 5, 5)
+    stats = ng.record(model, (X, None), ["1", "2", "3"], positions="mean")
+    outs = _hooked(model, ["1", "2", "3"], lambda: model(X))
+    v = torch.cat([outs[k].double().reshape(4, 3, -1).mean(2) for k in ("1", "2", "3")], 1)
+    _check(stats, (v > 0).numpy())
