@@ -223,3 +223,24 @@ def test_shape_changing_modules_that_keep_the_channel_axis_still_follow_it():
     outs = _hooked(model, ["1", "2", "3"], lambda: model(X))
     v = torch.cat([outs[k].double().reshape(4, 3, -1).mean(2) for k in ("1", "2", "3")], 1)
     _check(stats, (v > 0).numpy())
+
+
+def test_hf_bert_dataloader_of_dict_rows_with_labels_equals_the_pair_form():
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                  intermediate_size=16, num_labels=3, max_position_embeddings=16)
+    model = transformers.BertForSequenceClassification(cfg).eval()
+    ids = torch.randint(3, 50, (9, 6), generator=torch.Generator().manual_seed(2))
+    lens = torch.tensor([6, 2, 4, 1, 3, 6, 5, 2, 3])
+    am = (torch.arange(6)[None] < lens[:, None]).long()
+    tt = (torch.arange(6)[None] >= 3).long().expand(9, -1).contiguous()
+    y = np.array([0, 2, 1, 1, 0, 2, 2, 0, 1])
+    rows = [{"input_ids": ids[i], "attention_mask": am[i], "token_type_ids": tt[i], "labels": torch.tensor(y[i])}
+            for i in range(9)]
+    layer = "bert.encoder.layer.0.output"
+    loader = ng.record(model, torch.utils.data.DataLoader(rows, batch_size=4), layer, positions="mean")
+    inputs = {"input_ids": ids, "attention_mask": am, "token_type_ids": tt}
+    outs = _hooked(model, [layer], lambda: model(**inputs))
+    v = torch.stack([outs[layer][i, :int(lens[i])].double().mean(0) for i in range(9)])
+    _check(loader, (v > 0).numpy(), y)
+    assert loader == ng.record(model, (inputs, y), layer, positions="mean")
