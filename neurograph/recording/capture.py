@@ -598,9 +598,18 @@ def _axis_from_producer(i: int, calls: list[_Call], memo: dict, depth: int) -> t
             if _norm_axis(calls[j].module, first_tensor_of(calls[j].output).shape) is not None:
                 return None, how  # an ambiguous norm: refuse rather than guess from shapes
             break
+    permuted = []  # more recent outputs whose axes, permuted, give the input's shape: (name, neuron count)
     for j in range(i - 1, -1, -1):  # no module produced it (a residual sum, say): latest same-shaped output
         out = first_tensor_of(calls[j].output)
+        if out is not None and out.shape != inp.shape and out.ndim == inp.ndim and out.shape[0] == inp.shape[0] \
+                and sorted(out.shape) == sorted(inp.shape) and (pax := _type_axis(calls[j].module, out.shape)):
+            permuted.append((calls[j].name, int(out.shape[pax])))
         if out is not None and out.shape == inp.shape and (ax := _type_axis(calls[j].module, out.shape)) is not None:
+            other = [(name, d) for name, d in permuted if d != out.shape[ax]]
+            if other:  # the input may be that output permuted (a channels-last map), with other neurons
+                return None, (f"no module produced its input; the latest output of its shape, {calls[j].name!r}'s, "
+                              f"has {out.shape[ax]} neurons on axis {ax}, but {other[0][0]!r}'s later output, "
+                              f"permuted, has the same shape with {other[0][1]} neurons")
             if list(out.shape[1:]).count(out.shape[ax]) > 1:  # e.g. (C, H, W) with C == W: the shape cannot tell
                 return None, (f"no module produced its input and the latest output of that shape, "
                               f"{calls[j].name!r}'s, has {out.shape[ax]} on more than one axis")

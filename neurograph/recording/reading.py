@@ -24,7 +24,9 @@ holds the neurons (``neuron_axis="auto"``):
 * parameter-free modules (activations, dropout, identity, Hugging Face's ``GELUActivation``):
   the axis of the module that produced their input, seen in a dry forward pass of the first batch
   (by tensor identity, so in-place activations are followed too); when no module produced it (a
-  residual sum, say), the most recent module with a known axis whose output had the same shape;
+  residual sum, say), the most recent module with a known axis whose output had the same shape
+  (refused when a later module's output, permuted, has that shape with another neuron count: a
+  channels-last map);
   one that reshapes (``nn.Unflatten``) keeps that axis only where the axes up to a leading
   neuron axis, or a last neuron axis, are unchanged, and is refused otherwise;
 * containers and other modules with parameters: the axis of the submodule that produced their

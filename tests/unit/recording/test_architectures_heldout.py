@@ -244,3 +244,52 @@ def test_hf_bert_dataloader_of_dict_rows_with_labels_equals_the_pair_form():
     v = torch.stack([outs[layer][i, :int(lens[i])].double().mean(0) for i in range(9)])
     _check(loader, (v > 0).numpy(), y)
     assert loader == ng.record(model, (inputs, y), layer, positions="mean")
+
+
+class _PermutedMaps(nn.Module):
+    """A functional op on a channels-last view: no module produced the GELU's input."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 5, 1)  # (N, 5, 3, 7)
+        self.b = nn.Conv2d(3, 7, 1)  # (N, 7, 5, 3), permuted to (N, 5, 3, 7): 7 channels last
+        self.act = nn.GELU()
+
+    def forward(self, x, y):
+        ha = self.a(x)
+        h = torch.nn.functional.gelu(self.b(y).permute(0, 2, 3, 1))
+        return self.act(h).mean((1, 2)) + ha.mean((2, 3)).sum(1, keepdim=True)
+
+
+def test_a_channels_last_functional_map_is_not_read_by_an_older_same_shaped_output():
+    # before: the GELU's input (channels last, 7) was read on axis 1 (5 "neurons") because conv 'a'
+    # had once output that shape, in silence
+    torch.manual_seed(0)
+    model = _PermutedMaps().eval()
+    x, y = torch.randn(4, 3, 3, 7), torch.randn(4, 3, 5, 3)
+    with pytest.raises(LayerError, match=r"'act'.*'a''s.*'b''s"):
+        ng.record(model, [((x, y), None)], "act")
+    stats = ng.record(model, [((x, y), None)], "act", neuron_axis=-1, positions="mean")
+    outs = _hooked(model, ["act"], lambda: model(x, y))
+    _check(stats, (outs["act"].double().mean((1, 2)) > 0).numpy())
+
+
+def test_a_permuted_back_residual_with_the_same_channels_still_reads_them():
+    # ConvNeXt-style: conv (N, C, H, W) -> Linear on (N, H, W, C) -> permuted back and added: axis 1
+    torch.manual_seed(0)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dw = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+            self.pw = nn.Linear(4, 4)
+            self.drop = nn.Identity()
+
+        def forward(self, x):
+            return x + self.drop(self.pw(self.dw(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), Block(), nn.ReLU()).eval()
+    X = torch.randn(3, 3, 6, 5)
+    stats = ng.record(model, (X, None), ["1.drop", "1", "2"], positions="mean")
+    outs = _hooked(model, ["1.drop", "1", "2"], lambda: model(X))
+    _check(stats, (torch.cat([outs[k].double().mean((2, 3)) for k in ("1.drop", "1", "2")], 1) > 0).numpy())
