@@ -9,8 +9,8 @@ Accepted:
   labels or None;
 * any iterable (DataLoader, list, generator) of ``(inputs, labels)`` batches or of bare input
   tensors / dicts, inputs in the same forms; a bare dict's labels are its ``"labels"`` (else
-  ``"label"``) entry, as Hugging Face datasets collate them (the model still gets the whole
-  dict); other bare batches are unlabelled.
+  ``"label"``) entry when it holds one label per input, as Hugging Face datasets collate them
+  (the model still gets the whole dict); per-token labels and other bare batches are unlabelled.
 
 A pair ``(X, Y)`` whose ``Y`` has shape ``(n, c > 1)`` (one-hot or multi-label) is refused: labels
 are one class per sample.
@@ -270,6 +270,8 @@ def iter_batches(data, batch_size: int, codes: LabelCodes | None = None) -> Iter
             # Hugging Face style {"input_ids": ..., "labels": ...}: the labels are read from their key
             # (the model still gets the whole dict, as it would in a training loop)
             inputs, labels = item, next((item[k] for k in _LABEL_KEYS if k in item), None)
+            if isinstance(labels, (torch.Tensor, np.ndarray)) and labels.ndim > 1 and labels.size != labels.shape[0]:
+                labels = None  # per-token labels (token classification): no class per input
         elif isinstance(item, (torch.Tensor, np.ndarray)):
             inputs, labels = item, None
         else:

@@ -112,3 +112,12 @@ def test_int8_outputs_are_reduced_over_positions_like_float64(positions, masked)
                      "last": v[-1:], "any": (v > 0.3).any(0, keepdim=True).double()}[positions])
     bits = (torch.cat(rows) > 0.3).numpy().astype(np.int64)
     _check(stats, bits, np.zeros(0))
+
+
+def test_dict_batches_with_per_token_labels_stay_unlabelled():
+    model = _KwNet()
+    X = torch.randn(6, 3)
+    batch = {"input_ids": X, "labels": torch.zeros(6, 4, dtype=torch.int64)}  # token classification
+    stats = ng.record(model, [batch], "body.1")
+    _check(stats, _bits(model.body, X), np.zeros(0))
+    assert stats.n_classes == 0
