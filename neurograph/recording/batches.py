@@ -275,6 +275,10 @@ def iter_batches(data, batch_size: int, codes: LabelCodes | None = None) -> Iter
         elif isinstance(item, (torch.Tensor, np.ndarray)):
             inputs, labels = item, None
         else:
+            if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], (torch.Tensor, np.ndarray)) \
+                    and item[1].ndim == 2:
+                raise DataError(f"the labels of batch {k} have shape {tuple(item[1].shape)}; give one class per "
+                                f"sample, shape ({item[1].shape[0]},): for one-hot labels pass y.argmax(1)")
             raise DataError(f"batch {k} of data is a {type(item).__name__}; expected an (inputs, labels) pair, "
                             f"an input tensor or a dict of input tensors")
         inputs = _as_input(inputs, f"inputs of batch {k}")

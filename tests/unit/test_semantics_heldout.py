@@ -121,3 +121,10 @@ def test_dict_batches_with_per_token_labels_stay_unlabelled():
     stats = ng.record(model, [batch], "body.1")
     _check(stats, _bits(model.body, X), np.zeros(0))
     assert stats.n_classes == 0
+
+
+def test_one_hot_labels_in_dataloader_batches_are_refused_with_the_fix():
+    X, Y = torch.randn(8, 3), torch.eye(3)[torch.arange(8) % 3]
+    loader = DataLoader(torch.utils.data.TensorDataset(X, Y), batch_size=4)
+    with pytest.raises(DataError, match=r"labels of batch 0 .*\(4, 3\).*argmax"):
+        ng.record(_net(), loader, "1")
