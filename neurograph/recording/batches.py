@@ -8,7 +8,12 @@ Accepted:
   or a tuple of equally long tensors (positional arguments, e.g. ``((X, lengths), y)``); ``y``
   labels or None;
 * any iterable (DataLoader, list, generator) of ``(inputs, labels)`` batches or of bare input
-  tensors / dicts (unlabelled), inputs in the same forms.
+  tensors / dicts, inputs in the same forms; a bare dict's labels are its ``"labels"`` (else
+  ``"label"``) entry when it holds one label per input, as Hugging Face datasets collate them
+  (the model still gets the whole dict); per-token labels and other bare batches are unlabelled.
+
+A pair ``(X, Y)`` whose ``Y`` has shape ``(n, c > 1)`` (one-hot or multi-label) is refused: labels
+are one class per sample.
 
 Labels: integer class ids, integral floats, bools, or any other hashable values (strings, ...);
 non-integer labels are coded 0, 1, ... in order of appearance and kept as the class names
@@ -242,6 +247,7 @@ def iter_batches(data, batch_size: int, codes: LabelCodes | None = None) -> Iter
             stop = min(start + batch_size, n)
             yield Batch(_slice(X, start, stop), None if y is None else y[start:stop], stop - start)
         return
+    _refuse_label_matrix(data)
     if isinstance(data, tuple) and len(data) == 2:  # a pair (X, y) with a scalar in it is no pair of data sets
         for part, what in zip(data, ("inputs X", "labels y")):
             if isinstance(part, (torch.Tensor, np.ndarray)) and part.ndim == 0:
@@ -260,9 +266,19 @@ def iter_batches(data, batch_size: int, codes: LabelCodes | None = None) -> Iter
                 and not (isinstance(item[1], (torch.Tensor, np.ndarray)) and item[1].ndim > 1
                          and item[1].size != item[1].shape[0]):
             inputs, labels = item
-        elif isinstance(item, (torch.Tensor, np.ndarray, Mapping)):
+        elif isinstance(item, Mapping):
+            # Hugging Face style {"input_ids": ..., "labels": ...}: the labels are read from their key
+            # (the model still gets the whole dict, as it would in a training loop)
+            inputs, labels = item, next((item[k] for k in _LABEL_KEYS if k in item), None)
+            if isinstance(labels, (torch.Tensor, np.ndarray)) and labels.ndim > 1 and labels.size != labels.shape[0]:
+                labels = None  # per-token labels (token classification): no class per input
+        elif isinstance(item, (torch.Tensor, np.ndarray)):
             inputs, labels = item, None
         else:
+            if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], (torch.Tensor, np.ndarray)) \
+                    and item[1].ndim == 2:
+                raise DataError(f"the labels of batch {k} have shape {tuple(item[1].shape)}; give one class per "
+                                f"sample, shape ({item[1].shape[0]},): for one-hot labels pass y.argmax(1)")
             raise DataError(f"batch {k} of data is a {type(item).__name__}; expected an (inputs, labels) pair, "
                             f"an input tensor or a dict of input tensors")
         inputs = _as_input(inputs, f"inputs of batch {k}")
@@ -273,6 +289,28 @@ def iter_batches(data, batch_size: int, codes: LabelCodes | None = None) -> Iter
         yield Batch(inputs, codes.encode(labels, n, f"batch {k}"), n)
     if not seen:
         raise DataError("data is empty: it yielded no samples")
+
+
+_LABEL_KEYS = ("labels", "label")
+
+
+def _refuse_label_matrix(data) -> None:
+    """Refuse ``(X, Y)`` with ``Y`` of shape (n, c > 1), one-hot or multi-label: never two unlabelled batches."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        return
+    x, y = data
+    if not isinstance(y, (torch.Tensor, np.ndarray)) or y.ndim != 2 or y.shape[1] < 2:
+        return
+    n = _whole_len(x)
+    if n is None or n != y.shape[0]:
+        return
+    arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    onehot = arr.dtype.kind in "biuf" and bool(np.isin(arr, (0, 1)).all()) and bool((arr.sum(1) == 1).all())
+    # two unlabelled batches of one shape stay two batches; a one-hot matrix or another shape is labels
+    if onehot or tuple(getattr(x, "shape", ())[1:]) != tuple(arr.shape[1:]):
+        kind = "one-hot" if onehot else "a matrix"
+        raise DataError(f"the labels y of data (X, y) have shape {tuple(arr.shape)} ({kind}); give one class "
+                        f"per sample, shape ({n},): for one-hot labels pass y.argmax(1)")
 
 
 def n_batches(data, batch_size: int) -> int | None:

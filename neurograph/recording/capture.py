@@ -168,6 +168,7 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
     for i, c in enumerate(calls):
         by_name.setdefault(c.name, []).append(i)
     check_call_names(model, [name for name, _ in chosen])
+    seq_batches = _seq_first_batches(calls, batch.n)
     sites: list[Site] = []
     memo: dict[int, tuple[int | None, str]] = {}
     named = dict(model.named_modules())
@@ -193,6 +194,13 @@ def find_sites(model: nn.Module, batch: Batch, layers, reading: Reading, call=No
             out = first_tensor_of(calls[i].output)
             if isinstance(module, nn.RNNBase) or out is None or out.ndim < 3:
                 continue
+            if seq_batches and _declared_layout(name, named) is None:
+                what, shape = seq_batches[0]
+                raise LayerError(f"cannot tell the batch axis of layer {site_name!r} ({type(module).__name__}, output "
+                                 f"shape {tuple(out.shape)}): module {what!r} (batch_first=False) ran on input of "
+                                 f"shape {shape}, a batch of {shape[1]} on axis 1, but the batch has {batch.n} "
+                                 f"inputs (axis 0 of the inputs): the inputs look sequence-first; give the model "
+                                 f"batch-first inputs (transpose inside its forward)")
             ax = _batch_axis(site_name, name, named, out, batch.n)
             if ax is None:
                 pending[(name, k)] = (site_name, tuple(out.shape))
@@ -338,8 +346,11 @@ def read_site(site: Site, output, mask: torch.Tensor | None, n: int) -> SiteValu
 
 
 def _mean_dtype(x: torch.Tensor) -> torch.dtype | None:
-    """float32 for the means of 16-bit floats (not rounded back to 16 bits before the rule), else None."""
-    return torch.float32 if x.dtype in (torch.bfloat16, torch.float16) else None
+    """float32 for the means of 16-bit floats (not rounded back to 16 bits before the rule), float64 for
+    integer / bool outputs (a quantised layer's int8: torch has no integer mean), else None."""
+    if x.dtype in (torch.bfloat16, torch.float16):
+        return torch.float32
+    return None if x.is_floating_point() or x.is_complex() else torch.float64
 
 
 def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteValues:
@@ -372,7 +383,9 @@ def _positions(x: torch.Tensor, valid: torch.Tensor | None, mode: str) -> SiteVa
         w = v.to(keep.dtype).unsqueeze(-1)
         return SiteValues((keep * w).sum(dim=1) / w.sum(dim=1), counts)
     if mode == "max":
-        return SiteValues(keep.masked_fill(~v.unsqueeze(-1), float("-inf")).amax(dim=1), counts)
+        low = float("-inf") if keep.is_floating_point() else (
+            False if keep.dtype == torch.bool else torch.iinfo(keep.dtype).min)
+        return SiteValues(keep.masked_fill(~v.unsqueeze(-1), low).amax(dim=1), counts)
     if mode == "any":
         return SiteValues(keep, counts, v)
     ar = torch.arange(keep.shape[0], device=dev)
@@ -548,11 +561,28 @@ def _axis_of_call(i: int, calls: list[_Call], memo: dict, depth: int = 0) -> tup
         elif (ax := _type_axis(c.module, out.shape)) is not None:
             res = (ax, f"type {type(c.module).__name__}")
         elif _is_param_free(c.module):
-            res = _axis_from_producer(i, calls, memo, depth)
+            res = _carried_axis(_axis_from_producer(i, calls, memo, depth), c, out)
         else:
             res = _axis_from_submodule(i, calls, memo, depth)
     memo[i] = res
     return res
+
+
+def _carried_axis(res: tuple[int | None, str], c: _Call, out: torch.Tensor) -> tuple[int | None, str]:
+    """The producer's axis ``res`` (an axis of ``c``'s input) as an axis of ``c``'s output, or None.
+
+    A parameter-free module that reshapes (``nn.Unflatten``, a view) keeps the neurons only where
+    the axes up to a leading neuron axis, or a last neuron axis, are unchanged.
+    """
+    ax, how = res
+    inp = c.input
+    if ax is None or inp is None or tuple(inp.shape) == tuple(out.shape):
+        return res
+    if ax < inp.ndim - 1 and out.ndim > ax and tuple(out.shape[:ax + 1]) == tuple(inp.shape[:ax + 1]):
+        return res
+    if ax == inp.ndim - 1 and out.shape[-1] == inp.shape[-1] and tuple(out.shape[:1]) == tuple(inp.shape[:1]):
+        return out.ndim - 1, how
+    return None, f"{type(c.module).__name__} reshapes its input {tuple(inp.shape)} to {tuple(out.shape)}"
 
 
 def _axis_from_producer(i: int, calls: list[_Call], memo: dict, depth: int) -> tuple[int | None, str]:
@@ -568,9 +598,18 @@ def _axis_from_producer(i: int, calls: list[_Call], memo: dict, depth: int) -> t
             if _norm_axis(calls[j].module, first_tensor_of(calls[j].output).shape) is not None:
                 return None, how  # an ambiguous norm: refuse rather than guess from shapes
             break
+    permuted = []  # more recent outputs whose axes, permuted, give the input's shape: (name, neuron count)
     for j in range(i - 1, -1, -1):  # no module produced it (a residual sum, say): latest same-shaped output
         out = first_tensor_of(calls[j].output)
+        if out is not None and out.shape != inp.shape and out.ndim == inp.ndim and out.shape[0] == inp.shape[0] \
+                and sorted(out.shape) == sorted(inp.shape) and (pax := _type_axis(calls[j].module, out.shape)):
+            permuted.append((calls[j].name, int(out.shape[pax])))
         if out is not None and out.shape == inp.shape and (ax := _type_axis(calls[j].module, out.shape)) is not None:
+            other = [(name, d) for name, d in permuted if d != out.shape[ax]]
+            if other:  # the input may be that output permuted (a channels-last map), with other neurons
+                return None, (f"no module produced its input; the latest output of its shape, {calls[j].name!r}'s, "
+                              f"has {out.shape[ax]} neurons on axis {ax}, but {other[0][0]!r}'s later output, "
+                              f"permuted, has the same shape with {other[0][1]} neurons")
             if list(out.shape[1:]).count(out.shape[ax]) > 1:  # e.g. (C, H, W) with C == W: the shape cannot tell
                 return None, (f"no module produced its input and the latest output of that shape, "
                               f"{calls[j].name!r}'s, has {out.shape[ax]} on more than one axis")
@@ -634,6 +673,38 @@ def _declared_batch_first(module: nn.Module | None) -> bool | None:
     return bf if isinstance(bf, bool) else None
 
 
+def _seq_first_batches(calls: list[_Call], n: int) -> list[tuple[str, tuple]]:
+    """(name, input shape) of the ``batch_first=False`` modules that ran on a batch other than the ``n`` inputs.
+
+    The batch is axis 0 of the inputs; sequence-first inputs ``(T, batch, ...)`` fed straight to a
+    ``batch_first=False`` RNN / attention make ``n`` the sequence length: those modules are still
+    read right (they declare their layout), but a module that declares none would be read with
+    time as its samples, in silence, so :func:`find_sites` refuses it.
+    """
+    kinds = (nn.RNNBase, nn.MultiheadAttention) + _TRANSFORMER_LAYERS + _TRANSFORMER_STACKS
+    found = []
+    for c in calls:
+        inp = c.input
+        if c.nested or inp is None or inp.ndim != 3 or not isinstance(c.module, kinds):
+            continue
+        if _declared_batch_first(c.module) is False and inp.shape[1] != n:
+            found.append((c.name, tuple(inp.shape)))
+    return found
+
+
+def _declared_layout(layer: str, named: Mapping[str, nn.Module]) -> bool | None:
+    """The ``batch_first`` that ``layer`` declares, or the torch transformer layer it is part of; None."""
+    parts = layer.split(".")
+    for k in range(len(parts), 0, -1):
+        m = named.get(".".join(parts[:k]))
+        if k < len(parts) and not isinstance(m, _TRANSFORMER_LAYERS + _TRANSFORMER_STACKS):
+            continue
+        bf = _declared_batch_first(m)
+        if bf is not None:
+            return bf
+    return None
+
+
 def _batch_axis(site_name: str, layer: str, named: Mapping[str, nn.Module], out: torch.Tensor,
                 n: int) -> int | None:
     """Axis of ``out`` (>= 3-D) holding the batch of ``n``: 0, 1 for a sequence-first output, None: not known yet.
@@ -681,10 +752,22 @@ def _probe_batch_axes(model: nn.Module, batch: Batch, pending: dict, named: Mapp
             shapes.setdefault(name, []).append(None if t is None or t.is_nested else tuple(t.shape))
         return h
 
+    seq_inputs: list[tuple[str, tuple]] = []
+
+    def seq_hook(name):
+        def h(module, args, output):
+            t = first_tensor_of(tuple(args))
+            if isinstance(t, torch.Tensor) and not t.is_nested and t.ndim == 3:
+                seq_inputs.append((name, tuple(t.shape)))
+        return h
+
     ran = True
     try:
         for name in {name for name, _ in pending}:
             handles.append(named[name].register_forward_hook(hook(name)))
+        for name in seq_first:
+            if isinstance(named[name], (nn.RNNBase, nn.MultiheadAttention)):
+                handles.append(named[name].register_forward_hook(seq_hook(name)))
         try:
             _forward(model, Batch(_first_rows(batch.inputs, n, n - 1), None, n - 1), 0, call)
         except NeurographError:
@@ -693,7 +776,14 @@ def _probe_batch_axes(model: nn.Module, batch: Batch, pending: dict, named: Mapp
         for h in handles:
             h.remove()
     found = {}
+    wrong = [(m, sh) for m, sh in seq_inputs if ran and sh[1] != n - 1]  # its batch did not follow the inputs' axis 0
     for (name, k), (site_name, shape) in pending.items():
+        if wrong and _declared_layout(name, named) is None:
+            raise LayerError(f"cannot tell the batch axis of layer {site_name!r} ({type(named[name]).__name__}, "
+                             f"output shape {shape}): module {wrong[0][0]!r} (batch_first=False) kept a batch of "
+                             f"{wrong[0][1][1]} on axis 1 when the inputs were cut to {n - 1} rows on axis 0: the "
+                             f"inputs look sequence-first; give the model batch-first inputs (transpose inside "
+                             f"its forward)")
         got = shapes.get(name, [])
         s2 = got[k] if ran and k < len(got) else None
         ax = None

@@ -24,7 +24,11 @@ holds the neurons (``neuron_axis="auto"``):
 * parameter-free modules (activations, dropout, identity, Hugging Face's ``GELUActivation``):
   the axis of the module that produced their input, seen in a dry forward pass of the first batch
   (by tensor identity, so in-place activations are followed too); when no module produced it (a
-  residual sum, say), the most recent module with a known axis whose output had the same shape;
+  residual sum, say), the most recent module with a known axis whose output had the same shape
+  (refused when a later module's output, permuted, has that shape with another neuron count: a
+  channels-last map);
+  one that reshapes (``nn.Unflatten``) keeps that axis only where the axes up to a leading
+  neuron axis, or a last neuron axis, are unchanged, and is refused otherwise;
 * containers and other modules with parameters: the axis of the submodule that produced their
   output; failing that, for a module whose output has its input's shape (an attention block,
   a residual block), the axis of its input.
@@ -39,12 +43,14 @@ by its shape (the one of axes 0 and 1 of the batch's length); when both have it,
 dry pass on one input less (the axis that follows the batch). When that cannot tell, a model
 with ``batch_first=False`` modules is refused with a LayerError (use a batch size different
 from the sequence length); one without is read batch-first. Axes (``neuron_axis``) count with
-the batch first.
+the batch first. The inputs hold the batch on axis 0: when a ``batch_first=False`` RNN /
+attention runs on a batch other than the inputs' (sequence-first inputs), a layer that declares
+no layout is refused with a LayerError.
 
 The firing rule compares ``a > cut`` exactly as in float64 whatever the activation dtype (the
 cut is rounded *down* into bfloat16 / float16 / float32, see
 ``neurograph.recording.firing.exact_cut``); means over positions of 16-bit activations are
-taken in float32.
+taken in float32, of integer activations (quantised int8 layers) in float64.
 
 Positions
 ---------
