@@ -1,0 +1,71 @@
+"""Held-out hostile inputs found in review: each case failed (traceback, or work done before a check) before its fix."""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+import torch
+
+from neurograph._limits import MAX_SEED
+from neurograph._main import main
+from neurograph.errors import ConfigError, OptionError
+from neurograph.models import MLP
+from neurograph.scoring.twin import untrained_twin
+from neurograph.zoo.config import parse_zoo_config
+
+
+def _cli(argv, capsys, *fragments: str) -> str:
+    """Run the CLI: exit status 2, one line on stderr containing every fragment."""
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    return lines[0]
+
+
+def _user_files(folder):
+    torch.save(MLP(4, hidden=(5,), n_classes=3).state_dict(), folder / "c.pt")
+    rng = np.random.default_rng(0)
+    np.savez(folder / "d.npz", X=rng.normal(size=(12, 4)).astype(np.float32), y=rng.integers(0, 3, 12))
+
+
+# ---------------------------------------------------------------------- seeds above 2**64 - 1
+def test_seed_limit_is_what_torch_accepts():
+    torch.manual_seed(MAX_SEED)  # the limit itself is a valid torch seed
+    with pytest.raises((ValueError, RuntimeError)):
+        torch.manual_seed(MAX_SEED + 1)
+
+
+def test_untrained_twin_refuses_a_seed_torch_cannot_take():
+    with pytest.raises(OptionError, match="seed"):
+        untrained_twin(MLP(4, hidden=(5,), n_classes=3), seed=MAX_SEED + 1)
+
+
+@pytest.mark.parametrize("seed", [MAX_SEED + 1, 2**80])
+def test_cli_score_baseline_with_huge_seed_is_one_line(tmp_path, capsys, seed):
+    _user_files(tmp_path)
+    out = tmp_path / "o"
+    _cli(["score", "--factory", "neurograph.models:MLP", "--kwargs", '{"in_features": 4, "hidden": [5], "n_classes": 3}',
+          "--checkpoint", tmp_path / "c.pt", "--data", tmp_path / "d.npz", "--layers", "layers.1", "--out", out,
+          "--baseline", "untrained", "--seed", seed], capsys, "--seed")
+    assert not out.exists()
+
+
+def test_cli_demo_with_huge_seed_is_one_line_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "o"
+    _cli(["demo", "--out", out, "--seed", MAX_SEED + 1, "--epochs", 1, "--n-null", 0], capsys, "--seed")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("toml", [
+    "[[family]]\nseeds = [18446744073709551616]\n",
+    "data_seed = 18446744073709551616\n[[family]]\n",
+    "[score]\nseed = 18446744073709551616\n[[family]]\n",
+])
+def test_zoo_config_refuses_huge_seeds(toml):
+    with pytest.raises(ConfigError, match="seed"):
+        parse_zoo_config(tomllib.loads(toml), source="zoo.toml")
