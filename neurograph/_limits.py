@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL", "MAX_RUNS", "MAX_SAMPLES",
+__all__ = ["MAX_CSV_COLUMNS", "MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL", "MAX_RUNS", "MAX_SAMPLES",
            "MAX_SEED", "MAX_TASK_VALUES", "MAX_WIDTH", "MAX_WORKERS"]
 
 #: Bootstrap resamples (``n_boot``, ``--n-boot``): memory is ``n_boot x rows`` floats.
@@ -31,6 +31,8 @@ MAX_RUNS = 100_000
 #: Random seeds (``seed``, ``--seed``, a zoo's ``seeds``/``data_seed``): torch's ``manual_seed`` takes at most a
 #: 64-bit unsigned int.
 MAX_SEED = 2**64 - 1
+#: Columns of a CSV table read by ``neurograph correlate`` (checked on its header line before it is parsed).
+MAX_CSV_COLUMNS = 10_000
 #: Worker processes / Ray CPUs (``workers``, ``--workers``).
 MAX_WORKERS = 4096
 #: Units of one hidden layer of a zoo family (``hidden``) and the layers of one architecture.

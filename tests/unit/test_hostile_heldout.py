@@ -69,3 +69,28 @@ def test_cli_demo_with_huge_seed_is_one_line_and_writes_nothing(tmp_path, capsys
 def test_zoo_config_refuses_huge_seeds(toml):
     with pytest.raises(ConfigError, match="seed"):
         parse_zoo_config(tomllib.loads(toml), source="zoo.toml")
+
+
+# ---------------------------------------------------------------------- a CSV of a million columns
+def test_cli_correlate_refuses_a_too_wide_table_before_parsing_it(tmp_path, capsys, monkeypatch):
+    import neurograph.io.atomic as atomic
+
+    from neurograph._limits import MAX_CSV_COLUMNS
+
+    wide = tmp_path / "wide.csv"
+    n = MAX_CSV_COLUMNS + 1
+    wide.write_text(",".join(f"c{i}" for i in range(n - 1)) + ",test_accuracy\n" + ",".join(["1"] * n) + "\n")
+    parsed = []
+    monkeypatch.setattr(atomic, "read_csv", lambda p: parsed.append(p))  # pandas must never see it
+    out = tmp_path / "o"
+    _cli(["correlate", wide, "--out", out], capsys, "wide.csv", f"{MAX_CSV_COLUMNS:,}")
+    assert parsed == [] and not out.exists()
+
+
+def test_cli_correlate_reads_a_table_at_the_column_limit(tmp_path, capsys):
+    from neurograph._limits import MAX_CSV_COLUMNS
+    from neurograph._main import _check_csv_width
+
+    ok = tmp_path / "ok.csv"
+    ok.write_text(",".join(f"c{i}" for i in range(MAX_CSV_COLUMNS)) + "\n")
+    _check_csv_width(ok, "TABLE")  # no error at the limit
