@@ -94,3 +94,25 @@ def test_cli_correlate_reads_a_table_at_the_column_limit(tmp_path, capsys):
     ok = tmp_path / "ok.csv"
     ok.write_text(",".join(f"c{i}" for i in range(MAX_CSV_COLUMNS)) + "\n")
     _check_csv_width(ok, "TABLE")  # no error at the limit
+
+
+# ---------------------------------------------------------------------- --allow-package and `python -m`'s current folder
+def test_allow_package_never_imports_a_package_of_the_current_folder(tmp_path, monkeypatch):
+    """``python -m neurograph`` puts the current folder first on sys.path: a package there named like the one the
+    user allowed (meaning the installed one) must not be imported."""
+    import sys
+
+    from neurograph.zoo.factories import load_factory
+
+    sentinel = tmp_path / "SENTINEL"
+    pkg = tmp_path / "ng_cwd_evil"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(f"open({str(sentinel)!r}, 'w').write('ran')\n"
+                                     "from torch import nn\nclass M(nn.Linear):\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend("")  # what `python -m` does
+    with pytest.raises(ConfigError, match="ng_cwd_evil.*current folder"):
+        load_factory("ng_cwd_evil:M", allow_packages=["ng_cwd_evil"])
+    assert not sentinel.exists() and "ng_cwd_evil" not in sys.modules
+    # named explicitly, the folder is used
+    assert load_factory("ng_cwd_evil:M", factory_path=tmp_path).__name__ == "M"
