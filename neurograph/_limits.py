@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["MAX_CSV_COLUMNS", "MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL", "MAX_RUNS", "MAX_SAMPLES",
+__all__ = ["MAX_CONFIG_BYTES", "MAX_CSV_COLUMNS", "MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL", "MAX_RUNS", "MAX_SAMPLES",
            "MAX_SEED", "MAX_TASK_VALUES", "MAX_WIDTH", "MAX_WORKERS"]
 
 #: Bootstrap resamples (``n_boot``, ``--n-boot``): memory is ``n_boot x rows`` floats.
@@ -33,6 +33,9 @@ MAX_RUNS = 100_000
 MAX_SEED = 2**64 - 1
 #: Columns of a CSV table read by ``neurograph correlate`` (checked on its header line before it is parsed).
 MAX_CSV_COLUMNS = 10_000
+#: Bytes of a zoo configuration (TOML), checked before it is read (a zoo config is a few kilobytes; a 10 MB
+#: one costs tomllib seconds and hundreds of megabytes).
+MAX_CONFIG_BYTES = 1 << 20
 #: Worker processes / Ray CPUs (``workers``, ``--workers``).
 MAX_WORKERS = 4096
 #: Units of one hidden layer of a zoo family (``hidden``) and the layers of one architecture.

@@ -72,7 +72,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .._limits import (MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_N_NULL, MAX_RUNS, MAX_SAMPLES, MAX_SEED,
+from .._limits import (MAX_CONFIG_BYTES, MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_N_NULL, MAX_RUNS, MAX_SAMPLES, MAX_SEED,
                        MAX_TASK_VALUES, MAX_WIDTH)
 from .._validate import check_bool, check_choice, check_int, check_number
 from ..errors import ConfigError, OptionError
@@ -245,7 +245,12 @@ def load_zoo_config(path: str | os.PathLike) -> ZooConfig:
     if not path.is_file():
         raise ConfigError(f"zoo config {str(path)!r} does not exist")
     try:
-        text = path.read_bytes().decode("utf-8")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"zoo config {str(path)!r} is larger than {MAX_CONFIG_BYTES:,} bytes (neurograph's "
+                              "limit of a zoo configuration); nothing was parsed")
+        text = data.decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"zoo config {str(path)!r} cannot be read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:

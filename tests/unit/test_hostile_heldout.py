@@ -116,3 +116,29 @@ def test_allow_package_never_imports_a_package_of_the_current_folder(tmp_path, m
     assert not sentinel.exists() and "ng_cwd_evil" not in sys.modules
     # named explicitly, the folder is used
     assert load_factory("ng_cwd_evil:M", factory_path=tmp_path).__name__ == "M"
+
+
+# ---------------------------------------------------------------------- a zoo config of megabytes
+def test_zoo_config_larger_than_the_limit_is_refused_before_parsing(tmp_path, monkeypatch):
+    import tomllib as toml
+
+    from neurograph._limits import MAX_CONFIG_BYTES
+    from neurograph.zoo.config import load_zoo_config
+
+    big = tmp_path / "big.toml"
+    big.write_text("[[family]]\nseeds = [" + "0," * (MAX_CONFIG_BYTES // 2) + "0]\n")
+    parsed = []
+    monkeypatch.setattr(toml, "loads", lambda text: parsed.append(text))
+    with pytest.raises(ConfigError, match=r"big\.toml.*1,048,576 bytes"):
+        load_zoo_config(big)
+    assert parsed == []
+
+
+def test_cli_zoo_with_a_huge_config_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from neurograph._limits import MAX_CONFIG_BYTES
+
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * MAX_CONFIG_BYTES + "\n[[family]]\n")
+    out = tmp_path / "o"
+    _cli(["zoo", big, "--out", out], capsys, "big.toml", "bytes")
+    assert not out.exists()
