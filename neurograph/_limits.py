@@ -17,8 +17,8 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["MAX_CONFIG_BYTES", "MAX_CSV_COLUMNS", "MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL", "MAX_RUNS", "MAX_SAMPLES",
-           "MAX_SEED", "MAX_TASK_VALUES", "MAX_WIDTH", "MAX_WORKERS"]
+__all__ = ["MAX_CONFIG_BYTES", "MAX_CSV_COLUMNS", "MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL",
+           "MAX_RUNS", "MAX_SAMPLES", "MAX_SEED", "MAX_TASK_VALUES", "MAX_WIDTH", "MAX_WORKERS"]
 
 #: Bootstrap resamples (``n_boot``, ``--n-boot``): memory is ``n_boot x rows`` floats.
 MAX_N_BOOT = 100_000

@@ -49,7 +49,8 @@ def test_untrained_twin_refuses_a_seed_torch_cannot_take():
 def test_cli_score_baseline_with_huge_seed_is_one_line(tmp_path, capsys, seed):
     _user_files(tmp_path)
     out = tmp_path / "o"
-    _cli(["score", "--factory", "neurograph.models:MLP", "--kwargs", '{"in_features": 4, "hidden": [5], "n_classes": 3}',
+    _cli(["score", "--factory", "neurograph.models:MLP",
+          "--kwargs", '{"in_features": 4, "hidden": [5], "n_classes": 3}',
           "--checkpoint", tmp_path / "c.pt", "--data", tmp_path / "d.npz", "--layers", "layers.1", "--out", out,
           "--baseline", "untrained", "--seed", seed], capsys, "--seed")
     assert not out.exists()
@@ -96,7 +97,7 @@ def test_cli_correlate_reads_a_table_at_the_column_limit(tmp_path, capsys):
     _check_csv_width(ok, "TABLE")  # no error at the limit
 
 
-# ---------------------------------------------------------------------- --allow-package and `python -m`'s current folder
+# ---------------------------------------------------------------------- --allow-package and the current folder
 def test_allow_package_never_imports_a_package_of_the_current_folder(tmp_path, monkeypatch):
     """``python -m neurograph`` puts the current folder first on sys.path: a package there named like the one the
     user allowed (meaning the installed one) must not be imported."""
