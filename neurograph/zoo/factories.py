@@ -17,8 +17,8 @@ Factory policy: an allow-list (what :func:`load_factory` imports and calls):
   module is never imported implicitly from the folder of a zoo configuration, nor from the
   current folder (``python -m neurograph`` puts it first on ``sys.path``: an ``allow_packages``
   package found there instead of installed is refused). A module of the same name imported
-  earlier from another factory path is replaced by the one in the folder named now; a name taken by an installed package that is
-  already imported is refused.
+  earlier from another factory path is replaced by the one in the folder named now; a name taken
+  by an installed package that is already imported is refused.
 * What the factory may be: a ``torch.nn.Module`` subclass (from any allowed module), or a
   Python function (not a built-in) **defined** in a factory-path folder, in an
   explicitly allowed package, or in ``neurograph.models``; a function that an allowed module
