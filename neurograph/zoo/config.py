@@ -327,7 +327,7 @@ def parse_zoo_config(raw: dict, *, base_dir: str | os.PathLike = ".", source: st
     timeline = raw.get("timeline", "")
     if timeline and timeline not in names:
         raise ConfigError(f"{source}: timeline run {timeline!r} is not one of the runs")
-    data_seed = _value(source, "data_seed", raw.get("data_seed", 0), check_int, "an int in [0, 2**64 - 1]", min=0,
+    data_seed = _value(source, "data_seed", raw.get("data_seed", 0), check_int, "an int >= 0", min=0,
                     max=MAX_SEED)
     return ZooConfig(name=str(raw.get("name", "zoo")), runs=tuple(runs), custom=customs, data_seed=data_seed,
                      blobs=blobs, score=score, timeline=str(timeline), base_dir=base, families=fams)
@@ -454,7 +454,7 @@ def _parse_score(score, where: str) -> ScoreSettings:
     if "per_layer" in score:
         values["per_layer"] = _value(where, "per_layer", score["per_layer"], check_bool, "true or false")
     if "seed" in score:
-        values["seed"] = _value(where, "seed", score["seed"], check_int, "an int in [0, 2**64 - 1]", min=0,
+        values["seed"] = _value(where, "seed", score["seed"], check_int, "an int >= 0", min=0,
                     max=MAX_SEED)
     if "baseline" in score:
         baseline = _value(where, "baseline", score["baseline"], check_choice, f"one of {list(SCORE_BASELINES)}",
@@ -511,7 +511,7 @@ def _parse_family(fam, where: str) -> FamilySpec:
         raise ConfigError(f"{where}: arch {arch!r} has no dropout; remove dropout or use arch 'mlp'")
     noises = _numbers(fam.get("label_noise", 0.0), "label_noise", where, 0.0, 1.0)
     seeds = fam.get("seeds", [0])
-    seeds = tuple(_value(where, "seeds", s, check_int, "an int in [0, 2**64 - 1]", min=0,
+    seeds = tuple(_value(where, "seeds", s, check_int, "an int >= 0", min=0,
                     max=MAX_SEED)
                   for s in (seeds if isinstance(seeds, list) else [seeds]))
     epochs = _value(where, "epochs", fam.get("epochs", 20), check_int, "an int >= 1", min=1,
