@@ -31,7 +31,7 @@ MAX_RUNS = 100_000
 #: Random seeds (``seed``, ``--seed``, a zoo's ``seeds``/``data_seed``): torch's ``manual_seed`` takes at most a
 #: 64-bit unsigned int.
 MAX_SEED = 2**64 - 1
-#: Columns of a CSV table read by ``neurograph correlate`` (checked on its header line before it is parsed).
+#: Columns of a CSV table read by ``neurograph correlate`` or ``report`` (checked on its header line, before parsing).
 MAX_CSV_COLUMNS = 10_000
 #: Bytes of a zoo configuration (TOML), checked before it is read (a zoo config is a few kilobytes; a 10 MB
 #: one costs tomllib seconds and hundreds of megabytes).

@@ -738,6 +738,9 @@ def _report(args) -> int:
     src = _input_dir("DIR", args.dir)
     out = _output_dir("--out", args.out) if args.out else src
     _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
+    for table_file in sorted(src.glob("*.csv")):  # every table the report may read, before pandas parses one
+        if table_file.is_file():
+            _check_csv_width(table_file, "DIR")
     summaries = _graph_summaries(src)
     scores = src / "scores.csv"
     from_graphs = bool(summaries) and (not scores.is_file() or "summary_file" in _csv_columns(scores))

@@ -143,3 +143,20 @@ def test_cli_zoo_with_a_huge_config_is_one_line_and_writes_nothing(tmp_path, cap
     out = tmp_path / "o"
     _cli(["zoo", big, "--out", out], capsys, "big.toml", "bytes")
     assert not out.exists()
+
+
+def test_cli_report_refuses_a_too_wide_csv_in_the_folder_before_parsing(tmp_path, capsys, monkeypatch):
+    import neurograph.io.atomic as atomic
+
+    from neurograph._limits import MAX_CSV_COLUMNS
+
+    folder = tmp_path / "rep"
+    folder.mkdir()
+    n = MAX_CSV_COLUMNS + 1
+    (folder / "scores.csv").write_text(",".join(f"c{i}" for i in range(n - 1)) + ",test_accuracy\n"
+                                       + ",".join(["1"] * n) + "\n")
+    parsed = []
+    monkeypatch.setattr(atomic, "read_csv", lambda p: parsed.append(p))
+    before = sorted(p.name for p in folder.iterdir())
+    _cli(["report", folder], capsys, "scores.csv", f"{MAX_CSV_COLUMNS:,}")
+    assert parsed == [] and sorted(p.name for p in folder.iterdir()) == before
