@@ -17,8 +17,8 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL", "MAX_RUNS", "MAX_SAMPLES",
-           "MAX_TASK_VALUES", "MAX_WIDTH", "MAX_WORKERS"]
+__all__ = ["MAX_CONFIG_BYTES", "MAX_CSV_COLUMNS", "MAX_EPOCHS", "MAX_HIDDEN_LAYERS", "MAX_N_BOOT", "MAX_N_NULL",
+           "MAX_RUNS", "MAX_SAMPLES", "MAX_SEED", "MAX_TASK_VALUES", "MAX_WIDTH", "MAX_WORKERS"]
 
 #: Bootstrap resamples (``n_boot``, ``--n-boot``): memory is ``n_boot x rows`` floats.
 MAX_N_BOOT = 100_000
@@ -28,6 +28,14 @@ MAX_N_NULL = 10_000
 MAX_EPOCHS = 100_000
 #: Runs of a zoo configuration (the product of each family's grid sizes, summed), counted before expanding.
 MAX_RUNS = 100_000
+#: Random seeds (``seed``, ``--seed``, a zoo's ``seeds``/``data_seed``): torch's ``manual_seed`` takes at most a
+#: 64-bit unsigned int.
+MAX_SEED = 2**64 - 1
+#: Columns of a CSV table read by ``neurograph correlate`` or ``report`` (checked on its header line, before parsing).
+MAX_CSV_COLUMNS = 10_000
+#: Bytes of a zoo configuration (TOML), checked before it is read (a zoo config is a few kilobytes; a 10 MB
+#: one costs tomllib seconds and hundreds of megabytes).
+MAX_CONFIG_BYTES = 1 << 20
 #: Worker processes / Ray CPUs (``workers``, ``--workers``).
 MAX_WORKERS = 4096
 #: Units of one hidden layer of a zoo family (``hidden``) and the layers of one architecture.

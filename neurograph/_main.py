@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._limits import MAX_EPOCHS, MAX_N_BOOT, MAX_N_NULL, MAX_WORKERS
+from ._limits import MAX_CSV_COLUMNS, MAX_EPOCHS, MAX_N_BOOT, MAX_N_NULL, MAX_WORKERS
 from .errors import FileFormatError, NeurographError, OptionError
 from .io.atomic import check_not_input, check_writable_target
 
@@ -722,6 +722,7 @@ def _correlate(args) -> int:
     if out is not None:
         _check_output(out, {"TABLE": path})
     _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
+    _check_csv_width(path, "TABLE")
     table = read_csv(path)
     metrics = args.metrics or [m for m in DEFAULT_METRICS if m in table.columns]
     if not metrics:
@@ -753,6 +754,9 @@ def _report(args) -> int:
     src = _input_dir("DIR", args.dir)
     out = _output_dir("--out", args.out) if args.out else src
     _count("--n-boot", args.n_boot, 0, maximum=MAX_N_BOOT)
+    for table_file in sorted(src.glob("*.csv")):  # every table the report may read, before pandas parses one
+        if table_file.is_file():
+            _check_csv_width(table_file, "DIR")
     summaries = _graph_summaries(src)
     scores = src / "scores.csv"
     from_graphs = bool(summaries) and (not scores.is_file() or "summary_file" in _csv_columns(scores))
@@ -958,6 +962,25 @@ def _wrote(paths: dict) -> None:
     print("wrote:")
     for kind, path in paths.items():
         print(f"  {kind:17s} {path}")
+
+
+def _check_csv_width(path: Path, option: str) -> None:
+    """DataError if the header of CSV ``path`` has more than MAX_CSV_COLUMNS fields, read in chunks before pandas
+    parses anything (a 10 MB row of a million columns costs pandas seconds and about a gigabyte)."""
+    from .errors import DataError
+    commas = 0
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 16):
+                line_end = chunk.find(b"\n")
+                commas += chunk.count(b",", 0, line_end if line_end >= 0 else len(chunk))
+                if commas >= MAX_CSV_COLUMNS or line_end >= 0:
+                    break
+    except OSError:
+        return  # read_csv reports it, naming the file
+    if commas >= MAX_CSV_COLUMNS:
+        raise DataError(f"{option}: CSV file {str(path)!r} has more than {MAX_CSV_COLUMNS:,} columns (neurograph's "
+                        "limit of a table's columns); nothing was read")
 
 
 def _csv_columns(path: Path) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._limits import MAX_SEED
 from .errors import OptionError
 
 SeedLike = "int | np.random.Generator | None"
@@ -16,6 +17,8 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
         if seed is not None and int(seed) < 0:
             raise OptionError(f"seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
+        if seed is not None and int(seed) > MAX_SEED:
+            raise OptionError(f"seed must be <= {MAX_SEED} (2**64 - 1, neurograph's limit), got {seed!r}")
         return np.random.default_rng(seed)
     raise OptionError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
 

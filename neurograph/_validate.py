@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._limits import MAX_SEED
 from .errors import DataError, OptionError
 
 __all__ = ["check_bool", "check_choice", "check_finite_array", "check_int", "check_module_finite", "check_number", "check_optional_int", "check_output_file", "check_seed", "positive_int"]
@@ -87,6 +88,8 @@ def check_seed(name: str, value):
         return value
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise OptionError(f"{name} must be an int, a numpy Generator or None, got {value!r}")
+    if not 0 <= value <= MAX_SEED:
+        raise OptionError(f"{name} must be an int in [0, {MAX_SEED}] (2**64 - 1, neurograph's limit), got {value!r}")
     return value
 
 

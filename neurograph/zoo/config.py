@@ -72,8 +72,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .._limits import (MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_N_NULL, MAX_RUNS, MAX_SAMPLES, MAX_TASK_VALUES,
-                       MAX_WIDTH)
+from .._limits import (MAX_CONFIG_BYTES, MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_N_NULL, MAX_RUNS, MAX_SAMPLES, MAX_SEED,
+                       MAX_TASK_VALUES, MAX_WIDTH)
 from .._validate import check_bool, check_choice, check_int, check_number
 from ..errors import ConfigError, OptionError
 from .factories import check_factory_kwargs, check_factory_spec
@@ -245,7 +245,12 @@ def load_zoo_config(path: str | os.PathLike) -> ZooConfig:
     if not path.is_file():
         raise ConfigError(f"zoo config {str(path)!r} does not exist")
     try:
-        text = path.read_bytes().decode("utf-8")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"zoo config {str(path)!r} is larger than {MAX_CONFIG_BYTES:,} bytes (neurograph's "
+                              "limit of a zoo configuration); nothing was parsed")
+        text = data.decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"zoo config {str(path)!r} cannot be read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
@@ -322,7 +327,8 @@ def parse_zoo_config(raw: dict, *, base_dir: str | os.PathLike = ".", source: st
     timeline = raw.get("timeline", "")
     if timeline and timeline not in names:
         raise ConfigError(f"{source}: timeline run {timeline!r} is not one of the runs")
-    data_seed = _value(source, "data_seed", raw.get("data_seed", 0), check_int, "an int >= 0", min=0)
+    data_seed = _value(source, "data_seed", raw.get("data_seed", 0), check_int, "an int >= 0", min=0,
+                    max=MAX_SEED)
     return ZooConfig(name=str(raw.get("name", "zoo")), runs=tuple(runs), custom=customs, data_seed=data_seed,
                      blobs=blobs, score=score, timeline=str(timeline), base_dir=base, families=fams)
 
@@ -448,7 +454,8 @@ def _parse_score(score, where: str) -> ScoreSettings:
     if "per_layer" in score:
         values["per_layer"] = _value(where, "per_layer", score["per_layer"], check_bool, "true or false")
     if "seed" in score:
-        values["seed"] = _value(where, "seed", score["seed"], check_int, "an int >= 0", min=0)
+        values["seed"] = _value(where, "seed", score["seed"], check_int, "an int >= 0", min=0,
+                    max=MAX_SEED)
     if "baseline" in score:
         baseline = _value(where, "baseline", score["baseline"], check_choice, f"one of {list(SCORE_BASELINES)}",
                           choices=SCORE_BASELINES)
@@ -504,7 +511,8 @@ def _parse_family(fam, where: str) -> FamilySpec:
         raise ConfigError(f"{where}: arch {arch!r} has no dropout; remove dropout or use arch 'mlp'")
     noises = _numbers(fam.get("label_noise", 0.0), "label_noise", where, 0.0, 1.0)
     seeds = fam.get("seeds", [0])
-    seeds = tuple(_value(where, "seeds", s, check_int, "an int >= 0", min=0)
+    seeds = tuple(_value(where, "seeds", s, check_int, "an int >= 0", min=0,
+                    max=MAX_SEED)
                   for s in (seeds if isinstance(seeds, list) else [seeds]))
     epochs = _value(where, "epochs", fam.get("epochs", 20), check_int, "an int >= 1", min=1,
                     max=MAX_EPOCHS)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .._validate import check_seed
 from ..datasets import load_digits
 from ..io.atomic import write_csv
 from ..io.report import write_report
@@ -104,6 +105,7 @@ def run_demo(out_dir: str | os.PathLike, *, seed: int = 0, n_null: int = 20, epo
         ``zoo`` one row per zoo checkpoint; ``correlations`` and ``rankings`` as in
         :func:`neurograph.io.write_report`; ``report`` the page's path.
     """
+    check_seed("seed", seed)  # before anything is written: torch.manual_seed takes at most 2**64 - 1
     threads = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(int(num_threads))

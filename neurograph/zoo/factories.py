@@ -15,9 +15,10 @@ Factory policy: an allow-list (what :func:`load_factory` imports and calls):
   every module of the standard library (:data:`DENIED_FACTORY_MODULES`: ``os``,
   ``subprocess``, ``builtins``, ``importlib``, ``pickle``, ..., whatever is allowed). A
   module is never imported implicitly from the folder of a zoo configuration, nor from the
-  current folder. A module of the same name imported earlier from another factory path is
-  replaced by the one in the folder named now; a name taken by an installed package that is
-  already imported is refused.
+  current folder (``python -m neurograph`` puts it first on ``sys.path``: an ``allow_packages``
+  package found there instead of installed is refused). A module of the same name imported
+  earlier from another factory path is replaced by the one in the folder named now; a name taken
+  by an installed package that is already imported is refused.
 * What the factory may be: a ``torch.nn.Module`` subclass (from any allowed module), or a
   Python function (not a built-in) **defined** in a factory-path folder, in an
   explicitly allowed package, or in ``neurograph.models``; a function that an allowed module
@@ -198,6 +199,8 @@ def load_factory(spec: str, *, factory_path: str | os.PathLike | Sequence[str | 
     try:
         if config_dir is not None:
             _refuse_beside_config(spec, mod_name, Path(config_dir), paths)
+        if mod_name.split(".")[0] in allowed - ALLOWED_FACTORY_PACKAGES:  # an installed package, not `python -m`'s CWD
+            _refuse_beside_config(spec, mod_name, Path.cwd(), paths, "the current folder")
         module = importlib.import_module(mod_name)
     except ConfigError:
         raise
@@ -373,7 +376,8 @@ def _under(location: str, paths: list[str]) -> bool:
     return any(loc.is_relative_to(p) for p in paths)
 
 
-def _refuse_beside_config(spec: str, mod_name: str, config_dir: Path, paths: list[str]) -> None:
+def _refuse_beside_config(spec: str, mod_name: str, config_dir: Path, paths: list[str],
+                          what: str = "the configuration's folder") -> None:
     """ConfigError if ``mod_name``'s top-level module would come from ``config_dir`` (not named explicitly)."""
     folder = config_dir.resolve()
     if str(folder) in paths:
@@ -396,7 +400,7 @@ def _refuse_beside_config(spec: str, mod_name: str, config_dir: Path, paths: lis
     if origin and not locations:
         homes.append(Path(origin).resolve().parent)  # a plain module: its folder
     if folder in homes:
-        raise ConfigError(f"factory {spec!r}: module {top!r} lies in the configuration's folder {str(folder)!r}; a "
+        raise ConfigError(f"factory {spec!r}: module {top!r} lies in {what} {str(folder)!r}; a "
                           "config never brings its own code: name that folder explicitly (--factory-path DIR, or "
                           "factory_path=) or install the package")
 
