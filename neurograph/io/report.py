@@ -232,7 +232,8 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
     multi = "task" in table.columns and table["task"].nunique() > 1
     said = _said(comparison, multi)
     corr_note = (f"Pearson, Spearman and Kendall (tau-b) correlation of each score with {target} across models, "
-                 "per task; p-values from scipy.stats assume independent models; 95% intervals are percentile "
+                 "per task; p-values (scipy.stats) count runs: where a run holds several models, the p-value is that of "
+                 "the same coefficient over the per-run means; 95% intervals are percentile "
                  "bootstrap intervals resampling whole training runs (checkpoints of one run together). partial "
                  f"controls for the covariate. A score is called weakly, moderately or strongly related only with "
                  f"{MIN_SAMPLE} or more runs and an interval that excludes 0; with fewer runs the verdict is "
