@@ -67,3 +67,22 @@ def test_report_says_the_p_values_count_runs():
                          coactivation=[], run_dir=Path("."), target="test_accuracy", title="t", comparison=c)
     assert "assume independent models" not in page
     assert "per-run means" in page
+
+
+def test_report_benchmark_section_shows_the_held_out_chance_levels_and_says_undecided():
+    from neurograph.io.report import render_report
+    measures = pd.DataFrame({"task": "t", "measure": ["ng_q", "bl_norm"], "family": ["neurograph", "baseline"],
+                             "n": 8, "cmi_gap": [9.0, 3.0]})
+    confirm = pd.DataFrame({"task": "t", "family": ["neurograph", "neurograph"], "seed": [0, 1],
+                            "role": ["discovery", "held-out"], "measure": "ng_q", "n_candidates": 20,
+                            "cmi_gap": [9.0, 2.0], "chance_mean": [1.1, 1.2], "chance_q95": [2.5, 2.6],
+                            "chance_p": [0.01, 0.3]})
+    summary = pd.DataFrame({"task": ["t"], "family": ["neurograph"], "word": ["undecided"],
+                            "verdict": ["t: neurograph vs the baselines undecided - more seeds"]})
+    t = pd.DataFrame({"run": ["r"], "test_accuracy": [0.5]})
+    page = render_report(table=t, correlations=pd.DataFrame(), rankings=pd.DataFrame(), figures={},
+                         coactivation=[], run_dir=Path("."), target="test_accuracy", title="t",
+                         generalization=measures, verdicts=summary, confirmation=confirm)
+    section = page[page.index('id="generalization"'):]
+    assert "undecided" in section and "chance_q95" in section and "2.600" in section
+    assert "exploratory" in section
