@@ -86,3 +86,12 @@ def test_report_benchmark_section_shows_the_held_out_chance_levels_and_says_unde
     section = page[page.index('id="generalization"'):]
     assert "undecided" in section and "chance_q95" in section and "2.600" in section
     assert "exploratory" in section
+
+
+def test_untrained_verdicts_say_the_models_left_out():
+    from neurograph.scoring.twin import untrained_verdicts
+    t = pd.DataFrame({"modularity_z": [40.0, 30.0, float("nan")], "modularity_z_untrained": [20.0, 35.0, 10.0]})
+    (line,) = untrained_verdicts(t)
+    assert "1 of 2 models above their twin" in line and "1 model left out" in line
+    (full,) = untrained_verdicts(t.iloc[:2])
+    assert "left out" not in full
