@@ -95,3 +95,9 @@ def test_untrained_verdicts_say_the_models_left_out():
     assert "1 of 2 models above their twin" in line and "1 model left out" in line
     (full,) = untrained_verdicts(t.iloc[:2])
     assert "left out" not in full
+
+
+def test_the_z_definition_does_not_read_z_as_evidence_without_the_twin():
+    from neurograph.scoring.definitions import SCORE_DEFINITIONS
+    z = SCORE_DEFINITIONS["modularity_z"]
+    assert "untrained" in z.high
