@@ -150,6 +150,8 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
     generalization = read_csv(run / "generalization.csv") if (run / "generalization.csv").is_file() else None
     verdicts = (read_csv(run / "generalization_summary.csv") if (run / "generalization_summary.csv").is_file()
                 else None)
+    confirmation = (read_csv(run / "generalization_confirm.csv") if (run / "generalization_confirm.csv").is_file()
+                    else None)
     fig_dir = run / "figures"
     if fig_dir.is_symlink():  # never write through a link, not even one to a folder inside the run
         raise FileFormatError(f"cannot write figures into {str(fig_dir)!r}: it is a symbolic link (to "
@@ -189,7 +191,7 @@ def write_report(run_dir: str | os.PathLike, *, target: str = "test_accuracy", m
                          rankings=comparison.rankings, figures=figures, coactivation=coact, run_dir=run,
                          target=target, title=title or f"neurograph report: {run.name}", wall_time=wall_time,
                          reference=reference, generalization=generalization, verdicts=verdicts,
-                         comparison=comparison, graphs=views,
+                         confirmation=confirmation, comparison=comparison, graphs=views,
                          warnings={"graphs": skipped_graphs, "coactivation": skipped_png})
     out = run / "report.html"
     with atomic_path(out, suffix=".html") as tmp:  # a file name that is not UTF-8 is shown as \udcff, not fatal
@@ -202,7 +204,7 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
                   coactivation: list, run_dir: Path, target: str, title: str,
                   wall_time: float | None = None, reference: pd.DataFrame | None = None,
                   generalization: pd.DataFrame | None = None, verdicts: pd.DataFrame | None = None,
-                  comparison: ModelComparison | None = None, graphs: list[dict] | None = None,
+                  confirmation: pd.DataFrame | None = None, comparison: ModelComparison | None = None, graphs: list[dict] | None = None,
                   warnings: dict[str, list[str]] | None = None) -> str:
     """The HTML text of the report (see :func:`write_report`), rendered from the Jinja2 templates.
 
@@ -215,7 +217,10 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
     definitions of :data:`~neurograph.scoring.definitions.SCORE_DEFINITIONS`; and, when given, the
     ``generalization`` measures table (stacked :func:`~neurograph.scoring.benchmark.evaluate_measures`
     tables, from ``generalization.csv``) with its ``verdicts``
-    (:func:`~neurograph.scoring.benchmark.benchmark_summary`, from ``generalization_summary.csv``).
+    (:func:`~neurograph.scoring.benchmark.benchmark_summary`, from ``generalization_summary.csv``)
+    and the ``confirmation`` table they rest on (:func:`~neurograph.scoring.benchmark.confirm_measures`,
+    from ``generalization_confirm.csv``: each chosen measure's CMI per seed beside its chance mean,
+    q95 and p), shown first; the exploratory measures table is then folded below it.
     ``comparison`` supplies the verdict sentences of each section
     (:attr:`~neurograph.scoring.comparison.ModelComparison.verdicts`) and marks the tasks with too
     few runs for intervals; ``graphs`` are :func:`~neurograph.io.viewer.graph_view` dicts drawn by the
@@ -243,7 +248,8 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
     multi = "task" in table.columns and table["task"].nunique() > 1
     said = _said(comparison, multi)
     corr_note = (f"Pearson, Spearman and Kendall (tau-b) correlation of each score with {target} across models, "
-                 "per task; p-values from scipy.stats assume independent models; 95% intervals are percentile "
+                 "per task; p-values (scipy.stats) count runs: where a run holds several models, the p-value is that of "
+                 "the same coefficient over the per-run means; 95% intervals are percentile "
                  "bootstrap intervals resampling whole training runs (checkpoints of one run together). partial "
                  f"controls for the covariate. A score is called weakly, moderately or strongly related only with "
                  f"{MIN_SAMPLE} or more runs and an interval that excludes 0; with fewer runs the verdict is "
@@ -288,7 +294,7 @@ def render_report(*, table: pd.DataFrame, correlations: pd.DataFrame, rankings: 
              empty="No graph files (NAME.gexf, written by `neurograph graph` and `neurograph demo`) beside this "
                    "report."),
         *([dict(id="generalization", heading="Against the field's generalization measures", template="table.j2",
-                **_generalization(generalization, verdicts))] if generalization is not None else []),
+                **_generalization(generalization, verdicts, confirmation))] if generalization is not None else []),
         *_untrained_section(table),
         dict(id="models", heading="Models", template="table.j2",
              note=f"{len(table)} rows of scores.csv, with the composite score added.",
@@ -337,15 +343,23 @@ def _figures(c: ModelComparison, fig_dir: Path) -> dict[str, Path]:
     return figures
 
 
-def _generalization(measures: pd.DataFrame, verdicts: pd.DataFrame | None) -> dict:
-    note = ("Per task, every measure: PGDL's conditional mutual information with the generalization gap "
-            "(cmi_gap, x100, one model per grid cell), Kendall's tau and granulated tau against test accuracy "
-            "and the gap, Spearman with test accuracy [bootstrap interval over grid cells], cross-validated "
-            "R\u00b2. Families: neurograph (ng_*), FSA (fsa_*), baseline (bl_*).")
+def _generalization(measures: pd.DataFrame, verdicts: pd.DataFrame | None,
+                    confirmation: pd.DataFrame | None = None) -> dict:
+    explore = ("Per task, every measure: PGDL's conditional mutual information with the generalization gap "
+               "(cmi_gap, x100, one model per grid cell), Kendall's tau and granulated tau against test accuracy "
+               "and the gap, Spearman with test accuracy [bootstrap interval over grid cells], cross-validated "
+               "R\u00b2. Families: neurograph (ng_*), FSA (fsa_*), baseline (bl_*). That table is exploratory: one "
+               "seed's grid, no chance level, no held-out check; a winner read off it is the best of many.")
     words = [str(v) for v in verdicts["verdict"]] if verdicts is not None and "verdict" in verdicts.columns else []
     top = measures.sort_values(["task", "cmi_gap"], ascending=[True, False]).groupby("task", sort=False).head(8)
-    return {"note": note, "verdicts": words, "table": _table(top.round(3)), "more": _table(measures.round(3)),
-            "more_label": "all measures"}
+    if confirmation is None or confirmation.empty:
+        return {"note": explore, "verdicts": words, "table": _table(top.round(3)), "more": _table(measures.round(3)),
+                "more_label": "all measures"}
+    note = ("The verdicts rest on this table: per task and family, the measure chosen on the discovery seed and "
+            "its CMI (x100) on every seed beside the CMI of random measures on the same grid (chance_mean, "
+            "chance_q95, chance_p) and the best-of-n_candidates selection level (selection_p). " + explore)
+    return {"note": note, "verdicts": words, "table": _table(confirmation.round(3)),
+            "more": _table(measures.round(3)), "more_label": "all measures (exploratory)"}
 
 
 def _untrained_section(table: pd.DataFrame) -> list[dict]:

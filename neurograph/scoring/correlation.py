@@ -348,7 +348,9 @@ def correlation_table(correlations: pd.DataFrame) -> pd.DataFrame:
     words. Each method's cell reads ``"r [ci_low, ci_high]"`` (two decimals), or ``"r (n too
     small)"`` with fewer than :data:`~neurograph.scoring.verdicts.MIN_SAMPLE` runs (``"r (no
     interval)"`` without a usable interval); ``p (spearman)`` is Spearman's p-value (``"n too
-    small"`` likewise); ``partial spearman | <covariate>`` the partial Spearman correlation and its
+    small"`` likewise), which counts runs: where runs hold several rows it is the p of the per-run
+    means, so it can disagree with the interval of ``r`` over all rows (within-run trends: the
+    interval, not p, decides the verdict); ``partial spearman | <covariate>`` the partial Spearman correlation and its
     interval when a covariate was given; ``verdict`` the words of Spearman's verdict
     (:func:`~neurograph.scoring.verdicts.verdict`); ``dropped``, when any model was left out,
     how many and why.

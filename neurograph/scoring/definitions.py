@@ -84,7 +84,8 @@ _DEFINITIONS = (
                     "neurons form groups that fire together more than chance", per_layer=True),
     ScoreDefinition("modularity_z", "(Q - null mean) / null sd over degree- and strength-preserving rewired "
                     "graphs; NaN without edges or nulls", "",
-                    "community structure beyond what the degrees alone give", per_layer=True),
+                    "community structure beyond what the degrees alone give (not that training made it: read it "
+                    "against the untrained twin's z, often already large)", per_layer=True),
     ScoreDefinition("modularity_null", "mean Q found on the rewired null graphs", "[-1/2, 1)", role="reference"),
     ScoreDefinition("n_communities", "number of communities found (singletons included)", "integer >= 0",
                     per_layer=True),

@@ -264,6 +264,8 @@ def untrained_table(table: pd.DataFrame) -> pd.DataFrame:
 def untrained_verdicts(table: pd.DataFrame) -> list[str]:
     """Sentences for the report: per score, the trained and untrained medians and how many models beat their twin.
 
+    Models whose score or twin's score is NaN are left out of that score's sentence, which says how many.
+
     Examples
     --------
     >>> t = pd.DataFrame({"modularity_z": [40.0, 30.0], "modularity_z_untrained": [20.0, 35.0]})
@@ -285,5 +287,7 @@ def untrained_verdicts(table: pd.DataFrame) -> list[str]:
         runs = f" from {n_runs} run{'s' * (n_runs != 1)}" if "run" in side.columns else ""
         out.append(f"{s}: median {side.loc[ok, s].median():.3g} trained against "
                    f"{side.loc[ok, f'{s}_untrained'].median():.3g} for the untrained twin on the same data; "
-                   f"{int((d > 0).sum())} of {len(d)} models{runs} above their twin.")
+                   f"{int((d > 0).sum())} of {len(d)} models{runs} above their twin"
+                   + (f" ({len(side) - len(d)} model{'s' * (len(side) - len(d) != 1)} left out: score undefined "
+                      f"for it or its twin)" if len(d) < len(side) else "") + ".")
     return out

@@ -16,7 +16,10 @@ say the same thing. The rule:
    say why there is no verdict (``"no verdict: the interval includes 0"``, ``"no verdict:
    p >= 0.05"``, ``"no verdict: no usable interval"``).
 3. The strength word is Cohen's band of ``|r|`` (0.1, 0.3, 0.5): ``negligibly``,
-   ``weakly``, ``moderately``, ``strongly``.
+   ``weakly``, ``moderately``, ``strongly``; a band's edge belongs to the band above
+   (``|r| = 0.3`` is ``moderately``). An interval that touches 0 includes it; an interval on
+   the other side of 0 from ``r`` (or ``r = 0``) gives ``"no verdict: r and its interval
+   disagree in sign"``.
 
 Every sentence names its sample ("36 models from 12 runs") and, when models were left
 out, how many and why ("1 model dropped: modularity undefined (no edges)").
@@ -142,6 +145,9 @@ def verdict(r: float, ci_low: float = float("nan"), ci_high: float = float("nan"
         words, reason = "no verdict: no usable interval", "no bootstrap interval, or one spanning -1 to 1"
     elif not ranking and lo <= 0.0 <= hi:
         words, reason = "no verdict: the interval includes 0", f"{confidence:.0%} CI {lo:.2f} to {hi:.2f}"
+    elif not ranking and (r == 0 or (r > 0) != (lo > 0)):   # a percentile interval can lie across 0 from r (or r = 0)
+        words, reason = "no verdict: r and its interval disagree in sign", \
+            f"r = {r:.2f}, {confidence:.0%} CI {lo:.2f} to {hi:.2f}"
     else:
         strength = STRENGTHS[int(np.searchsorted(_BANDS, abs(r), side="right"))]
         reason = f"p = {p:.3g} with {n_units} {unit}" if ranking else \

@@ -58,7 +58,8 @@ def test_no_strength_word_when_the_interval_includes_zero(r, a, b, n_units):
 def test_a_strength_word_is_cohens_band_when_the_interval_excludes_zero(r, a, w, sign, n_units):
     lo, hi = sorted((sign * a, sign * min(a + w, 1.0)))
     v = verdict(r, lo, hi, n_units, subject="q", target="acc")
-    if r == 0:
+    if r == 0 or (r > 0) != (lo > 0):
+        assert v.strength is None and v.words == "no verdict: r and its interval disagree in sign"
         return
     assert v.strength == _band(r) and v.words == f"{_band(r)} {'positive' if r > 0 else 'negative'}"
     assert v.sentence.startswith(f"q relates {_band(r)} and ") and f"{lo:.2f} to {hi:.2f}" in v.sentence
