@@ -43,6 +43,7 @@ from .generalization import (
     _cmi_means_cells,
     _codes,
     _column,
+    _column_names,
     _conditioning_sets,
     _group_ids,
     _hparam_names,
@@ -601,14 +602,7 @@ def _mask(table: pd.DataFrame, mask) -> np.ndarray:
 
 
 def _measure_names(measures) -> list:
-    names = [measures] if isinstance(measures, str) else measures
-    if not isinstance(names, (Sequence, pd.Index, np.ndarray)) or len(names) == 0:
-        raise OptionError(f"measures must be a column name or a non-empty sequence of column names, got {measures!r}")
-    names = list(names)
-    for k, m in enumerate(names):
-        if m in names[:k]:
-            raise OptionError(f"measures names column {m!r} twice")
-    return names
+    return _column_names(measures, "measures", non_empty=True)
 
 
 def _strata_codes(table: pd.DataFrame, strata) -> np.ndarray:

@@ -449,14 +449,20 @@ def _measure_and_target(table: pd.DataFrame, measure, target) -> tuple[np.ndarra
 
 
 def _hparam_names(hparams) -> list:
-    if isinstance(hparams, str):
-        return [hparams]
-    if not isinstance(hparams, (Sequence, pd.Index, np.ndarray)):
-        raise OptionError(f"hparams must be a column name or a sequence of column names, got {hparams!r}")
-    names = list(hparams)
+    return _column_names(hparams, "hparams")
+
+
+def _column_names(value, arg: str, *, non_empty: bool = False) -> list:
+    """``value`` (a column name or a sequence of them) as a list without repeats; OptionError naming ``arg``."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (Sequence, pd.Index, np.ndarray)) or (non_empty and len(value) == 0):
+        kind = "a non-empty sequence" if non_empty else "a sequence"
+        raise OptionError(f"{arg} must be a column name or {kind} of column names, got {value!r}")
+    names = list(value)
     for k, h in enumerate(names):
         if h in names[:k]:
-            raise OptionError(f"hparams names column {h!r} twice")
+            raise OptionError(f"{arg} names column {h!r} twice")
     return names
 
 
