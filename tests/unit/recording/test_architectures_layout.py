@@ -118,14 +118,19 @@ class Fp32LayerNorm(nn.LayerNorm):
         return F.layer_norm(x.float(), self.normalized_shape, self.weight, self.bias, self.eps).to(x.dtype)
 
 
-def test_rmsnorm2d_with_width_equal_to_channels_brute_force():
+def _check_square_channels_first_norm(norm) -> None:
+    """A channels-first norm on 5 x 5 maps of 5 channels, and the ReLU after it: counts equal brute force."""
     torch.manual_seed(0)
-    model = _NormNet(c=5, norm=RMSNorm2d)
+    model = _NormNet(c=5, norm=norm)
     X, y = _images(w=5)
     stats = ng.record(model, (X, y), ["norm", "act"], positions="all")
     outs = _hooked(model, ["norm", "act"], X)
     bits = (torch.cat([outs[k].permute(0, 2, 3, 1).reshape(-1, 5) for k in ("norm", "act")], 1).double() > 0)
     _check(stats, bits.numpy(), np.repeat(y, 30))
+
+
+def test_rmsnorm2d_with_width_equal_to_channels_brute_force():
+    _check_square_channels_first_norm(RMSNorm2d)
 
 
 def test_layernorm_subclass_on_tokens_with_length_equal_to_width_stays_on_the_last_axis():
@@ -442,13 +447,7 @@ class _PlainModuleNorm(nn.Module):
 
 
 def test_from_scratch_norm_with_normalized_shape_and_data_format_brute_force():
-    torch.manual_seed(0)
-    model = _NormNet(c=5, norm=_PlainModuleNorm)
-    X, y = _images(w=5)
-    stats = ng.record(model, (X, y), ["norm", "act"], positions="all")
-    outs = _hooked(model, ["norm", "act"], X)
-    bits = (torch.cat([outs[k].permute(0, 2, 3, 1).reshape(-1, 5) for k in ("norm", "act")], 1).double() > 0)
-    _check(stats, bits.numpy(), np.repeat(y, 30))
+    _check_square_channels_first_norm(_PlainModuleNorm)
 
 
 def test_conv1d_and_groupnorm_with_channels_length_and_batch_all_equal_brute_force():
